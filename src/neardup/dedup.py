@@ -1,0 +1,380 @@
+"""Exact and near-duplicate detection over a stream of documents.
+
+Flow (each step is a function of its inputs; files are never opened here):
+
+1. **sketch** every document in batches (:class:`SketchTask`, run by an
+   engine): exact key, token count, LSH band keys, shingle hashes;
+2. **exact groups**: documents with equal 128-bit keys (same token sequence);
+3. **candidates**: one representative per exact group goes through LSH
+   banding (:mod:`neardup.lsh`);
+4. **verify**: each candidate's exact Jaccard from its stored shingle sets;
+   pairs at or above the threshold are matches (or, with ``verify=False``,
+   the MinHash estimate decides and is reported as such);
+5. **groups**: connected components of matches, exact copies included; one
+   member kept per group by a :class:`~neardup.cluster.KeepPolicy`, and every
+   member's Jaccard to the kept one computed.
+
+Per-document state kept for the whole corpus is fixed-size (key, counts, band
+keys, where it was read from); texts stream through once.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from enum import IntEnum
+from typing import Any
+
+import numpy as np
+
+from .cluster import KeepPolicy, choose_kept, components
+from .document import Document, Rejected, Source
+from .engine import LocalEngine
+from .lsh import band_keys, candidate_pairs
+from .minhash import DEFAULT_MAX_MISS, LSHParams, choose_lsh_params, estimate_jaccard
+from .similarity import jaccard
+from .sketch import Sketcher, SketchParams
+from .store import ArrayStore
+from .text import DEFAULT_NGRAM
+
+NO_WORDS = "no words to compare (empty, or only spaces and punctuation)"
+
+
+@dataclass(frozen=True)
+class DedupOptions:
+    """Settings of a dedup run; the defaults are the README's definition."""
+
+    threshold: float = 0.8
+    ngram: int = DEFAULT_NGRAM
+    num_perm: int = 128
+    seed: int = 1
+    keep: KeepPolicy = KeepPolicy.FIRST
+    verify: bool = True
+    max_miss: float = DEFAULT_MAX_MISS
+    max_bucket: int = 2_000
+    batch_size: int = 256
+    tmp_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+        object.__setattr__(self, "keep", KeepPolicy(self.keep))
+
+    @property
+    def sketch_params(self) -> SketchParams:
+        return SketchParams(self.ngram, self.num_perm, self.seed)
+
+    @property
+    def lsh_params(self) -> LSHParams:
+        return choose_lsh_params(self.threshold, self.num_perm, self.max_miss)
+
+
+@dataclass
+class SketchedBatch:
+    keys: np.ndarray
+    ntokens: np.ndarray
+    band_keys: np.ndarray
+    counts: np.ndarray  # items per document in ``payload``
+    payload: np.ndarray  # shingle hashes (verify) or signatures (estimate)
+
+
+class SketchTask:
+    """The per-batch work an engine runs: texts -> :class:`SketchedBatch`. Picklable."""
+
+    def __init__(self, params: SketchParams, lsh: LSHParams, keep_shingles: bool) -> None:
+        self.params, self.lsh, self.keep_shingles = params, lsh, keep_shingles
+        self._sketcher: Sketcher | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"params": self.params, "lsh": self.lsh, "keep_shingles": self.keep_shingles,
+                "_sketcher": None}
+
+    def __call__(self, texts: list[str]) -> SketchedBatch:
+        if self._sketcher is None:
+            self._sketcher = Sketcher(self.params)
+        sk = self._sketcher.sketch(texts, with_shingles=self.keep_shingles)
+        bk = band_keys(sk.signatures, self.lsh)
+        if self.keep_shingles:
+            assert sk.shingles is not None
+            return SketchedBatch(sk.keys, sk.ntokens, bk, sk.shingle_counts, sk.shingles)
+        counts = np.full(len(texts), self.params.num_perm, dtype=np.int64)
+        return SketchedBatch(sk.keys, sk.ntokens, bk, counts, sk.signatures.ravel())
+
+
+class Status(IntEnum):
+    OK = 0
+    REJECTED = 1
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two documents that match. ``jaccard`` is exact unless ``estimated``."""
+
+    a: str
+    b: str
+    jaccard: float
+    exact: bool = False  # the same token sequence
+    estimated: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"a": self.a, "b": self.b, "jaccard": round(self.jaccard, 6)}
+        if self.exact:
+            d["exact"] = True
+        if self.estimated:
+            d["estimated"] = True
+        return d
+
+
+@dataclass(frozen=True)
+class ExactGroup:
+    """A large group of token-identical copies, listed once instead of as all its pairs."""
+
+    members: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"exact_group": self.members, "size": len(self.members), "jaccard": 1.0}
+
+
+@dataclass
+class Stats:
+    documents_read: int = 0
+    rejected: int = 0
+    kept: int = 0
+    removed: int = 0
+    exact_duplicates: int = 0
+    near_duplicates: int = 0
+    groups: int = 0
+    pairs: int = 0
+    candidate_pairs: int = 0
+    verified_pairs: int = 0
+    lsh_bands: int = 0
+    lsh_rows: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass
+class DedupResult:
+    """Everything a dedup run decided, indexed by document number (reading order).
+
+    ``cluster[i]`` is ``-1`` for a document in no group; ``jaccard_to_kept[i]``
+    is its exact Jaccard to its group's kept document (``nan`` outside groups).
+    """
+
+    ids: list[str]
+    status: np.ndarray
+    keep: np.ndarray
+    cluster: np.ndarray
+    jaccard_to_kept: np.ndarray
+    exact_rep: np.ndarray
+    ntokens: np.ndarray
+    rejected: list[Rejected]
+    stats: Stats
+    options: DedupOptions
+    _rep_edges: np.ndarray = field(repr=False)
+    _rep_scores: np.ndarray = field(repr=False)
+    _max_group_pairs: int = field(default=1_000, repr=False)
+
+    def kept_ids(self) -> list[str]:
+        return [self.ids[i] for i in np.flatnonzero(self.keep)]
+
+    def groups(self) -> list[list[str]]:
+        """Each group's member ids, kept first, groups in order of first member."""
+        out: dict[int, list[str]] = {}
+        for i in np.flatnonzero(self.cluster >= 0).tolist():
+            members = out.setdefault(int(self.cluster[i]), [])
+            members.insert(0, self.ids[i]) if self.keep[i] else members.append(self.ids[i])
+        return [out[c] for c in sorted(out)]
+
+    def iter_cluster_rows(self) -> Iterator[dict[str, Any]]:
+        """One row per document in a group: id, cluster, keep, jaccard_to_kept."""
+        members = np.flatnonzero(self.cluster >= 0)
+        order = members[np.lexsort((members, self.cluster[members]))]
+        sizes = np.bincount(self.cluster[members]) if len(members) else np.empty(0, int)
+        for i in order.tolist():
+            c = int(self.cluster[i])
+            yield {
+                "id": self.ids[i],
+                "cluster": c,
+                "size": int(sizes[c]),
+                "keep": bool(self.keep[i]),
+                "jaccard_to_kept": round(float(self.jaccard_to_kept[i]), 6),
+            }
+
+    def iter_pairs(self) -> Iterator[Pair | ExactGroup]:
+        """Every matching pair; exact groups over ``max_group_pairs`` as one :class:`ExactGroup`."""
+        valid = np.flatnonzero(self.status == Status.OK)
+        reps = self.exact_rep[valid]
+        order = np.argsort(reps, kind="stable")
+        sorted_docs, sorted_reps = valid[order], reps[order]
+        starts = np.flatnonzero(np.r_[True, sorted_reps[1:] != sorted_reps[:-1]])
+        bounds = np.r_[starts, len(sorted_reps)]
+        members: dict[int, list[int]] = {}
+        for s, e in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            if e - s > 1:
+                members[int(sorted_reps[s])] = sorted_docs[s:e].tolist()
+        estimated = not self.options.verify
+        for group in members.values():
+            if len(group) * (len(group) - 1) // 2 > self._max_group_pairs:
+                yield ExactGroup([self.ids[i] for i in group])
+                continue
+            for x in range(len(group)):
+                for y in range(x + 1, len(group)):
+                    yield Pair(self.ids[group[x]], self.ids[group[y]], 1.0, exact=True)
+        for (ra, rb), score in zip(self._rep_edges.tolist(), self._rep_scores.tolist()):
+            for a in members.get(ra, [ra]):
+                for b in members.get(rb, [rb]):
+                    yield Pair(self.ids[a], self.ids[b], score, estimated=estimated)
+
+
+class Deduplicator:
+    """Streams documents in, then decides exact and near duplicates.
+
+    >>> d = Deduplicator(DedupOptions(threshold=0.8), LocalEngine(1))
+    >>> d.add(documents)            # any iterable of Document / Rejected, any number of times
+    >>> result = d.finish()
+    """
+
+    def __init__(self, options: DedupOptions = DedupOptions(),
+                 engine: LocalEngine | None = None) -> None:
+        self.options = options
+        self.engine = engine or LocalEngine()
+        self.lsh = options.lsh_params
+        self._task = SketchTask(options.sketch_params, self.lsh, keep_shingles=options.verify)
+        self._store = ArrayStore(np.uint64 if options.verify else np.uint32, options.tmp_dir)
+        self.ids: list[str] = []
+        self.sources: list[Source | None] = []
+        self._seen: dict[str, Source | None] = {}
+        self._status: list[np.ndarray] = []
+        self._keys: list[np.ndarray] = []
+        self._ntokens: list[np.ndarray] = []
+        self._bands: list[np.ndarray] = []
+        self.rejected: list[Rejected] = []
+        self.documents_read = 0
+
+    def add(self, records: Iterable[Document | Rejected]) -> None:
+        pending: deque[list[Document]] = deque()
+        # zip pulls the engine first: its input generator fills `pending` before it is read.
+        for sketched, docs in zip(self.engine.map(self._task, self._batches(records, pending)),
+                                  _defer(pending)):
+            self._absorb(docs, sketched)
+
+    def _batches(self, records: Iterable[Document | Rejected],
+                 pending: deque[list[Document]]) -> Iterator[list[str]]:
+        batch: list[Document] = []
+        for record in records:
+            self.documents_read += 1
+            if isinstance(record, Rejected):
+                self.rejected.append(record)
+                continue
+            if record.id in self._seen:
+                first = self._seen[record.id]
+                self.rejected.append(Rejected(
+                    record.source or Source("<memory>"),
+                    f"duplicate id {record.id!r}, first read at {first or 'an earlier record'}",
+                    record.id))
+                continue
+            self._seen[record.id] = record.source
+            batch.append(record)
+            if len(batch) >= self.options.batch_size:
+                pending.append(batch)
+                yield [d.text for d in batch]
+                batch = []
+        if batch:
+            pending.append(batch)
+            yield [d.text for d in batch]
+
+    def _absorb(self, docs: list[Document], sk: SketchedBatch) -> None:
+        status = np.where(sk.ntokens == 0, Status.REJECTED, Status.OK).astype(np.int8)
+        for i in np.flatnonzero(status).tolist():
+            self.rejected.append(Rejected(docs[i].source or Source("<memory>"), NO_WORDS,
+                                          docs[i].id))
+        self.ids.extend(d.id for d in docs)
+        self.sources.extend(d.source for d in docs)
+        self._status.append(status)
+        self._keys.append(sk.keys)
+        self._ntokens.append(sk.ntokens)
+        self._bands.append(sk.band_keys)
+        self._store.append_batch(sk.payload, sk.counts)
+
+    def finish(self, max_group_pairs: int = 1_000) -> DedupResult:
+        opts = self.options
+        n = len(self.ids)
+        status = _cat(self._status, np.int8, (0,))
+        keys = _cat(self._keys, np.uint64, (0, 2))
+        ntokens = _cat(self._ntokens, np.int64, (0,))
+        bands = _cat(self._bands, np.uint64, (0, self.lsh.bands))
+        self._keys = self._bands = []  # the concatenated copies are all we need now
+
+        valid = np.flatnonzero(status == Status.OK)
+        exact_rep = np.full(n, -1, dtype=np.int64)
+        if len(valid):
+            structured = np.ascontiguousarray(keys[valid]).view([("h", "<u8"), ("l", "<u8")])
+            _, first, inverse = np.unique(structured.ravel(), return_index=True,
+                                          return_inverse=True)
+            exact_rep[valid] = valid[first][inverse.ravel()]
+        reps = np.unique(exact_rep[valid])
+        candidates = candidate_pairs(bands[reps], opts.max_bucket)
+        del bands
+        rep_pairs = reps[candidates] if len(candidates) else np.empty((0, 2), np.int64)
+        scores = np.array([self._similarity(a, b) for a, b in rep_pairs.tolist()], dtype=float)
+        match = scores >= opts.threshold - 1e-12
+        edges, edge_scores = rep_pairs[match], scores[match]
+
+        cluster = np.full(n, -1, dtype=np.int64)
+        keep = status == Status.OK
+        to_kept = np.full(n, np.nan)
+        nodes, local = np.unique(edges, return_inverse=True) if len(edges) else (
+            np.empty(0, np.int64), np.empty(0, np.int64))
+        rep_root = dict(zip(nodes.tolist(), nodes[components(len(nodes),
+                                                             local.reshape(-1, 2))].tolist()))
+        root = np.array([rep_root.get(r, r) for r in exact_rep.tolist()], dtype=np.int64)
+        in_group = np.zeros(n, dtype=bool)
+        in_group[valid] = np.bincount(root[valid], minlength=n)[root[valid]] > 1
+        grouped = np.flatnonzero(in_group)
+        order = grouped[np.argsort(root[grouped], kind="stable")]
+        splits = np.flatnonzero(np.diff(root[order])) + 1
+        known = {(a, b): s for (a, b), s in zip(edges.tolist(), edge_scores.tolist())}
+        groups = sorted(np.split(order, splits), key=lambda g: int(g.min())) if len(order) else []
+        stats = Stats(documents_read=self.documents_read, rejected=len(self.rejected),
+                      candidate_pairs=len(candidates), verified_pairs=len(edges),
+                      lsh_bands=self.lsh.bands, lsh_rows=self.lsh.rows, groups=len(groups))
+        for label, members in enumerate(groups):
+            kept = choose_kept(members, ntokens, opts.keep)
+            cluster[members] = label
+            keep[members] = False
+            keep[kept] = True
+            kr = int(exact_rep[kept])
+            for m in members.tolist():
+                mr = int(exact_rep[m])
+                if mr == kr:
+                    to_kept[m] = 1.0
+                else:
+                    score = known.get((min(mr, kr), max(mr, kr)))
+                    to_kept[m] = score if score is not None else self._similarity(mr, kr)
+            exact_copies = len(members) - len(np.unique(exact_rep[members]))
+            stats.exact_duplicates += exact_copies
+            stats.near_duplicates += len(members) - 1 - exact_copies
+        stats.kept = int(keep.sum())
+        stats.removed = len(valid) - stats.kept
+        result = DedupResult(self.ids, status, keep, cluster, to_kept, exact_rep, ntokens,
+                             self.rejected, stats, opts, edges, edge_scores, max_group_pairs)
+        self._store.close()
+        return result
+
+    def _similarity(self, a: int, b: int) -> float:
+        if self.options.verify:
+            return jaccard(self._store.get_set(a), self._store.get_set(b))
+        return estimate_jaccard(self._store.get(a), self._store.get(b))
+
+
+def _defer(pending: deque[list[Document]]) -> Iterator[list[Document]]:
+    """Yields the oldest pending batch each time: the engine returns results in order."""
+    while True:
+        yield pending.popleft()
+
+
+def _cat(parts: list[np.ndarray], dtype: type, empty_shape: tuple[int, ...]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.empty(empty_shape, dtype=dtype)

@@ -1,0 +1,52 @@
+"""What flows through the pipeline: documents, and records that could not be read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a record came from: a file (or ``-`` for standard input) and its place in it.
+
+    ``record`` is the 1-based line number in JSONL, the 0-based row in Parquet,
+    and ``None`` for a text file (the file is the record).
+    """
+
+    path: str
+    record: int | None = None
+
+    def __str__(self) -> str:
+        if self.record is None:
+            return self.path
+        unit = "row" if self.path.endswith(".parquet") else "line"
+        return f"{self.path}:{unit} {self.record}"
+
+
+@dataclass(slots=True)
+class Document:
+    """One document: a stable id, its text, where it was read from, and its size there.
+
+    ``size`` is the bytes the record took in its input (for progress), 0 if unknown.
+    """
+
+    id: str
+    text: str
+    source: Source | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record that cannot be compared, and why; it is reported, never silently dropped."""
+
+    source: Source
+    reason: str
+    id: str | None = None
+    size: int = 0
+
+    def message(self) -> str:
+        where = str(self.source) + (f" (id {self.id!r})" if self.id is not None else "")
+        return f"{where}: {self.reason}"

@@ -1,0 +1,5 @@
+"""Engines move batches of data to where the work runs; they hold no similarity logic."""
+
+from .local import LocalEngine, default_workers
+
+__all__ = ["LocalEngine", "default_workers"]

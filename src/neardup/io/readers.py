@@ -1,0 +1,262 @@
+"""Readers: turn inputs into a stream of :class:`Document` and :class:`Rejected`.
+
+Supported inputs, chosen by the path:
+
+* a directory: every regular file below it, recursively, in sorted order, read
+  as UTF-8 text; a document's id is its path relative to the directory;
+* ``*.jsonl``, ``*.ndjson``, ``*.json`` (one object a line), optionally
+  compressed (``.gz``, ``.zst``): one document a line, fields named by
+  ``id_field`` and ``text_field``;
+* ``*.parquet``: the same two columns;
+* ``-``: JSONL on standard input;
+* any other file: one text document, its id the path as given.
+
+A record that cannot be used becomes a :class:`Rejected` naming the file and
+line (or row) and the reason; reading goes on with the next record.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from ..document import Document, Rejected, Source
+
+DEFAULT_MAX_DOC_BYTES = 32 * 1024 * 1024
+_BINARY_SNIFF = 8192
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+COMPRESSIONS = ("", ".gz", ".zst")
+
+
+class InputError(Exception):
+    """An input that cannot be used at all (missing, unreadable, unknown kind)."""
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    id_field: str = "id"
+    text_field: str = "text"
+    max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES
+
+
+Record = Document | Rejected
+
+
+def input_kind(path: str) -> str:
+    """``"stdin"``, ``"dir"``, ``"jsonl"``, ``"parquet"`` or ``"text"``."""
+    if path == "-":
+        return "stdin"
+    if os.path.isdir(path):
+        return "dir"
+    name = path.lower()
+    for suffix in JSONL_SUFFIXES:
+        if any(name.endswith(suffix + c) for c in COMPRESSIONS):
+            return "jsonl"
+    if name.endswith(".parquet"):
+        return "parquet"
+    return "text"
+
+
+def check_inputs(paths: list[str]) -> None:
+    """Raise :class:`InputError` for an input that does not exist or cannot be opened."""
+    if not paths:
+        raise InputError("no input given: name files, directories, or - for standard input")
+    if paths.count("-") > 1:
+        raise InputError("standard input (-) can be read only once")
+    for path in paths:
+        if path == "-":
+            continue
+        if not os.path.exists(path):
+            raise InputError(f"{path}: no such file or directory")
+        if not os.access(path, os.R_OK):
+            raise InputError(f"{path}: permission denied")
+
+
+def input_size(paths: list[str]) -> int | None:
+    """Total bytes to read (for progress), or None if unknown (standard input)."""
+    total = 0
+    for path in paths:
+        kind = input_kind(path)
+        if kind == "stdin":
+            return None
+        if kind == "dir":
+            total += sum(os.path.getsize(p) for p in _walk(Path(path)))
+        else:
+            total += os.path.getsize(path)
+    return total
+
+
+def read_inputs(paths: list[str], options: ReadOptions = ReadOptions()) -> Iterator[Record]:
+    """All records of all inputs, in order (each input as :func:`read_input`)."""
+    for path in paths:
+        yield from read_input(path, options)
+
+
+def read_input(path: str, options: ReadOptions = ReadOptions()) -> Iterator[Record]:
+    kind = input_kind(path)
+    if kind == "stdin":
+        yield from read_jsonl_stream(sys.stdin.buffer, "-", options)
+    elif kind == "dir":
+        root = Path(path)
+        for file in _walk(root):
+            yield read_text_file(file, file.relative_to(root).as_posix(), options)
+    elif kind == "jsonl":
+        yield from read_jsonl(path, options)
+    elif kind == "parquet":
+        yield from read_parquet(path, options)
+    else:
+        yield read_text_file(Path(path), path, options)
+
+
+def _walk(root: Path) -> list[Path]:
+    files = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            p = Path(dirpath) / name
+            if p.is_file():
+                files.append(p)
+    return files
+
+
+def _too_large(size: int, what: str, options: ReadOptions) -> str | None:
+    if size <= options.max_doc_bytes:
+        return None
+    return (
+        f"{what} of {size:,} bytes is over the limit of {options.max_doc_bytes:,} "
+        "(raise it with --max-doc-bytes)"
+    )
+
+
+def _decode(data: bytes) -> tuple[str | None, str | None]:
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as err:
+        return None, f"invalid UTF-8 at byte {err.start}"
+
+
+def read_text_file(path: Path, doc_id: str, options: ReadOptions) -> Record:
+    source = Source(str(path))
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(options.max_doc_bytes + 1)
+            size = os.fstat(fh.fileno()).st_size
+    except OSError as err:
+        return Rejected(source, f"cannot read: {err.strerror}", doc_id)
+    problem = _too_large(size, "document", options)
+    if problem:
+        return Rejected(source, problem, doc_id)
+    if b"\x00" in data[:_BINARY_SNIFF]:
+        return Rejected(source, "binary file (NUL bytes), not text", doc_id)
+    text, problem = _decode(data)
+    if problem:
+        return Rejected(source, problem, doc_id)
+    return Document(doc_id, text, source, size=size)
+
+
+def open_compressed(path: str) -> BinaryIO:
+    """Open a file for binary reading, decompressing ``.gz`` and ``.zst`` by name."""
+    lower = path.lower()
+    if lower.endswith(".gz"):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    if lower.endswith(".zst"):
+        import zstandard
+
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb")))
+    return open(path, "rb")
+
+
+def read_jsonl(path: str, options: ReadOptions) -> Iterator[Record]:
+    with open_compressed(path) as fh:
+        yield from read_jsonl_stream(fh, path, options)
+
+
+def read_jsonl_stream(fh: BinaryIO, name: str, options: ReadOptions) -> Iterator[Record]:
+    line_no = 0
+    try:
+        for line_no, line in enumerate(fh, start=1):
+            if line.strip():
+                record = parse_jsonl_line(line, Source(name, line_no), options)
+                if isinstance(record, Document):
+                    record.size = len(line)
+                yield record
+    except (OSError, EOFError, ValueError) as err:
+        # A truncated or corrupt compressed stream: what was read stands, the rest is one loss.
+        yield Rejected(
+            Source(name, line_no + 1), f"cannot read further: {err}; the rest of this file is lost"
+        )
+
+
+def parse_jsonl_line(line: bytes, source: Source, options: ReadOptions) -> Record:
+    problem = _too_large(len(line), "record", options)
+    if problem:
+        return Rejected(source, problem)
+    try:
+        obj = json.loads(line)
+    except UnicodeDecodeError as err:
+        return Rejected(source, f"invalid UTF-8 at byte {err.start} of the line")
+    except json.JSONDecodeError as err:
+        return Rejected(source, f"malformed JSON: {err.msg} at column {err.colno}")
+    if not isinstance(obj, dict):
+        return Rejected(source, f"expected a JSON object, found {type(obj).__name__}")
+    return _record_from_fields(obj.get(options.id_field), obj.get(options.text_field), source,
+                               options)
+
+
+def _record_from_fields(doc_id: object, text: object, source: Source,
+                        options: ReadOptions) -> Record:
+    if doc_id is None:
+        return Rejected(
+            source,
+            f"missing id field {options.id_field!r} (name another with --id-field)",
+        )
+    if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)):
+        return Rejected(source, f"id field {options.id_field!r} is not a string or integer")
+    doc_id = str(doc_id)
+    if text is None:
+        return Rejected(
+            source,
+            f"missing text field {options.text_field!r} (name another with --text-field)",
+            doc_id,
+        )
+    if not isinstance(text, str):
+        return Rejected(source, f"text field {options.text_field!r} is not a string", doc_id)
+    problem = _too_large(len(text), "text", options)
+    if problem:
+        return Rejected(source, problem, doc_id)
+    return Document(doc_id, text, source)
+
+
+def read_parquet(path: str, options: ReadOptions) -> Iterator[Record]:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as err:  # pyarrow raises several types for a bad file
+        yield Rejected(Source(path), f"not a readable Parquet file: {err}")
+        return
+    names = pf.schema_arrow.names
+    missing = [f for f in (options.id_field, options.text_field) if f not in names]
+    if missing:
+        rows = pf.metadata.num_rows
+        for row in range(rows):
+            yield Rejected(
+                Source(path, row),
+                f"no column {missing[0]!r} in this file (columns: {', '.join(names)}); "
+                "name the right one with --id-field / --text-field",
+            )
+        return
+    row = 0
+    for batch in pf.iter_batches(columns=[options.id_field, options.text_field]):
+        ids = batch.column(0).to_pylist()
+        texts = batch.column(1).to_pylist()
+        for doc_id, text in zip(ids, texts):
+            yield _record_from_fields(doc_id, text, Source(path, row), options)
+            row += 1

@@ -1,0 +1,115 @@
+"""Writers: a dedup result to an output directory.
+
+``OUTDIR`` receives ``pairs.jsonl``, ``clusters.jsonl``, ``rejected.jsonl``,
+``summary.json`` and ``kept/``: the kept documents in their input's own
+format (text files copied, JSONL lines copied byte for byte into a file of
+the same name and compression, Parquet rows into a Parquet file).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from ..document import Rejected, Source
+from .readers import input_kind, open_compressed
+
+
+def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
+    """Write rows as JSON lines; returns how many."""
+    count = 0
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False))
+            fh.write("\n")
+            count += 1
+    return count
+
+
+def rejected_rows(rejected: Iterable[Rejected]) -> Iterable[dict[str, Any]]:
+    for r in rejected:
+        yield {"source": r.source.path, "record": r.source.record, "id": r.id,
+               "reason": r.reason}
+
+
+def _open_like(path: Path) -> IO[bytes]:
+    """Open for writing with the compression the name says."""
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        return gzip.open(path, "wb")  # type: ignore[return-value]
+    if name.endswith(".zst"):
+        import zstandard
+
+        return zstandard.ZstdCompressor().stream_writer(open(path, "wb"))  # type: ignore
+    return open(path, "wb")
+
+
+def write_kept(inputs: list[str], kept_sources: list[Source], outdir: Path,
+               stdin_copy: str | None = None) -> None:
+    """Copy the kept records of each input into ``outdir`` in the input's own format.
+
+    ``kept_sources`` are the sources of the kept documents; ``stdin_copy`` is
+    the file standard input was saved to while it was read.
+    """
+    outdir.mkdir(parents=True, exist_ok=True)
+    by_path: dict[str, list[int | None]] = {}
+    for src in kept_sources:
+        by_path.setdefault(src.path, []).append(src.record)
+    for index, path in enumerate(inputs):
+        kind = input_kind(path)
+        base = "stdin.jsonl" if kind == "stdin" else Path(path).name or f"input{index}"
+        target = outdir / base
+        if target.exists():  # two inputs of one name
+            target = outdir / f"{index}-{base}"
+        if kind == "dir":
+            root = Path(path)
+            for src_path in by_path:
+                p = Path(src_path)
+                if p.is_relative_to(root):
+                    dest = target / p.relative_to(root)
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(p, dest)
+        elif kind == "text":
+            if path in by_path:
+                shutil.copyfile(path, target)
+        elif kind in ("jsonl", "stdin"):
+            lines = by_path.get("-" if kind == "stdin" else path, [])
+            _copy_lines(stdin_copy if kind == "stdin" else path, lines, target)  # type: ignore
+        elif kind == "parquet":
+            _copy_rows(path, by_path.get(path, []), target)
+
+
+def _copy_lines(path: str, line_numbers: list[int | None], target: Path) -> None:
+    wanted = set(line_numbers)
+    with open_compressed(path) as src, _open_like(target) as dst:
+        for line_no, line in enumerate(src, start=1):
+            if line_no in wanted:
+                dst.write(line if line.endswith(b"\n") else line + b"\n")
+
+
+def _copy_rows(path: str, rows: list[int | None], target: Path) -> None:
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    mask = np.zeros(pf.metadata.num_rows, dtype=bool)
+    mask[[r for r in rows if r is not None]] = True
+    with pq.ParquetWriter(target, pf.schema_arrow) as writer:
+        start = 0
+        for batch in pf.iter_batches():
+            chunk = mask[start : start + batch.num_rows]
+            start += batch.num_rows
+            if chunk.any():
+                writer.write_batch(batch.filter(chunk))
+
+
+def write_summary(path: Path, summary: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,90 @@
+"""Banding: MinHash signatures -> band keys -> candidate pairs.
+
+A band key is a 64-bit hash of one band's ``rows`` signature values; two
+documents are candidates when any band key is equal. Band keys are all the
+per-document state LSH needs (``bands * 8`` bytes a document), so they are
+computed where the signatures are and the signatures can be dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from .minhash import LSHParams
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _fmix64(x: np.ndarray) -> np.ndarray:
+    x = x ^ (x >> np.uint64(33))
+    x = x * np.uint64(0xFF51AFD7ED558CCD)
+    x = x ^ (x >> np.uint64(33))
+    x = x * np.uint64(0xC4CEB9FE1A85EC53)
+    return x ^ (x >> np.uint64(33))
+
+
+def band_keys(signatures: np.ndarray, params: LSHParams) -> np.ndarray:
+    """``(n, bands)`` uint64 keys; key ``[i, b]`` hashes rows ``b*r .. b*r+r-1`` and ``b``.
+
+    Mixing the band number in keeps equal values in different bands apart, so
+    all bands can share one hash table.
+    """
+    n, num_perm = signatures.shape
+    used = params.bands * params.rows
+    if used > num_perm:
+        raise ValueError(f"{params} needs {used} permutations, signatures have {num_perm}")
+    rows = signatures[:, :used].reshape(n, params.bands, params.rows).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        acc = np.broadcast_to(
+            np.arange(1, params.bands + 1, dtype=np.uint64) * _MIX, (n, params.bands)
+        ).copy()
+        for r in range(params.rows):
+            acc = _fmix64(acc * _MIX + rows[:, :, r])
+    return acc
+
+
+def candidate_pairs(keys: np.ndarray, max_bucket: int = 2_000) -> np.ndarray:
+    """Unique pairs ``(i, j)``, ``i < j``, of rows of ``keys`` that share any band key.
+
+    Returns an ``(m, 2)`` int64 array sorted by ``(i, j)``. A bucket of more
+    than ``max_bucket`` documents (one template repeated through a crawl) is
+    linked as a star around its first member instead of as all its pairs: the
+    group still forms, but its ``O(m**2)`` pairs are not all proposed.
+    """
+    n = keys.shape[0]
+    if n < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    found = list(_bucket_pairs(keys, max_bucket))
+    if not found:
+        return np.empty((0, 2), dtype=np.int64)
+    codes = np.unique(np.concatenate(found))
+    return np.stack([codes // n, codes % n], axis=1)
+
+
+def _bucket_pairs(keys: np.ndarray, max_bucket: int) -> Iterator[np.ndarray]:
+    """Pair codes ``i * n + j`` for each bucket of equal keys, band by band."""
+    n = keys.shape[0]
+    for band in range(keys.shape[1]):
+        column = keys[:, band]
+        order = np.argsort(column, kind="stable")
+        ordered = column[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        sizes = np.diff(np.r_[starts, n])
+        multi = sizes > 1
+        if not multi.any():
+            continue
+        starts, sizes = starts[multi], sizes[multi]
+        # Buckets of two are by far the most common: one vectorised step.
+        two = sizes == 2
+        if two.any():
+            a, b = order[starts[two]], order[starts[two] + 1]
+            yield np.minimum(a, b) * n + np.maximum(a, b)
+        for start, size in zip(starts[~two].tolist(), sizes[~two].tolist()):
+            members = np.sort(order[start : start + size])
+            if size > max_bucket:
+                yield members[0] * n + members[1:]
+            else:
+                i, j = np.triu_indices(size, k=1)
+                yield members[i] * n + members[j]
