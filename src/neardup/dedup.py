@@ -164,6 +164,7 @@ class DedupResult:
     """
 
     ids: list[str]
+    sources: list[Source | None]
     status: np.ndarray
     keep: np.ndarray
     cluster: np.ndarray
@@ -175,10 +176,12 @@ class DedupResult:
     options: DedupOptions
     _rep_edges: np.ndarray = field(repr=False)
     _rep_scores: np.ndarray = field(repr=False)
-    _max_group_pairs: int = field(default=1_000, repr=False)
+
+    def kept_indices(self) -> list[int]:
+        return np.flatnonzero(self.keep).tolist()
 
     def kept_ids(self) -> list[str]:
-        return [self.ids[i] for i in np.flatnonzero(self.keep)]
+        return [self.ids[i] for i in self.kept_indices()]
 
     def groups(self) -> list[list[str]]:
         """Each group's member ids, kept first, groups in order of first member."""
@@ -203,8 +206,9 @@ class DedupResult:
                 "jaccard_to_kept": round(float(self.jaccard_to_kept[i]), 6),
             }
 
-    def iter_pairs(self) -> Iterator[Pair | ExactGroup]:
-        """Every matching pair; exact groups over ``max_group_pairs`` as one :class:`ExactGroup`."""
+    def iter_pairs(self, max_group_pairs: int | None = 1_000) -> Iterator[Pair | ExactGroup]:
+        """Every matching pair. A group of exact copies with more than ``max_group_pairs``
+        pairs comes as one :class:`ExactGroup` instead (``None``: never)."""
         valid = np.flatnonzero(self.status == Status.OK)
         reps = self.exact_rep[valid]
         order = np.argsort(reps, kind="stable")
@@ -217,7 +221,7 @@ class DedupResult:
                 members[int(sorted_reps[s])] = sorted_docs[s:e].tolist()
         estimated = not self.options.verify
         for group in members.values():
-            if len(group) * (len(group) - 1) // 2 > self._max_group_pairs:
+            if max_group_pairs is not None and len(group) * (len(group) - 1) // 2 > max_group_pairs:
                 yield ExactGroup([self.ids[i] for i in group])
                 continue
             for x in range(len(group)):
@@ -299,7 +303,7 @@ class Deduplicator:
         self._bands.append(sk.band_keys)
         self._store.append_batch(sk.payload, sk.counts)
 
-    def finish(self, max_group_pairs: int = 1_000) -> DedupResult:
+    def finish(self) -> DedupResult:
         opts = self.options
         n = len(self.ids)
         status = _cat(self._status, np.int8, (0,))
@@ -357,10 +361,13 @@ class Deduplicator:
             exact_copies = len(members) - len(np.unique(exact_rep[members]))
             stats.exact_duplicates += exact_copies
             stats.near_duplicates += len(members) - 1 - exact_copies
+        copies = np.bincount(exact_rep[valid], minlength=n) if len(valid) else np.zeros(n, int)
+        stats.pairs = int((copies * (copies - 1) // 2).sum()
+                          + (copies[edges[:, 0]] * copies[edges[:, 1]]).sum())
         stats.kept = int(keep.sum())
         stats.removed = len(valid) - stats.kept
-        result = DedupResult(self.ids, status, keep, cluster, to_kept, exact_rep, ntokens,
-                             self.rejected, stats, opts, edges, edge_scores, max_group_pairs)
+        result = DedupResult(self.ids, self.sources, status, keep, cluster, to_kept, exact_rep,
+                             ntokens, self.rejected, stats, opts, edges, edge_scores)
         self._store.close()
         return result
 

@@ -1,0 +1,213 @@
+"""The ``neardup`` command: argument parsing and printing around :mod:`neardup.api`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import api
+from .align import Explanation
+from .cluster import KeepPolicy
+from .dedup import DedupOptions
+from .document import Document, Rejected
+from .io.readers import DEFAULT_MAX_DOC_BYTES, InputError, ReadOptions, check_inputs, read_inputs
+from .text import DEFAULT_NGRAM
+
+SHOWN_REJECTIONS = 10
+
+
+def _comparison_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--threshold", "-t", type=click.FloatRange(0, 1, min_open=True),
+                     default=0.8, show_default=True,
+                     help="Minimum Jaccard similarity of shingle sets for a match."),
+        click.option("--ngram", type=click.IntRange(1), default=DEFAULT_NGRAM, show_default=True,
+                     help="Tokens per shingle."),
+        click.option("--num-perm", type=click.IntRange(8, 1024), default=128, show_default=True,
+                     help="MinHash permutations."),
+        click.option("--seed", type=int, default=1, show_default=True,
+                     help="Seed of the MinHash permutations."),
+        click.option("--no-verify", is_flag=True,
+                     help="Report the MinHash estimate instead of the exact Jaccard "
+                          "(marked \"estimated\"; faster, approximate)."),
+        click.option("--workers", "-w", type=click.IntRange(0), default=0,
+                     help="Processes to use; 0 (default) uses all cores, 1 runs in one."),
+        click.option("--id-field", default="id", show_default=True,
+                     help="JSONL/Parquet field holding the document id."),
+        click.option("--text-field", default="text", show_default=True,
+                     help="JSONL/Parquet field holding the text."),
+        click.option("--max-doc-bytes", type=click.IntRange(1), default=DEFAULT_MAX_DOC_BYTES,
+                     show_default=True, help="Documents larger than this are rejected."),
+        click.option("--max-group-pairs", type=click.IntRange(0), default=1000,
+                     show_default=True,
+                     help="An exact-copy group with more pairs than this is written as one "
+                          "line listing its members."),
+        click.option("--tmp-dir", type=click.Path(file_okay=False), default=None,
+                     help="Where to spill shingle sets (default: the system's temp dir)."),
+        click.option("--progress/--no-progress", default=None,
+                     help="Progress bar (default: on a terminal, off in pipes and CI)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _options(threshold: float, ngram: int, num_perm: int, seed: int, no_verify: bool,
+             tmp_dir: str | None, keep: str = "first") -> DedupOptions:
+    return DedupOptions(threshold=threshold, ngram=ngram, num_perm=num_perm, seed=seed,
+                        verify=not no_verify, keep=KeepPolicy(keep), tmp_dir=tmp_dir)
+
+
+def _report_rejections(rejected: list[Rejected], where: str) -> None:
+    for r in rejected[:SHOWN_REJECTIONS]:
+        click.echo(f"neardup: rejected {r.message()}", err=True)
+    if len(rejected) > SHOWN_REJECTIONS:
+        click.echo(f"neardup: ... and {len(rejected) - SHOWN_REJECTIONS:,} more rejected "
+                   f"({where})", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="neardup")
+def main() -> None:
+    """Find exact and near-duplicate documents, and say why they match.
+
+    INPUT is a directory of text files, a JSONL file (.jsonl/.ndjson, also .gz/.zst),
+    a Parquet file, a text file, or - for JSONL on standard input.
+    """
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
+              help="Directory for pairs.jsonl, clusters.jsonl, rejected.jsonl, summary.json "
+                   "and kept/.")
+@click.option("--keep", type=click.Choice([p.value for p in KeepPolicy]), default="first",
+              show_default=True, help="Which copy of each group to keep.")
+@_comparison_options
+def dedup(inputs: tuple[str, ...], output: str, keep: str, threshold: float, ngram: int,
+          num_perm: int, seed: int, no_verify: bool, workers: int, id_field: str,
+          text_field: str, max_doc_bytes: int, max_group_pairs: int, tmp_dir: str | None,
+          progress: bool | None) -> None:
+    """Group duplicates, keep one copy of each group, write the results to OUTPUT."""
+    try:
+        summary = api.dedup_files(
+            list(inputs), output,
+            _options(threshold, ngram, num_perm, seed, no_verify, tmp_dir, keep),
+            ReadOptions(id_field, text_field, max_doc_bytes), workers or None, progress,
+            max_group_pairs)
+    except InputError as err:
+        raise click.ClickException(str(err)) from None
+    rejected = [json.loads(line) for line in
+                (Path(output) / "rejected.jsonl").read_text(encoding="utf-8").splitlines()]
+    _report_rejections([Rejected(api.Source(r["source"], r["record"]), r["reason"], r["id"])
+                        for r in rejected], f"see {Path(output) / 'rejected.jsonl'}")
+    click.echo(
+        f"{summary['documents_read']:,} read: {summary['kept']:,} kept, "
+        f"{summary['removed']:,} removed ({summary['exact_duplicates']:,} exact, "
+        f"{summary['near_duplicates']:,} near duplicates) in {summary['groups']:,} groups, "
+        f"{summary['rejected']:,} rejected; {summary['pairs']:,} pairs; "
+        f"{summary['seconds']:.1f}s -> {output}", err=True)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@_comparison_options
+def pairs(inputs: tuple[str, ...], threshold: float, ngram: int, num_perm: int, seed: int,
+          no_verify: bool, workers: int, id_field: str, text_field: str, max_doc_bytes: int,
+          max_group_pairs: int, tmp_dir: str | None, progress: bool | None) -> None:
+    """Print every matching pair as JSON lines: {"a", "b", "jaccard"}."""
+    try:
+        result = api.run_files(list(inputs),
+                               _options(threshold, ngram, num_perm, seed, no_verify, tmp_dir),
+                               ReadOptions(id_field, text_field, max_doc_bytes),
+                               workers or None, progress)
+    except InputError as err:
+        raise click.ClickException(str(err)) from None
+    out = sys.stdout
+    for pair in result.iter_pairs(max_group_pairs):
+        out.write(json.dumps(pair.to_dict(), ensure_ascii=False) + "\n")
+    out.flush()
+    _report_rejections(result.rejected, "use `neardup dedup` for rejected.jsonl")
+
+
+@main.command()
+@click.argument("a")
+@click.argument("b")
+@click.option("--in", "corpus", multiple=True,
+              help="Read A and B as document ids from this input (repeatable); without it, "
+                   "A and B are files.")
+@click.option("--ngram", type=click.IntRange(1), default=DEFAULT_NGRAM, show_default=True)
+@click.option("--id-field", default="id", show_default=True)
+@click.option("--text-field", default="text", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def explain(a: str, b: str, corpus: tuple[str, ...], ngram: int, id_field: str,
+            text_field: str, as_json: bool) -> None:
+    """Show why A and B match: Jaccard, containment, shared passages, each one's extras."""
+    try:
+        texts = _load_pair(a, b, list(corpus), ReadOptions(id_field, text_field))
+    except InputError as err:
+        raise click.ClickException(str(err)) from None
+    result = api.explain(texts[a], texts[b], ngram, a, b)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_explanation(result))
+
+
+def _load_pair(a: str, b: str, corpus: list[str], read: ReadOptions) -> dict[str, str]:
+    if not corpus:
+        texts = {}
+        for path in (a, b):
+            check_inputs([path])
+            record = next(iter(read_inputs([path], read)))
+            if isinstance(record, Rejected):
+                raise InputError(record.message())
+            texts[path] = record.text
+        return texts
+    check_inputs(corpus)
+    wanted, texts = {a, b}, {}
+    for record in read_inputs(corpus, read):
+        if isinstance(record, Document) and record.id in wanted:
+            texts[record.id] = record.text
+            if len(texts) == len(wanted):
+                return texts
+    missing = sorted(wanted - texts.keys())
+    raise InputError(f"no document with id {', '.join(map(repr, missing))} in "
+                     f"{', '.join(corpus)}")
+
+
+def _preview(text: str, width: int = 90) -> str:
+    flat = " ".join(text.split())
+    return json.dumps(flat if len(flat) <= width else flat[: width - 1] + "…",
+                      ensure_ascii=False)
+
+
+def format_explanation(e: Explanation, threshold: float = 0.8) -> str:
+    verdict = ("exact duplicates (same words in the same order)" if e.exact else
+               "near duplicates" if e.jaccard >= threshold else "not duplicates")
+    lines = [
+        f"A: {e.a}",
+        f"B: {e.b}",
+        f"Jaccard similarity ({e.ngram}-word shingles): {e.jaccard:.3f}  "
+        f"({e.shared_shingles} shared of {e.shingles_a} in A, {e.shingles_b} in B)",
+        f"Containment: {e.containment_a_in_b:.3f} of A is in B, "
+        f"{e.containment_b_in_a:.3f} of B is in A",
+        f"Verdict at threshold {threshold}: {verdict}",
+        "",
+        f"Shared passages ({len(e.passages)}, "
+        f"{sum(p.words for p in e.passages)} words):",
+    ]
+    for p in e.passages:
+        lines.append(f"  {p.words:>5} words  A[{p.a.start}:{p.a.end}]  B[{p.b.start}:{p.b.end}]"
+                     f"  {_preview(p.a.text, 60)}")
+    for label, spans in (("A", e.only_a), ("B", e.only_b)):
+        lines.append("")
+        lines.append(f"Only in {label} ({len(spans)} spans, {sum(s.words for s in spans)} words):")
+        for s in spans:
+            lines.append(f"  {label}[{s.start}:{s.end}]  {_preview(s.text)}")
+    return "\n".join(lines)

@@ -1,0 +1,42 @@
+"""Progress for long runs: a bar with documents/s and ETA on a terminal, silence elsewhere."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator
+
+from tqdm import tqdm
+
+from .document import Document, Rejected
+
+
+def progress_wanted() -> bool:
+    """True when standard error is a terminal and we are not in CI."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def track(records: Iterable[Document | Rejected], total_bytes: int | None,
+          enabled: bool | None = None, desc: str = "reading") -> Iterator[Document | Rejected]:
+    """Pass records through, advancing a bar by input bytes (ETA) and counting documents."""
+    if enabled is None:
+        enabled = progress_wanted()
+    if not enabled:
+        yield from records
+        return
+    with tqdm(total=total_bytes, unit="B", unit_scale=True, desc=desc, file=sys.stderr,
+              dynamic_ncols=True, mininterval=0.5) as bar:
+        docs = 0
+        pending = 0
+        for record in records:
+            docs += 1
+            pending += record.size
+            if docs % 1000 == 0:
+                bar.update(pending)
+                pending = 0
+                elapsed = bar.format_dict.get("elapsed") or 0
+                bar.set_postfix_str(f"{docs:,} docs, {docs / elapsed:,.0f} docs/s"
+                                    if elapsed else f"{docs:,} docs", refresh=False)
+            yield record
+        bar.update(pending)
+        bar.set_postfix_str(f"{docs:,} docs")
