@@ -109,7 +109,8 @@ class Status(IntEnum):
 
 @dataclass(frozen=True)
 class Pair:
-    """Two documents that match. ``jaccard`` is exact unless ``estimated``."""
+    """Two documents that match, ``a`` read before ``b``. ``jaccard`` is exact unless
+    ``estimated``."""
 
     a: str
     b: str
@@ -230,7 +231,8 @@ class DedupResult:
         for (ra, rb), score in zip(self._rep_edges.tolist(), self._rep_scores.tolist()):
             for a in members.get(ra, [ra]):
                 for b in members.get(rb, [rb]):
-                    yield Pair(self.ids[a], self.ids[b], score, estimated=estimated)
+                    first, second = (a, b) if a < b else (b, a)
+                    yield Pair(self.ids[first], self.ids[second], score, estimated=estimated)
 
 
 class Deduplicator:

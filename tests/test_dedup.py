@@ -1,0 +1,106 @@
+"""Dedup against the brute-force exact-Jaccard oracle, groups, keep policies, accounting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import neardup
+from neardup import DedupOptions, KeepPolicy, synth
+
+
+def _found(pairs: list[neardup.Pair], ids: list[str]) -> dict[tuple[int, int], float]:
+    index = {d: i for i, d in enumerate(ids)}
+    return {(index[p.a], index[p.b]): p.jaccard for p in pairs}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_pairs_match_brute_force_exactly(planted: synth.PlantedCorpus,
+                                         planted_truth: dict, workers: int) -> None:
+    pairs = neardup.find_pairs(list(zip(planted.ids, planted.texts)), 0.8, workers=workers)
+    found = _found(pairs, planted.ids)
+    truth_80 = {k: v for k, v in planted_truth.items() if v >= 0.8}
+    truth_85 = {k for k, v in planted_truth.items() if v >= 0.85}
+    assert len(truth_80) > 300 and len(truth_80) - len(truth_85) > 50  # a real test set
+    recall_80 = len(found.keys() & truth_80.keys()) / len(truth_80)
+    recall_85 = len(found.keys() & truth_85) / len(truth_85)
+    assert recall_80 >= 0.995 and recall_85 >= 0.999
+    assert found.keys() <= truth_80.keys()  # nothing below the threshold
+    for k, score in found.items():
+        assert score == pytest.approx(truth_80[k], abs=1e-12)  # every score exact
+
+
+def test_pairs_list_the_earlier_document_first(planted: synth.PlantedCorpus) -> None:
+    ids = planted.ids[:600]
+    pairs = neardup.find_pairs(list(zip(ids, planted.texts[:600])), 0.8)
+    assert pairs and all(p.a < p.b for p in pairs)  # ids are zero-padded in reading order
+
+
+def test_no_verify_reports_marked_estimates(planted: synth.PlantedCorpus,
+                                            planted_truth: dict) -> None:
+    docs = list(zip(planted.ids, planted.texts))
+    pairs = neardup.find_pairs(docs, options=DedupOptions(verify=False))
+    near = [p for p in pairs if not p.exact]
+    assert near and all(p.estimated for p in near)  # token-identical copies are known exactly
+    found = _found(pairs, planted.ids)
+    both = found.keys() & planted_truth.keys()
+    errors = np.array([found[k] - planted_truth[k] for k in both])
+    assert np.abs(errors).mean() < 0.05
+
+
+def test_exact_and_near_groups_keep_one_and_account_for_all(seed_texts) -> None:
+    a, b = seed_texts
+    docs = {"a": a, "b": b, "a-upper": a.upper(), "other": "An unrelated text about rain.",
+            "empty": "  --  "}
+    r = neardup.dedup(docs)
+    assert r.groups() == [["a", "b", "a-upper"]]
+    assert r.kept_ids() == ["a", "other"]
+    s = r.stats
+    assert (s.documents_read, s.kept, s.removed, s.rejected) == (5, 2, 2, 1)
+    assert s.exact_duplicates == 1 and s.near_duplicates == 1
+    assert s.kept + s.removed + s.rejected == s.documents_read
+    rows = {row["id"]: row for row in r.iter_cluster_rows()}
+    assert rows["b"]["jaccard_to_kept"] == pytest.approx(0.8967, abs=1e-4)
+    assert rows["a-upper"]["jaccard_to_kept"] == 1.0
+    assert [x.id for x in r.rejected] == ["empty"]
+
+
+def test_chain_members_report_similarity_to_kept(lee_texts: list[str]) -> None:
+    """A~B and B~C with A far from C: one group, C's distance to A visible."""
+    words = " ".join(lee_texts[:3]).split()[:400]
+    a = " ".join(words)
+    b = " ".join(words[40:] + words[:40][::-1])  # drifted
+    c = " ".join(words[80:] + words[:80][::-1])  # drifted further
+    r = neardup.dedup({"a": a, "b": b, "c": c}, threshold=0.8)
+    rows = {row["id"]: row for row in r.iter_cluster_rows()}
+    assert {p.a + p.b for p in r.iter_pairs()} == {"ab", "bc"}
+    assert rows["c"]["cluster"] == rows["a"]["cluster"]
+    assert rows["c"]["jaccard_to_kept"] < 0.8 <= rows["b"]["jaccard_to_kept"]
+
+
+@pytest.mark.parametrize("policy,kept", [(KeepPolicy.FIRST, "short"),
+                                         (KeepPolicy.LONGEST, "long"),
+                                         (KeepPolicy.SHORTEST, "short")])
+def test_keep_policies(seed_texts, policy: KeepPolicy, kept: str) -> None:
+    a, _ = seed_texts
+    docs = {"short": a, "long": a + " And one more closing sentence added here."}
+    r = neardup.dedup(docs, options=DedupOptions(keep=policy))
+    assert r.kept_ids() == [kept]
+
+
+def test_large_exact_group_collapses_to_one_line() -> None:
+    docs = {f"copy{i}": "the same template text repeated on every page" for i in range(60)}
+    r = neardup.dedup(docs)
+    lines = list(r.iter_pairs(max_group_pairs=1000))
+    assert len(lines) == 1 and isinstance(lines[0], neardup.ExactGroup)
+    assert len(lines[0].members) == 60
+    assert len(list(r.iter_pairs(max_group_pairs=None))) == 60 * 59 // 2
+    assert r.stats.pairs == 60 * 59 // 2
+
+
+def test_duplicate_ids_are_rejected_not_lost() -> None:
+    r = neardup.dedup([("x", "first text about the harbour"), ("x", "second text"),
+                       ("y", "third text")])
+    assert r.ids == ["x", "y"]
+    assert len(r.rejected) == 1 and "duplicate id 'x'" in r.rejected[0].reason
+    assert r.stats.documents_read == 3
