@@ -22,12 +22,18 @@ import io
 import json
 import os
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import zstandard
+
 from ..document import Document, Rejected, Source
+
+#: What a truncated or corrupt (compressed) stream raises part-way through.
+STREAM_ERRORS = (OSError, EOFError, ValueError, zlib.error, zstandard.ZstdError)
 
 DEFAULT_MAX_DOC_BYTES = 32 * 1024 * 1024
 _BINARY_SNIFF = 8192
@@ -167,8 +173,6 @@ def open_compressed(path: str) -> BinaryIO:
     if lower.endswith(".gz"):
         return gzip.open(path, "rb")  # type: ignore[return-value]
     if lower.endswith(".zst"):
-        import zstandard
-
         return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb")))
     return open(path, "rb")
 
@@ -187,7 +191,7 @@ def read_jsonl_stream(fh: BinaryIO, name: str, options: ReadOptions) -> Iterator
                 if isinstance(record, Document):
                     record.size = len(line)
                 yield record
-    except (OSError, EOFError, ValueError) as err:
+    except STREAM_ERRORS as err:
         # A truncated or corrupt compressed stream: what was read stands, the rest is one loss.
         yield Rejected(
             Source(name, line_no + 1), f"cannot read further: {err}; the rest of this file is lost"

@@ -19,7 +19,7 @@ from typing import IO, Any
 import numpy as np
 
 from ..document import Rejected, Source
-from .readers import input_kind, open_compressed
+from .readers import STREAM_ERRORS, input_kind, open_compressed
 
 
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
@@ -89,9 +89,12 @@ def write_kept(inputs: list[str], kept_sources: list[Source], outdir: Path,
 def _copy_lines(path: str, line_numbers: list[int | None], target: Path) -> None:
     wanted = set(line_numbers)
     with open_compressed(path) as src, _open_like(target) as dst:
-        for line_no, line in enumerate(src, start=1):
-            if line_no in wanted:
-                dst.write(line if line.endswith(b"\n") else line + b"\n")
+        try:
+            for line_no, line in enumerate(src, start=1):
+                if line_no in wanted:
+                    dst.write(line if line.endswith(b"\n") else line + b"\n")
+        except STREAM_ERRORS:
+            pass  # the reader already reported where the input broke off
 
 
 def _copy_rows(path: str, rows: list[int | None], target: Path) -> None:

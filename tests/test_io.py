@@ -1,0 +1,191 @@
+"""Every input format end to end through the CLI, and every kind of bad input."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+from click.testing import CliRunner
+
+from neardup.cli import main
+
+from .conftest import SEED_A, SEED_B, SEEDS
+
+
+def run(args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "neardup", *args], input=stdin,
+                          capture_output=True, timeout=120)
+
+
+def outputs(out: Path) -> tuple[list[dict], list[dict], dict, list[dict]]:
+    read = lambda name: [json.loads(x) for x in (out / name).read_text().splitlines()]  # noqa
+    return (read("pairs.jsonl"), read("clusters.jsonl"),
+            json.loads((out / "summary.json").read_text()), read("rejected.jsonl"))
+
+
+def seed_records() -> list[dict]:
+    return [{"id": "000", "text": SEED_A.read_text(), "lang": "en"},
+            {"id": "004", "text": SEED_B.read_text(), "lang": "en"},
+            {"id": "other", "text": "A different story about the weather in Perth today."}]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    data = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    if path.name.endswith(".gz"):
+        data = gzip.compress(data)
+    elif path.name.endswith(".zst"):
+        data = zstandard.ZstdCompressor().compress(data)
+    path.write_bytes(data)
+
+
+def test_text_directory_recursive_ids_and_kept_copy(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus / "nested")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["dedup", str(corpus), "-o", str(out), "-w", "1"])
+    assert result.exit_code == 0, result.output
+    pairs, clusters, summary, _ = outputs(out)
+    assert pairs == [{"a": "nested/000_b4a537f1d5559298.txt",
+                      "b": "nested/004_c9d478177cad84c5.txt", "jaccard": 0.896739}]
+    assert [c["keep"] for c in clusters] == [True, False]
+    assert summary["documents_read"] == 2 and summary["kept"] == 1
+    kept = list((out / "kept").rglob("*.txt"))
+    assert [p.read_text() for p in kept] == [SEED_A.read_text()]
+
+
+@pytest.mark.parametrize("name", ["docs.jsonl", "docs.jsonl.gz", "docs.jsonl.zst"])
+def test_jsonl_in_all_compressions_keeps_lines_verbatim(tmp_path: Path, name: str) -> None:
+    src = tmp_path / name
+    write_jsonl(src, seed_records())
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["dedup", str(src), "-o", str(out), "-w", "2"])
+    assert result.exit_code == 0, result.output
+    pairs, _, summary, _ = outputs(out)
+    assert [(p["a"], p["b"]) for p in pairs] == [("000", "004")]
+    with open(out / "kept" / name, "rb") as fh:
+        raw = fh.read()
+    if name.endswith(".gz"):
+        raw = gzip.decompress(raw)
+    elif name.endswith(".zst"):
+        raw = zstandard.ZstdDecompressor().decompress(raw, max_output_size=10**7)
+    kept = [json.loads(x) for x in raw.decode().splitlines()]
+    assert [k["id"] for k in kept] == ["000", "other"] and kept[0]["lang"] == "en"
+    assert summary["kept"] + summary["removed"] + summary["rejected"] == 3
+
+
+def test_parquet_with_custom_fields(tmp_path: Path) -> None:
+    rows = seed_records()
+    table = pa.table({"doc": [r["id"] for r in rows], "body": [r["text"] for r in rows],
+                      "n": [1, 2, 3]})
+    pq.write_table(table, tmp_path / "docs.parquet", row_group_size=2)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["dedup", str(tmp_path / "docs.parquet"), "-o", str(out),
+                                       "--id-field", "doc", "--text-field", "body", "-w", "1"])
+    assert result.exit_code == 0, result.output
+    pairs, _, _, _ = outputs(out)
+    assert [(p["a"], p["b"]) for p in pairs] == [("000", "004")]
+    kept = pq.read_table(out / "kept" / "docs.parquet")
+    assert kept.column("doc").to_pylist() == ["000", "other"]
+    assert kept.column("n").to_pylist() == [1, 3]
+
+
+def test_stdin_jsonl_and_pairs_command(tmp_path: Path) -> None:
+    data = "".join(json.dumps(r) + "\n" for r in seed_records()).encode()
+    proc = run(["pairs", "-"], stdin=data)
+    assert proc.returncode == 0, proc.stderr
+    assert [json.loads(x) for x in proc.stdout.decode().splitlines()] == [
+        {"a": "000", "b": "004", "jaccard": 0.896739}]
+    assert proc.stderr == b""  # quiet in a pipe
+    out = tmp_path / "out"
+    proc = run(["dedup", "-", "-o", str(out)], stdin=data)
+    assert proc.returncode == 0, proc.stderr
+    kept = (out / "kept" / "stdin.jsonl").read_text().splitlines()
+    assert [json.loads(x)["id"] for x in kept] == ["000", "other"]
+
+
+def test_bad_records_are_named_counted_and_the_rest_survive(tmp_path: Path) -> None:
+    good = seed_records()
+    lines = [
+        json.dumps(good[0]).encode(),
+        b'{"id": "broken", "text": "unterminated',
+        b'["not", "an", "object"]',
+        json.dumps({"text": "no id here"}).encode(),
+        json.dumps({"id": "notext"}).encode(),
+        json.dumps({"id": 5, "text": 17}).encode(),
+        b'{"id": "badutf8", "text": "caf\xe9"}',
+        json.dumps({"id": "000", "text": "a second record with a taken id"}).encode(),
+        json.dumps({"id": "empty", "text": "   "}).encode(),
+        json.dumps({"id": "huge", "text": "word " * 5000}).encode(),
+        json.dumps(good[1]).encode(),
+    ]
+    src = tmp_path / "mixed.jsonl"
+    src.write_bytes(b"\n".join(lines) + b"\n")
+    out = tmp_path / "out"
+    proc = run(["dedup", str(src), "-o", str(out), "--max-doc-bytes", "20000"])
+    assert proc.returncode == 0, proc.stderr
+    pairs, _, summary, rejected = outputs(out)
+    assert [(p["a"], p["b"]) for p in pairs] == [("000", "004")]
+    reasons = {r["record"]: r["reason"] for r in rejected}
+    assert set(reasons) == {2, 3, 4, 5, 6, 7, 8, 9, 10}
+    assert "malformed JSON" in reasons[2]
+    assert "expected a JSON object" in reasons[3]
+    assert "missing id field 'id'" in reasons[4]
+    assert "missing text field 'text'" in reasons[5]
+    assert "not a string" in reasons[6]
+    assert "invalid UTF-8" in reasons[7]
+    assert "duplicate id '000'" in reasons[8] and "mixed.jsonl:line 1" in reasons[8]
+    assert "no words" in reasons[9]
+    assert "over the limit" in reasons[10]
+    assert summary["documents_read"] == 11 and summary["rejected"] == 9
+    assert summary["kept"] + summary["removed"] + summary["rejected"] == 11
+    assert f"{src}:line 2" in proc.stderr.decode()
+
+
+def test_bad_files_in_a_directory(tmp_path: Path) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    shutil.copy(SEED_A, corpus / "a.txt")
+    shutil.copy(SEED_B, corpus / "b.txt")
+    (corpus / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (corpus / "latin1.txt").write_bytes("café au lait".encode("latin-1"))
+    (corpus / "empty.txt").write_bytes(b"")
+    out = tmp_path / "out"
+    proc = run(["dedup", str(corpus), "-o", str(out)])
+    assert proc.returncode == 0, proc.stderr
+    pairs, _, summary, rejected = outputs(out)
+    assert len(pairs) == 1
+    reasons = {Path(r["source"]).name: r["reason"] for r in rejected}
+    assert "binary" in reasons["image.png"]
+    assert "invalid UTF-8 at byte 3" in reasons["latin1.txt"]
+    assert "no words" in reasons["empty.txt"]
+    assert summary["documents_read"] == 5 and summary["kept"] == 1
+
+
+def test_truncated_gzip_keeps_what_was_read(tmp_path: Path) -> None:
+    src = tmp_path / "cut.jsonl.gz"
+    write_jsonl(src, seed_records() * 1 + [{"id": f"x{i}", "text": f"filler {i} " * 50}
+                                           for i in range(200)])
+    data = src.read_bytes()
+    src.write_bytes(data[: len(data) * 2 // 3])
+    out = tmp_path / "out"
+    proc = run(["dedup", str(src), "-o", str(out)])
+    assert proc.returncode == 0, proc.stderr
+    pairs, _, summary, rejected = outputs(out)
+    assert ("000", "004") in [(p["a"], p["b"]) for p in pairs]
+    assert "rest of this file is lost" in rejected[-1]["reason"]
+
+
+def test_unusable_arguments_exit_nonzero_with_one_line(tmp_path: Path) -> None:
+    proc = run(["dedup", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path / "o")])
+    assert proc.returncode != 0
+    assert proc.stderr.decode().strip().splitlines()[-1].endswith("no such file or directory")
+    proc = run(["pairs", str(SEEDS), "--threshold", "1.5"])
+    assert proc.returncode == 2 and b"threshold" in proc.stderr
