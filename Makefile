@@ -1,0 +1,32 @@
+# Two entry points, both from a fresh clone: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test install bench clean
+
+$(BIN)/neardup: pyproject.toml setup.py src/neardup/_sketch.c
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/neardup
+
+demo: install
+	$(BIN)/neardup dedup examples/seeds examples/news.jsonl -o out/demo
+	@echo
+	$(BIN)/neardup explain examples/seeds/000_b4a537f1d5559298.txt examples/seeds/004_c9d478177cad84c5.txt
+	@echo
+	@echo "pairs:";    cat out/demo/pairs.jsonl
+	@echo "clusters:"; cat out/demo/clusters.jsonl
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) out build src/*.egg-info src/neardup/*.so
