@@ -1,0 +1,71 @@
+"""Peer pipelines on the same JSONL corpus, each as its own process; pairs to stdout as JSONL.
+
+    python bench/peers.py rensa CORPUS.jsonl
+    python bench/peers.py datasketch CORPUS.jsonl
+
+Both use neardup's comparison definition (NFKC + casefold, \\w+ tokens, 5-token shingles),
+128 permutations and their own LSH at threshold 0.8 with default settings; neither verifies
+candidates, so their pairs are LSH candidates (which is how they are used in practice).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import unicodedata
+
+WORD = re.compile(r"\w+")
+THRESHOLD, NUM_PERM, NGRAM = 0.8, 128, 5
+
+
+def shingles(text: str) -> list[str]:
+    toks = WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    if len(toks) < NGRAM:
+        return [" ".join(toks)] if toks else []
+    return list({" ".join(toks[i:i + NGRAM]) for i in range(len(toks) - NGRAM + 1)})
+
+
+def docs(path: str):
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            yield row["id"], row["text"]
+
+
+def run_rensa(path: str) -> None:
+    from rensa import RMinHash, RMinHashLSH
+
+    lsh = RMinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, num_bands=16)
+    ids, sketches = [], []
+    for i, (doc_id, text) in enumerate(docs(path)):
+        m = RMinHash(num_perm=NUM_PERM, seed=42)
+        m.update(shingles(text))
+        lsh.insert(i, m)
+        ids.append(doc_id)
+        sketches.append(m)
+    emit(ids, ((i, j) for i, m in enumerate(sketches) for j in lsh.query(m) if j > i))
+
+
+def run_datasketch(path: str) -> None:
+    from datasketch import MinHash, MinHashLSH
+
+    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+    ids, sketches = [], []
+    for i, (doc_id, text) in enumerate(docs(path)):
+        m = MinHash(num_perm=NUM_PERM)
+        m.update_batch([s.encode() for s in shingles(text)])
+        lsh.insert(i, m)
+        ids.append(doc_id)
+        sketches.append(m)
+    emit(ids, ((i, j) for i, m in enumerate(sketches) for j in lsh.query(m) if j > i))
+
+
+def emit(ids: list[str], pairs) -> None:
+    out = sys.stdout
+    for i, j in pairs:
+        out.write(f'{{"a": "{ids[i]}", "b": "{ids[j]}"}}\n')
+
+
+if __name__ == "__main__":
+    {"rensa": run_rensa, "datasketch": run_datasketch}[sys.argv[1]](sys.argv[2])
