@@ -18,7 +18,9 @@ SKETCHER = Sketcher(SketchParams())
 
 def hashed_set(text: str, ngram: int = 5) -> np.ndarray:
     batch = Sketcher(SketchParams(ngram=ngram)).sketch([text])
-    return similarity.shingle_set(batch.shingles_of(0))
+    hashes = batch.shingles_of(0)
+    assert (hashes[1:] > hashes[:-1]).all()  # sorted and distinct
+    return hashes
 
 
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=300))

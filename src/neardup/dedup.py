@@ -375,7 +375,7 @@ class Deduplicator:
 
     def _similarity(self, a: int, b: int) -> float:
         if self.options.verify:
-            return jaccard(self._store.get_set(a), self._store.get_set(b))
+            return jaccard(self._store.get_cached(a), self._store.get_cached(b))
         return estimate_jaccard(self._store.get(a), self._store.get(b))
 
 

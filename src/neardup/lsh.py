@@ -64,7 +64,11 @@ def candidate_pairs(keys: np.ndarray, max_bucket: int = 2_000) -> np.ndarray:
 
 
 def _bucket_pairs(keys: np.ndarray, max_bucket: int) -> Iterator[np.ndarray]:
-    """Pair codes ``i * n + j`` for each bucket of equal keys, band by band."""
+    """Pair codes ``i * n + j`` for each bucket of equal keys, band by band.
+
+    Buckets of one size are expanded together (one ``(buckets, size)`` matrix), so the
+    cost is a few numpy calls per distinct bucket size, not per bucket.
+    """
     n = keys.shape[0]
     for band in range(keys.shape[1]):
         column = keys[:, band]
@@ -72,19 +76,13 @@ def _bucket_pairs(keys: np.ndarray, max_bucket: int) -> Iterator[np.ndarray]:
         ordered = column[order]
         starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
         sizes = np.diff(np.r_[starts, n])
-        multi = sizes > 1
-        if not multi.any():
-            continue
-        starts, sizes = starts[multi], sizes[multi]
-        # Buckets of two are by far the most common: one vectorised step.
-        two = sizes == 2
-        if two.any():
-            a, b = order[starts[two]], order[starts[two] + 1]
-            yield np.minimum(a, b) * n + np.maximum(a, b)
-        for start, size in zip(starts[~two].tolist(), sizes[~two].tolist()):
-            members = np.sort(order[start : start + size])
+        for size in np.unique(sizes[sizes > 1]).tolist():
+            first = starts[sizes == size]
             if size > max_bucket:
-                yield members[0] * n + members[1:]
-            else:
-                i, j = np.triu_indices(size, k=1)
-                yield members[i] * n + members[j]
+                for s in first.tolist():
+                    members = np.sort(order[s : s + size])
+                    yield members[0] * n + members[1:]
+                continue
+            members = np.sort(order[first[:, None] + np.arange(size)], axis=1)
+            i, j = np.triu_indices(size, k=1)
+            yield (members[:, i] * n + members[:, j]).ravel()

@@ -1,6 +1,6 @@
 """Exact similarity of shingle-hash sets: Jaccard and containment.
 
-Inputs are sorted, duplicate-free uint64 arrays (:func:`shingle_set`). All
+Inputs are sorted, duplicate-free uint64 arrays (as sketches store them). All
 results are exact for the hashed sets, and equal to those of the token
 shingles unless two distinct shingles share a 64-bit hash.
 """
@@ -10,11 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from ._sketch import intersection_size
-
-
-def shingle_set(hashes: np.ndarray) -> np.ndarray:
-    """Sorted, duplicate-free copy of shingle hashes."""
-    return np.unique(hashes)
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:

@@ -16,9 +16,9 @@ What the numbers mean
   documents with shingle-set Jaccard ``J``, ``P(sig_a[j] == sig_b[j]) ≈ J``, so
   the fraction of equal positions estimates ``J`` with standard error
   ``sqrt(J (1 - J) / num_perm)`` (0.035 at J = 0.8, num_perm = 128).
-* ``shingles``: the 64-bit shingle hashes of each document, in text order,
-  repeats included. Exact Jaccard is computed on these sets; it equals the
-  Jaccard of the token shingles unless two distinct shingles collide in 64 bits.
+* ``shingles``: each document's set of 64-bit shingle hashes, sorted and
+  distinct. Exact Jaccard is computed on these sets; it equals the Jaccard of
+  the token shingles unless two distinct shingles collide in 64 bits.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from . import _sketch
 from .text import DEFAULT_NGRAM, normalise
 
 #: Bump when any hash definition in ``_sketch.c`` changes: stored sketches are then stale.
-SKETCH_VERSION = 1
+SKETCH_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -56,14 +56,14 @@ class SketchBatch:
     keys: np.ndarray  # (n, 2) uint64
     ntokens: np.ndarray  # (n,) int64
     signatures: np.ndarray  # (n, num_perm) uint32
-    shingle_counts: np.ndarray  # (n,) int64
-    shingles: np.ndarray | None  # (sum(shingle_counts),) uint64, or None
+    shingle_counts: np.ndarray  # (n,) int64: distinct shingles
+    shingles: np.ndarray | None  # (sum(shingle_counts),) uint64, sorted per document, or None
 
     def __len__(self) -> int:
         return len(self.ntokens)
 
     def shingles_of(self, i: int) -> np.ndarray:
-        """The shingle hashes of document ``i`` (requires ``shingles``)."""
+        """The sorted, distinct shingle hashes of document ``i`` (requires ``shingles``)."""
         assert self.shingles is not None, "sketch(..., with_shingles=True) keeps shingles"
         ends = np.cumsum(self.shingle_counts)
         return self.shingles[ends[i] - self.shingle_counts[i] : ends[i]]

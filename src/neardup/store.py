@@ -53,13 +53,14 @@ class ArrayStore:
         data = os.pread(self._fd, count * size, start * size)
         return np.frombuffer(data, dtype=self.dtype)
 
-    def get_set(self, doc: int) -> np.ndarray:
-        """Sorted unique values of document ``doc`` (cached, least recently used out)."""
+    def get_cached(self, doc: int) -> np.ndarray:
+        """:meth:`get` through a small cache (least recently used out): candidates come in
+        runs that share a document."""
         cached = self._cache.get(doc)
         if cached is not None:
             self._cache.move_to_end(doc)
             return cached
-        values = np.unique(self.get(doc))
+        values = self.get(doc)
         self._cache[doc] = values
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)

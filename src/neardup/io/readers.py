@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import json
 import os
 import sys
 import zlib
@@ -28,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import orjson
 import zstandard
 
 from ..document import Document, Rejected, Source
@@ -203,10 +203,12 @@ def parse_jsonl_line(line: bytes, source: Source, options: ReadOptions) -> Recor
     if problem:
         return Rejected(source, problem)
     try:
-        obj = json.loads(line)
-    except UnicodeDecodeError as err:
-        return Rejected(source, f"invalid UTF-8 at byte {err.start} of the line")
-    except json.JSONDecodeError as err:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError as err:
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            return Rejected(source, f"invalid UTF-8 at byte {bad.start} of the line")
         return Rejected(source, f"malformed JSON: {err.msg} at column {err.colno}")
     if not isinstance(obj, dict):
         return Rejected(source, f"expected a JSON object, found {type(obj).__name__}")
