@@ -6,7 +6,7 @@ setup(
         Extension(
             "neardup._sketch",
             sources=["src/neardup/_sketch.c"],
-            extra_compile_args=["-O3", "-std=c11"],
+            extra_compile_args=["-O3", "-std=gnu11"],
         )
     ]
 )
