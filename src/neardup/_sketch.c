@@ -43,13 +43,17 @@ static inline uint64_t fmix64(uint64_t k) {
     return k;
 }
 
+/* Word characters below 256, filled at import from the same test as below. */
+static uint8_t latin1_word[256];
+
 static inline int is_word_char(Py_UCS4 ch) {
     /* Mirrors CPython's SRE_UNI_IS_WORD: Py_UNICODE_ISALNUM(ch) || ch == '_'. */
-    if (ch < 128) {
-        return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-               (ch >= 'A' && ch <= 'Z') || ch == '_';
-    }
+    if (ch < 256) return latin1_word[ch];
     return Py_UNICODE_ISALNUM(ch);
+}
+
+static void init_latin1_word(void) {
+    for (Py_UCS4 ch = 0; ch < 256; ch++) latin1_word[ch] = Py_UNICODE_ISALNUM(ch) || ch == '_';
 }
 
 /* Growable uint64 buffer, reused across documents in one call. */
@@ -383,6 +387,7 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__sketch(void) {
+    init_latin1_word();
     choose_minhash();
     PyObject *m = PyModule_Create(&module);
     if (m && PyModule_AddStringConstant(m, "MINHASH_VARIANT", minhash_name()) < 0) {
