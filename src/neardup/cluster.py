@@ -45,13 +45,40 @@ def components(n: int, edges: np.ndarray) -> np.ndarray:
     return np.array([find(x) for x in range(n)], dtype=np.int64)
 
 
-def choose_kept(members: np.ndarray, ntokens: np.ndarray, policy: KeepPolicy) -> int:
-    """The member to keep. ``members`` are document indices in reading order."""
-    if policy is KeepPolicy.FIRST:
-        return int(members.min())
-    sizes = ntokens[members]
-    # argmax/argmin return the first extreme; members are sorted, so ties go to the earliest.
-    order = np.argsort(members, kind="stable")
-    ranked = members[order], sizes[order]
-    pick = np.argmax(ranked[1]) if policy is KeepPolicy.LONGEST else np.argmin(ranked[1])
-    return int(ranked[0][pick])
+def group_labels(exact_rep: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Group number of each document, ``-1`` for a document alone (or invalid).
+
+    ``exact_rep[i]`` is the first document token-identical to ``i`` (``-1`` if ``i`` is
+    invalid); ``edges`` are matching pairs of such representatives. A group is a connected
+    component of the edges together with every exact copy of its members; groups are
+    numbered in order of their first document.
+    """
+    n = len(exact_rep)
+    nodes, local = (np.unique(edges, return_inverse=True) if len(edges)
+                    else (np.empty(0, np.int64), np.empty(0, np.int64)))
+    root_of_rep = np.arange(n, dtype=np.int64)
+    root_of_rep[nodes] = nodes[components(len(nodes), local.reshape(-1, 2))]
+    valid = exact_rep >= 0
+    root = np.full(n, -1, dtype=np.int64)
+    root[valid] = root_of_rep[exact_rep[valid]]
+    sizes = np.bincount(root[valid], minlength=n)
+    labels = np.full(n, -1, dtype=np.int64)
+    in_group = valid & (sizes[np.maximum(root, 0)] > 1)
+    # The root is the smallest document of its group, so numbering roots in order numbers
+    # groups by their first document.
+    _, labels[in_group] = np.unique(root[in_group], return_inverse=True)
+    return labels
+
+
+def kept_members(labels: np.ndarray, ntokens: np.ndarray, policy: KeepPolicy) -> np.ndarray:
+    """The document kept in each group ``0 .. labels.max()``, by ``policy``; ties go to the
+    document read first."""
+    members = np.flatnonzero(labels >= 0)
+    if not len(members):
+        return np.empty(0, dtype=np.int64)
+    size_key = {KeepPolicy.FIRST: np.zeros(len(members), dtype=np.int64),
+                KeepPolicy.LONGEST: -ntokens[members],
+                KeepPolicy.SHORTEST: ntokens[members]}[policy]
+    order = members[np.lexsort((members, size_key, labels[members]))]
+    first_of_group = np.r_[True, labels[order][1:] != labels[order][:-1]]
+    return order[first_of_group]

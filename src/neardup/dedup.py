@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .cluster import KeepPolicy, choose_kept, components
+from .cluster import KeepPolicy, group_labels, kept_members
 from .document import Document, Rejected, Source
 from .engine import LocalEngine
 from .lsh import band_keys, candidate_pairs
@@ -306,77 +306,76 @@ class Deduplicator:
         self._store.append_batch(sk.payload, sk.counts)
 
     def finish(self) -> DedupResult:
+        """Decide exact groups, verified pairs and groups; close the spill file."""
         opts = self.options
         n = len(self.ids)
         status = _cat(self._status, np.int8, (0,))
-        keys = _cat(self._keys, np.uint64, (0, 2))
         ntokens = _cat(self._ntokens, np.int64, (0,))
-        bands = _cat(self._bands, np.uint64, (0, self.lsh.bands))
-        self._keys = self._bands = []  # the concatenated copies are all we need now
-
         valid = np.flatnonzero(status == Status.OK)
-        exact_rep = np.full(n, -1, dtype=np.int64)
-        if len(valid):
-            structured = np.ascontiguousarray(keys[valid]).view([("h", "<u8"), ("l", "<u8")])
-            _, first, inverse = np.unique(structured.ravel(), return_index=True,
-                                          return_inverse=True)
-            exact_rep[valid] = valid[first][inverse.ravel()]
+        exact_rep = exact_representatives(_cat(self._keys, np.uint64, (0, 2)), valid, n)
         reps = np.unique(exact_rep[valid])
-        candidates = candidate_pairs(bands[reps], opts.max_bucket)
+        bands = _cat(self._bands, np.uint64, (0, self.lsh.bands))
+        self._keys = self._bands = []  # all per-document state now lives in the arrays above
+        candidates = reps[candidate_pairs(bands[reps], opts.max_bucket)]
         del bands
-        rep_pairs = reps[candidates] if len(candidates) else np.empty((0, 2), np.int64)
-        scores = np.array([self._similarity(a, b) for a, b in rep_pairs.tolist()], dtype=float)
+        scores = np.array([self._similarity(a, b) for a, b in candidates.tolist()], dtype=float)
         match = scores >= opts.threshold - 1e-12
-        edges, edge_scores = rep_pairs[match], scores[match]
+        edges, edge_scores = candidates[match], scores[match]
 
-        cluster = np.full(n, -1, dtype=np.int64)
+        cluster = group_labels(exact_rep, edges)
+        kept = kept_members(cluster, ntokens, opts.keep)
         keep = status == Status.OK
-        to_kept = np.full(n, np.nan)
-        nodes, local = np.unique(edges, return_inverse=True) if len(edges) else (
-            np.empty(0, np.int64), np.empty(0, np.int64))
-        rep_root = dict(zip(nodes.tolist(), nodes[components(len(nodes),
-                                                             local.reshape(-1, 2))].tolist()))
-        root = np.array([rep_root.get(r, r) for r in exact_rep.tolist()], dtype=np.int64)
-        in_group = np.zeros(n, dtype=bool)
-        in_group[valid] = np.bincount(root[valid], minlength=n)[root[valid]] > 1
-        grouped = np.flatnonzero(in_group)
-        order = grouped[np.argsort(root[grouped], kind="stable")]
-        splits = np.flatnonzero(np.diff(root[order])) + 1
-        known = {(a, b): s for (a, b), s in zip(edges.tolist(), edge_scores.tolist())}
-        groups = sorted(np.split(order, splits), key=lambda g: int(g.min())) if len(order) else []
+        grouped = np.flatnonzero(cluster >= 0)
+        keep[grouped] = False
+        keep[kept] = True
+        to_kept = self._similarity_to_kept(exact_rep, cluster, kept, edges, edge_scores)
+
+        copies = np.bincount(exact_rep[valid], minlength=n)
+        distinct = len(np.unique(cluster[grouped] * n + exact_rep[grouped]))
         stats = Stats(documents_read=self.documents_read, rejected=len(self.rejected),
                       candidate_pairs=len(candidates), verified_pairs=len(edges),
-                      lsh_bands=self.lsh.bands, lsh_rows=self.lsh.rows, groups=len(groups))
-        for label, members in enumerate(groups):
-            kept = choose_kept(members, ntokens, opts.keep)
-            cluster[members] = label
-            keep[members] = False
-            keep[kept] = True
-            kr = int(exact_rep[kept])
-            for m in members.tolist():
-                mr = int(exact_rep[m])
-                if mr == kr:
-                    to_kept[m] = 1.0
-                else:
-                    score = known.get((min(mr, kr), max(mr, kr)))
-                    to_kept[m] = score if score is not None else self._similarity(mr, kr)
-            exact_copies = len(members) - len(np.unique(exact_rep[members]))
-            stats.exact_duplicates += exact_copies
-            stats.near_duplicates += len(members) - 1 - exact_copies
-        copies = np.bincount(exact_rep[valid], minlength=n) if len(valid) else np.zeros(n, int)
+                      lsh_bands=self.lsh.bands, lsh_rows=self.lsh.rows, groups=len(kept),
+                      kept=int(keep.sum()), exact_duplicates=len(grouped) - distinct)
+        stats.removed = len(valid) - stats.kept
+        stats.near_duplicates = stats.removed - stats.exact_duplicates
         stats.pairs = int((copies * (copies - 1) // 2).sum()
                           + (copies[edges[:, 0]] * copies[edges[:, 1]]).sum())
-        stats.kept = int(keep.sum())
-        stats.removed = len(valid) - stats.kept
-        result = DedupResult(self.ids, self.sources, status, keep, cluster, to_kept, exact_rep,
-                             ntokens, self.rejected, stats, opts, edges, edge_scores)
         self._store.close()
-        return result
+        return DedupResult(self.ids, self.sources, status, keep, cluster, to_kept, exact_rep,
+                           ntokens, self.rejected, stats, opts, edges, edge_scores)
+
+    def _similarity_to_kept(self, exact_rep: np.ndarray, cluster: np.ndarray,
+                            kept: np.ndarray, edges: np.ndarray,
+                            edge_scores: np.ndarray) -> np.ndarray:
+        """Each grouped document's Jaccard to its group's kept one (nan outside groups):
+        1 for a token-identical copy, the verified score for a direct pair, else computed."""
+        to_kept = np.full(len(exact_rep), np.nan)
+        grouped = np.flatnonzero(cluster >= 0)
+        mine, theirs = exact_rep[grouped], exact_rep[kept[cluster[grouped]]]
+        same = mine == theirs
+        to_kept[grouped[same]] = 1.0
+        known = {(a, b): s for (a, b), s in zip(edges.tolist(), edge_scores.tolist())}
+        for doc, a, b in zip(grouped[~same].tolist(), mine[~same].tolist(),
+                             theirs[~same].tolist()):
+            score = known.get((min(a, b), max(a, b)))
+            to_kept[doc] = score if score is not None else self._similarity(a, b)
+        return to_kept
 
     def _similarity(self, a: int, b: int) -> float:
         if self.options.verify:
             return jaccard(self._store.get_cached(a), self._store.get_cached(b))
         return estimate_jaccard(self._store.get(a), self._store.get(b))
+
+
+def exact_representatives(keys: np.ndarray, valid: np.ndarray, n: int) -> np.ndarray:
+    """For each document, the first valid document with the same 128-bit key (-1 if invalid)."""
+    exact_rep = np.full(n, -1, dtype=np.int64)
+    if len(valid):
+        structured = np.ascontiguousarray(keys[valid]).view([("h", "<u8"), ("l", "<u8")])
+        _, first, inverse = np.unique(structured.ravel(), return_index=True,
+                                      return_inverse=True)
+        exact_rep[valid] = valid[first][inverse.ravel()]
+    return exact_rep
 
 
 def _defer(pending: deque[list[Document]]) -> Iterator[list[Document]]:
