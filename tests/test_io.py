@@ -189,3 +189,13 @@ def test_unusable_arguments_exit_nonzero_with_one_line(tmp_path: Path) -> None:
     assert proc.stderr.decode().strip().splitlines()[-1].endswith("no such file or directory")
     proc = run(["pairs", str(SEEDS), "--threshold", "1.5"])
     assert proc.returncode == 2 and b"threshold" in proc.stderr
+
+
+def test_progress_shows_rate_when_asked_and_nothing_in_a_pipe(tmp_path: Path, planted) -> None:
+    src = tmp_path / "many.jsonl"
+    write_jsonl(src, [{"id": i, "text": t} for i, t in zip(planted.ids, planted.texts)])
+    shown = run(["pairs", str(src), "--progress", "-w", "1"])
+    assert shown.returncode == 0
+    assert b"docs/s" in shown.stderr and b"2,500 docs" in shown.stderr
+    quiet = run(["pairs", str(src), "-w", "1"])
+    assert quiet.stderr == b"" and quiet.stdout == shown.stdout

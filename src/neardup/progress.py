@@ -34,9 +34,12 @@ def track(records: Iterable[Document | Rejected], total_bytes: int | None,
             if docs % 1000 == 0:
                 bar.update(pending)
                 pending = 0
-                elapsed = bar.format_dict.get("elapsed") or 0
-                bar.set_postfix_str(f"{docs:,} docs, {docs / elapsed:,.0f} docs/s"
-                                    if elapsed else f"{docs:,} docs", refresh=False)
+                bar.set_postfix_str(_rate(bar, docs), refresh=False)
             yield record
         bar.update(pending)
-        bar.set_postfix_str(f"{docs:,} docs")
+        bar.set_postfix_str(_rate(bar, docs))
+
+
+def _rate(bar: tqdm, docs: int) -> str:
+    elapsed = bar.format_dict.get("elapsed") or 0
+    return f"{docs:,} docs, {docs / elapsed:,.0f} docs/s" if elapsed else f"{docs:,} docs"
