@@ -47,6 +47,11 @@ def _comparison_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True,
                      help="An exact-copy group with more pairs than this is written as one "
                           "line listing its members."),
+        click.option("--max-bucket", type=click.IntRange(2), default=2000, show_default=True,
+                     help="An LSH bucket with more documents than this (one template across a "
+                          "crawl) is linked as a star around its first document instead of "
+                          "proposing all its pairs: groups still form, pairs inside are not "
+                          "all listed."),
         click.option("--tmp-dir", type=click.Path(file_okay=False), default=None,
                      help="Where to spill shingle sets (default: the system's temp dir)."),
         click.option("--progress/--no-progress", default=None,
@@ -58,9 +63,10 @@ def _comparison_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _options(threshold: float, ngram: int, num_perm: int, seed: int, no_verify: bool,
-             tmp_dir: str | None, keep: str = "first") -> DedupOptions:
+             max_bucket: int, tmp_dir: str | None, keep: str = "first") -> DedupOptions:
     return DedupOptions(threshold=threshold, ngram=ngram, num_perm=num_perm, seed=seed,
-                        verify=not no_verify, keep=KeepPolicy(keep), tmp_dir=tmp_dir)
+                        verify=not no_verify, keep=KeepPolicy(keep), max_bucket=max_bucket,
+                        tmp_dir=tmp_dir)
 
 
 def _report_rejections(rejected: list[Rejected], where: str) -> None:
@@ -91,13 +97,13 @@ def main() -> None:
 @_comparison_options
 def dedup(inputs: tuple[str, ...], output: str, keep: str, threshold: float, ngram: int,
           num_perm: int, seed: int, no_verify: bool, workers: int, id_field: str,
-          text_field: str, max_doc_bytes: int, max_group_pairs: int, tmp_dir: str | None,
-          progress: bool | None) -> None:
+          text_field: str, max_doc_bytes: int, max_group_pairs: int, max_bucket: int,
+          tmp_dir: str | None, progress: bool | None) -> None:
     """Group duplicates, keep one copy of each group, write the results to OUTPUT."""
     try:
         summary = api.dedup_files(
             list(inputs), output,
-            _options(threshold, ngram, num_perm, seed, no_verify, tmp_dir, keep),
+            _options(threshold, ngram, num_perm, seed, no_verify, max_bucket, tmp_dir, keep),
             ReadOptions(id_field, text_field, max_doc_bytes), workers or None, progress,
             max_group_pairs)
     except InputError as err:
@@ -119,11 +125,13 @@ def dedup(inputs: tuple[str, ...], output: str, keep: str, threshold: float, ngr
 @_comparison_options
 def pairs(inputs: tuple[str, ...], threshold: float, ngram: int, num_perm: int, seed: int,
           no_verify: bool, workers: int, id_field: str, text_field: str, max_doc_bytes: int,
-          max_group_pairs: int, tmp_dir: str | None, progress: bool | None) -> None:
+          max_group_pairs: int, max_bucket: int, tmp_dir: str | None,
+          progress: bool | None) -> None:
     """Print every matching pair as JSON lines: {"a", "b", "jaccard"}."""
     try:
         result = api.run_files(list(inputs),
-                               _options(threshold, ngram, num_perm, seed, no_verify, tmp_dir),
+                               _options(threshold, ngram, num_perm, seed, no_verify,
+                                        max_bucket, tmp_dir),
                                ReadOptions(id_field, text_field, max_doc_bytes),
                                workers or None, progress)
     except InputError as err:
