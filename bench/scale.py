@@ -1,0 +1,55 @@
+"""The scale run: `neardup dedup` over a large generated corpus, time and peak memory.
+
+    python bench/scale.py [--docs 1000000] [--workers N]
+
+Builds the corpus on first use (bench/corpus.py; about ten minutes for 1,000,000 documents),
+then runs the CLI as a whole process with its output in bench/data/out/scale and writes
+bench/results/scale.md: wall time, docs/s, peak memory (sum of RSS over the process tree)
+and the run's summary.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import build  # noqa: E402
+from run import measure  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--docs", type=int, default=1_000_000)
+    ap.add_argument("--workers", type=int, default=0)
+    args = ap.parse_args()
+    corpus = build(args.docs, truth=False)
+    out = HERE / "data" / "out" / "scale"
+    cmd = [sys.executable, "-m", "neardup", "dedup", str(corpus), "-o", str(out),
+           "--workers", str(args.workers)]
+    seconds, peak = measure(cmd, HERE / "data" / "out" / "scale.stdout")
+    summary = json.loads((out / "summary.json").read_text())
+    size_gb = corpus.stat().st_size / 1e9
+    text = "\n".join([
+        f"`neardup dedup` on {summary['documents_read']:,} documents ({size_gb:.2f} GB JSONL), "
+        f"--workers {args.workers or 'all'}, {time.strftime('%Y-%m-%d %H:%M')}:",
+        "",
+        f"- wall time {seconds:,.1f} s ({summary['documents_read'] / seconds:,.0f} docs/s), "
+        f"peak memory {peak / 2**30:.2f} GiB (sum of RSS over the process tree)",
+        f"- kept {summary['kept']:,}, removed {summary['removed']:,} "
+        f"({summary['exact_duplicates']:,} exact, {summary['near_duplicates']:,} near), "
+        f"rejected {summary['rejected']:,}, groups {summary['groups']:,}, "
+        f"pairs {summary['pairs']:,}, candidates {summary['candidate_pairs']:,}",
+    ])
+    print(text)
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / f"scale-{args.docs}.md").write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
