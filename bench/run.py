@@ -28,6 +28,7 @@ from corpus import build, truth_path  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
+PEERS = ("rensa", "rensa-split", "datasketch")
 
 
 
@@ -92,6 +93,7 @@ def main() -> None:
         "neardup --workers 1": [PY, "-m", "neardup", "pairs", str(corpus), "--workers", "1"],
         "neardup (2 cores)": [PY, "-m", "neardup", "pairs", str(corpus)],
         "rensa": [PY, str(HERE / "peers.py"), "rensa", str(corpus)],
+        "rensa-split": [PY, str(HERE / "peers.py"), "rensa-split", str(corpus)],
         "datasketch": [PY, str(HERE / "peers.py"), "datasketch", str(corpus)],
     }
     if args.only:
@@ -101,7 +103,7 @@ def main() -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     for round_no in range(args.repeat):  # interleaved, so machine noise hits all alike
         for name, cmd in pipelines.items():
-            out = out_dir / (name.split()[0] + str(len(results.get(name, {}).get("t", []))))
+            out = out_dir / ("".join(c if c.isalnum() else "-" for c in name) + ".jsonl")
             seconds, peak = measure(cmd, out)
             r = results.setdefault(name, {"t": [], "mem": []})
             r["t"].append(seconds)
@@ -116,12 +118,11 @@ def main() -> None:
         q = r["q"]
         rows.append(
             f"| {name} | {base[name]:,.0f} | "
-            + " | ".join(f"{base[name] / base[p]:.2f}x" for p in ("rensa", "datasketch")
-                         if p in base)
+            + " | ".join(f"{base[name] / base[p]:.2f}x" for p in PEERS if p in base)
             + f" | {statistics.median(r['mem']) / 2**20:,.0f} | {q['recall_80']:.4f} | "
             f"{q['recall_85']:.4f} | {q['precision']:.4f} | {q['below_threshold']} | "
             f"{'yes' if q['scores_exact'] else 'no scores' if q['scores_exact'] is None else 'NO'} |")
-    peers = [p for p in ("rensa", "datasketch") if p in base]
+    peers = [p for p in PEERS if p in base]
     t80 = sum(1 for v in truth.values() if v >= 0.8)
     table = "\n".join([
         f"Corpus: {len(ids):,} documents, {mean_kb:.1f} KB each on average, {t80:,} true pairs "
@@ -130,7 +131,7 @@ def main() -> None:
         "",
         "| pipeline | docs/s | " + " | ".join(f"vs {p}" for p in peers)
         + " | peak MiB | recall@0.8 | recall@0.85 | precision | pairs < 0.8 | exact scores |",
-        "|---" * (9 + len(peers)) + "|",
+        "|---" * (8 + len(peers)) + "|",
         *rows,
     ])
     print(table)
