@@ -35,7 +35,7 @@ from .lsh import band_keys, candidate_pairs
 from .minhash import DEFAULT_MAX_MISS, LSHParams, choose_lsh_params, estimate_jaccard
 from .similarity import jaccard
 from .sketch import Sketcher, SketchParams
-from .store import ArrayStore
+from .store import SpillRef, SpillStore, SpillWriter
 from .text import DEFAULT_NGRAM
 
 NO_WORDS = "no words to compare (empty, or only spaces and punctuation)"
@@ -72,23 +72,26 @@ class DedupOptions:
 
 @dataclass
 class SketchedBatch:
+    """What comes back from sketching a batch: small per-document state, and where the
+    verification payload (shingle sets, or signatures when estimating) was spilled."""
+
     keys: np.ndarray
     ntokens: np.ndarray
     band_keys: np.ndarray
-    counts: np.ndarray  # items per document in ``payload``
-    payload: np.ndarray  # shingle hashes (verify) or signatures (estimate)
+    counts: np.ndarray  # payload items per document
+    spill: SpillRef
 
 
 class SketchTask:
     """The per-batch work an engine runs: texts -> :class:`SketchedBatch`. Picklable."""
 
-    def __init__(self, params: SketchParams, lsh: LSHParams, keep_shingles: bool) -> None:
-        self.params, self.lsh, self.keep_shingles = params, lsh, keep_shingles
+    def __init__(self, params: SketchParams, lsh: LSHParams, keep_shingles: bool,
+                 spill: SpillWriter) -> None:
+        self.params, self.lsh, self.keep_shingles, self.spill = params, lsh, keep_shingles, spill
         self._sketcher: Sketcher | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"params": self.params, "lsh": self.lsh, "keep_shingles": self.keep_shingles,
-                "_sketcher": None}
+        return {**self.__dict__, "_sketcher": None}
 
     def __call__(self, texts: list[str]) -> SketchedBatch:
         if self._sketcher is None:
@@ -97,9 +100,11 @@ class SketchTask:
         bk = band_keys(sk.signatures, self.lsh)
         if self.keep_shingles:
             assert sk.shingles is not None
-            return SketchedBatch(sk.keys, sk.ntokens, bk, sk.shingle_counts, sk.shingles)
+            return SketchedBatch(sk.keys, sk.ntokens, bk, sk.shingle_counts,
+                                 self.spill.append(sk.shingles))
         counts = np.full(len(texts), self.params.num_perm, dtype=np.int64)
-        return SketchedBatch(sk.keys, sk.ntokens, bk, counts, sk.signatures.ravel())
+        return SketchedBatch(sk.keys, sk.ntokens, bk, counts,
+                             self.spill.append(sk.signatures.ravel()))
 
 
 class Status(IntEnum):
@@ -248,8 +253,9 @@ class Deduplicator:
         self.options = options
         self.engine = engine or LocalEngine()
         self.lsh = options.lsh_params
-        self._task = SketchTask(options.sketch_params, self.lsh, keep_shingles=options.verify)
-        self._store = ArrayStore(np.uint64 if options.verify else np.uint32, options.tmp_dir)
+        self._store = SpillStore(np.uint64 if options.verify else np.uint32, options.tmp_dir)
+        self._task = SketchTask(options.sketch_params, self.lsh, options.verify,
+                                self._store.writer())
         self.ids: list[str] = []
         self.sources: list[Source | None] = []
         self._seen: dict[str, Source | None] = {}
@@ -303,7 +309,7 @@ class Deduplicator:
         self._keys.append(sk.keys)
         self._ntokens.append(sk.ntokens)
         self._bands.append(sk.band_keys)
-        self._store.append_batch(sk.payload, sk.counts)
+        self._store.register(sk.spill, sk.counts)
 
     def finish(self) -> DedupResult:
         """Decide exact groups, verified pairs and groups; close the spill file."""

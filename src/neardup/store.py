@@ -1,57 +1,103 @@
-"""A spill file of per-document arrays, read back by document number.
+"""Spill files of per-document arrays, written where they are computed, read back by number.
 
 Exact verification needs each candidate's shingle hashes again, long after the
 document streamed past. Holding them would make memory grow with the corpus's
-text; instead they are appended to an unnamed temporary file (the OS page
-cache keeps it fast while it fits) and read back with ``pread``.
+text, and sending them from worker processes back to the main one costs more
+than computing them. So each process appends its arrays to its own file in a
+shared temporary directory (:class:`SpillWriter`), returns only where they
+went, and the main process records that per document (:class:`SpillStore`)
+and reads arrays back with ``pread`` when it needs them. The OS page cache
+keeps this fast while the files fit in memory.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections import OrderedDict
+from dataclasses import dataclass
 
 import numpy as np
 
 
-class ArrayStore:
-    """Append-only store of one numpy array per document, all of one dtype."""
+@dataclass(frozen=True)
+class SpillRef:
+    """Where a batch of arrays went: file name in the spill directory, first item's index."""
+
+    file: str
+    start: int
+
+
+class SpillWriter:
+    """Appends arrays to this process's own file in ``directory``. Picklable: a copy in a
+    worker process opens its own file there on first use."""
+
+    def __init__(self, directory: str, dtype: np.dtype | type) -> None:
+        self.directory = directory
+        self.dtype = np.dtype(dtype)
+        self._fd: int | None = None
+        self._pid = -1
+        self._size = 0
+
+    def __getstate__(self) -> dict:
+        return {"directory": self.directory, "dtype": self.dtype, "_fd": None, "_pid": -1,
+                "_size": 0}
+
+    def append(self, flat: np.ndarray) -> SpillRef:
+        if self._fd is None or self._pid != os.getpid():  # first use, or a forked copy
+            self._pid = os.getpid()
+            name = os.path.join(self.directory, f"spill-{self._pid}.bin")
+            self._fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            self._size = 0
+        data = np.ascontiguousarray(flat, dtype=self.dtype)
+        os.write(self._fd, data.tobytes())
+        ref = SpillRef(f"spill-{self._pid}.bin", self._size)
+        self._size += int(data.size)
+        return ref
+
+
+class SpillStore:
+    """Index of spilled arrays by document number, and reads them back."""
 
     def __init__(self, dtype: np.dtype | type, directory: str | None = None,
                  cache_size: int = 4096) -> None:
         self.dtype = np.dtype(dtype)
-        self._file = tempfile.TemporaryFile(prefix="neardup-", dir=directory)
-        self._fd = self._file.fileno()
-        self._offsets: list[np.ndarray] = []  # per batch: start offsets (in items)
-        self._counts: list[np.ndarray] = []
-        self._size = 0  # items written
-        self._index: tuple[np.ndarray, np.ndarray] | None = None
+        self.directory = tempfile.mkdtemp(prefix="neardup-", dir=directory)
+        self._files: dict[str, int] = {}
+        self._fds: list[int] = []
+        self._parts: list[tuple[int, np.ndarray, np.ndarray]] = []  # (file, starts, counts)
+        self._index: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
 
-    def append_batch(self, flat: np.ndarray, counts: np.ndarray) -> None:
-        """Add documents whose arrays are ``flat`` cut into pieces of ``counts``."""
-        flat = np.ascontiguousarray(flat, dtype=self.dtype)
-        os.pwrite(self._fd, flat.tobytes(), self._size * self.dtype.itemsize)
-        starts = self._size + np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
-        self._offsets.append(starts)
-        self._counts.append(np.asarray(counts, dtype=np.int64))
-        self._size += int(flat.size)
-        self._index = None
+    def writer(self) -> SpillWriter:
+        return SpillWriter(self.directory, self.dtype)
 
-    def __len__(self) -> int:
-        return sum(len(c) for c in self._counts)
+    def register(self, ref: SpillRef, counts: np.ndarray) -> None:
+        """Record the next documents: their arrays were written at ``ref``, ``counts`` long."""
+        if ref.file not in self._files:
+            self._files[ref.file] = len(self._files)
+        counts = np.asarray(counts, dtype=np.int64)
+        starts = ref.start + np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+        self._parts.append((self._files[ref.file], starts, counts))
+        self._index = None
 
     def get(self, doc: int) -> np.ndarray:
         """The array of document ``doc`` as written."""
         if self._index is None:
-            self._index = (np.concatenate(self._offsets or [np.empty(0, np.int64)]),
-                           np.concatenate(self._counts or [np.empty(0, np.int64)]))
-        start, count = int(self._index[0][doc]), int(self._index[1][doc])
+            self._index = (
+                np.concatenate([np.full(len(s), f, np.int32) for f, s, _ in self._parts]
+                               or [np.empty(0, np.int32)]),
+                np.concatenate([s for _, s, _ in self._parts] or [np.empty(0, np.int64)]),
+                np.concatenate([c for _, _, c in self._parts] or [np.empty(0, np.int64)]))
+            names = sorted(self._files, key=self._files.__getitem__)
+            self._fds += [os.open(os.path.join(self.directory, n), os.O_RDONLY)
+                          for n in names[len(self._fds):]]
+        file, start, count = (int(a[doc]) for a in self._index)
         size = self.dtype.itemsize
-        data = os.pread(self._fd, count * size, start * size)
-        return np.frombuffer(data, dtype=self.dtype)
+        return np.frombuffer(os.pread(self._fds[file], count * size, start * size),
+                             dtype=self.dtype)
 
     def get_cached(self, doc: int) -> np.ndarray:
         """:meth:`get` through a small cache (least recently used out): candidates come in
@@ -67,4 +113,7 @@ class ArrayStore:
         return values
 
     def close(self) -> None:
-        self._file.close()
+        for fd in self._fds:
+            os.close(fd)
+        self._fds = []
+        shutil.rmtree(self.directory, ignore_errors=True)
