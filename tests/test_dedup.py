@@ -104,3 +104,17 @@ def test_duplicate_ids_are_rejected_not_lost() -> None:
     assert r.ids == ["x", "y"]
     assert len(r.rejected) == 1 and "duplicate id 'x'" in r.rejected[0].reason
     assert r.stats.documents_read == 3
+
+
+def test_spill_files_are_removed_after_a_run_and_after_a_failure(tmp_path, seed_texts) -> None:
+    spill = tmp_path / "spill"
+    neardup.dedup(list(seed_texts), options=DedupOptions(tmp_dir=str(spill)))
+    assert list(spill.iterdir()) == []
+
+    def failing():
+        yield neardup.Document("a", seed_texts[0])
+        raise RuntimeError("reader broke")
+
+    with pytest.raises(RuntimeError):
+        neardup.dedup(failing(), options=DedupOptions(tmp_dir=str(spill)))
+    assert list(spill.iterdir()) == []

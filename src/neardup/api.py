@@ -52,10 +52,9 @@ def as_documents(docs: Docs) -> Iterator[Document]:
 def dedup(docs: Docs, threshold: float = 0.8, *, workers: int = 1,
           options: DedupOptions | None = None) -> DedupResult:
     """Exact and near-duplicate groups of in-memory documents (see :class:`DedupResult`)."""
-    opts = options or DedupOptions(threshold=threshold)
-    run = Deduplicator(opts, LocalEngine(workers))
-    run.add(as_documents(docs))
-    return run.finish()
+    with Deduplicator(options or DedupOptions(threshold=threshold), LocalEngine(workers)) as run:
+        run.add(as_documents(docs))
+        return run.finish()
 
 
 def find_pairs(docs: Docs, threshold: float = 0.8, *, workers: int = 1,
@@ -107,10 +106,9 @@ def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
     """Read inputs and decide duplicates, writing nothing. Raises InputError for unusable
     inputs before any work starts."""
     check_inputs(inputs)
-    run = Deduplicator(options, LocalEngine(workers))
-    records = _records(inputs, read, stdin)
-    run.add(track(records, input_size(inputs), progress))
-    return run.finish()
+    with Deduplicator(options, LocalEngine(workers)) as run:
+        run.add(track(_records(inputs, read, stdin), input_size(inputs), progress))
+        return run.finish()
 
 
 def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = DedupOptions(),

@@ -243,9 +243,9 @@ class DedupResult:
 class Deduplicator:
     """Streams documents in, then decides exact and near duplicates.
 
-    >>> d = Deduplicator(DedupOptions(threshold=0.8), LocalEngine(1))
-    >>> d.add(documents)            # any iterable of Document / Rejected, any number of times
-    >>> result = d.finish()
+    >>> with Deduplicator(DedupOptions(threshold=0.8), LocalEngine(1)) as d:
+    ...     d.add(documents)        # any iterable of Document / Rejected, any number of times
+    ...     result = d.finish()
     """
 
     def __init__(self, options: DedupOptions = DedupOptions(),
@@ -310,6 +310,16 @@ class Deduplicator:
         self._ntokens.append(sk.ntokens)
         self._bands.append(sk.band_keys)
         self._store.register(sk.spill, sk.counts)
+
+    def close(self) -> None:
+        """Remove the spill files (:meth:`finish` does this too)."""
+        self._store.close()
+
+    def __enter__(self) -> Deduplicator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def finish(self) -> DedupResult:
         """Decide exact groups, verified pairs and groups; close the spill file."""

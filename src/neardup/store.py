@@ -63,6 +63,8 @@ class SpillStore:
     def __init__(self, dtype: np.dtype | type, directory: str | None = None,
                  cache_size: int = 4096) -> None:
         self.dtype = np.dtype(dtype)
+        if directory is not None:
+            os.makedirs(directory, exist_ok=True)
         self.directory = tempfile.mkdtemp(prefix="neardup-", dir=directory)
         self._files: dict[str, int] = {}
         self._fds: list[int] = []
