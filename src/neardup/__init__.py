@@ -8,7 +8,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     _os.environ.setdefault(_var, "1")
 
 from .align import Explanation, Passage, Span
-from .api import dedup, dedup_files, explain, find_pairs, iter_pairs_files
+from .api import dedup, dedup_files, explain, find_pairs, run_files
 from .cluster import KeepPolicy
 from .dedup import DedupOptions, DedupResult, ExactGroup, Pair
 from .document import Document, Rejected, Source
@@ -18,5 +18,5 @@ __version__ = "0.1.0"
 __all__ = [
     "DedupOptions", "DedupResult", "Document", "ExactGroup", "Explanation", "KeepPolicy",
     "Pair", "Passage", "Rejected", "Source", "Span", "dedup", "dedup_files", "explain",
-    "find_pairs", "iter_pairs_files",
+    "find_pairs", "run_files",
 ]

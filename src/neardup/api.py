@@ -9,7 +9,7 @@ In memory::
 
 On files (what ``neardup dedup`` runs)::
 
-    stats = neardup.dedup_files(["corpus/"], "out/")
+    result = neardup.dedup_files(["corpus/"], "out/")
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import IO, Any
 from .align import Explanation
 from .align import explain as _explain_texts
 from .document import Document, Rejected, Source
-from .dedup import DedupOptions, DedupResult, Deduplicator, ExactGroup, Pair
+from .dedup import DedupOptions, DedupResult, Deduplicator, Pair
 from .engine import LocalEngine
 from .io.readers import ReadOptions, check_inputs, input_size, read_input
 from .io.writers import rejected_rows, write_jsonl, write_kept, write_summary
@@ -106,7 +106,7 @@ def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
     """Read inputs and decide duplicates, writing nothing. Raises InputError for unusable
     inputs before any work starts."""
     check_inputs(inputs)
-    with Deduplicator(options, LocalEngine(workers)) as run:
+    with Deduplicator(options, LocalEngine(workers), progress) as run:
         run.add(track(_records(inputs, read, stdin), input_size(inputs), progress))
         return run.finish()
 
@@ -114,12 +114,10 @@ def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
 def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = DedupOptions(),
                 read: ReadOptions = ReadOptions(), workers: int | None = None,
                 progress: bool | None = None, max_group_pairs: int | None = 1_000
-                ) -> dict[str, Any]:
-    """Dedup files into ``outdir``; returns the summary also written to ``summary.json``.
-
-    Writes ``pairs.jsonl``, ``clusters.jsonl``, ``rejected.jsonl``, ``kept/`` and
-    ``summary.json`` (see :mod:`neardup.io.writers`).
-    """
+                ) -> DedupResult:
+    """Dedup files into ``outdir``: ``pairs.jsonl``, ``clusters.jsonl``, ``rejected.jsonl``,
+    ``kept/`` and ``summary.json`` (see :mod:`neardup.io.writers`). Raises
+    :class:`~neardup.io.readers.InputError` for unusable inputs before any work starts."""
     check_inputs(inputs)
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
@@ -127,8 +125,7 @@ def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = D
     stdin = _StdinCopy(sys.stdin.buffer, options.tmp_dir) if "-" in inputs else None
     try:
         result = run_files(inputs, options, read, workers, progress, stdin)
-        npairs = write_jsonl(out / "pairs.jsonl",
-                             (p.to_dict() for p in result.iter_pairs(max_group_pairs)))
+        write_jsonl(out / "pairs.jsonl", (p.to_dict() for p in result.iter_pairs(max_group_pairs)))
         write_jsonl(out / "clusters.jsonl", result.iter_cluster_rows())
         write_jsonl(out / "rejected.jsonl", rejected_rows(result.rejected))
         kept_dir = out / "kept"
@@ -140,28 +137,19 @@ def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = D
         if stdin is not None:
             stdin.copy.close()
             Path(stdin.copy.name).unlink(missing_ok=True)
-    summary = summary_dict(result, inputs, time.perf_counter() - started)
-    summary["pairs"] = npairs
-    write_summary(out / "summary.json", summary)
-    return summary
+    result.seconds = time.perf_counter() - started
+    write_summary(out / "summary.json", summary_dict(result, inputs))
+    return result
 
 
-def summary_dict(result: DedupResult, inputs: list[str], seconds: float) -> dict[str, Any]:
-    stats = result.stats.to_dict()
+def summary_dict(result: DedupResult, inputs: list[str]) -> dict[str, Any]:
+    """What ``summary.json`` holds: the run's :class:`~neardup.dedup.Stats` and settings."""
     opts = result.options
     return {
         "inputs": inputs,
-        **stats,
-        "seconds": round(seconds, 3),
+        **result.stats.to_dict(),
+        "seconds": round(result.seconds, 3),
         "settings": {"threshold": opts.threshold, "ngram": opts.ngram,
                      "num_perm": opts.num_perm, "seed": opts.seed, "keep": opts.keep.value,
                      "verified": opts.verify},
     }
-
-
-def iter_pairs_files(inputs: list[str], options: DedupOptions = DedupOptions(),
-                     read: ReadOptions = ReadOptions(), workers: int | None = None,
-                     progress: bool | None = None,
-                     max_group_pairs: int | None = 1_000) -> Iterator[Pair | ExactGroup]:
-    """Matching pairs of documents in files, for ``neardup pairs``."""
-    yield from run_files(inputs, options, read, workers, progress).iter_pairs(max_group_pairs)

@@ -101,23 +101,20 @@ def dedup(inputs: tuple[str, ...], output: str, keep: str, threshold: float, ngr
           tmp_dir: str | None, progress: bool | None) -> None:
     """Group duplicates, keep one copy of each group, write the results to OUTPUT."""
     try:
-        summary = api.dedup_files(
+        result = api.dedup_files(
             list(inputs), output,
             _options(threshold, ngram, num_perm, seed, no_verify, max_bucket, tmp_dir, keep),
             ReadOptions(id_field, text_field, max_doc_bytes), workers or None, progress,
             max_group_pairs)
     except InputError as err:
         raise click.ClickException(str(err)) from None
-    rejected = [json.loads(line) for line in
-                (Path(output) / "rejected.jsonl").read_text(encoding="utf-8").splitlines()]
-    _report_rejections([Rejected(api.Source(r["source"], r["record"]), r["reason"], r["id"])
-                        for r in rejected], f"see {Path(output) / 'rejected.jsonl'}")
+    _report_rejections(result.rejected, f"see {Path(output) / 'rejected.jsonl'}")
+    s = result.stats
     click.echo(
-        f"{summary['documents_read']:,} read: {summary['kept']:,} kept, "
-        f"{summary['removed']:,} removed ({summary['exact_duplicates']:,} exact, "
-        f"{summary['near_duplicates']:,} near duplicates) in {summary['groups']:,} groups, "
-        f"{summary['rejected']:,} rejected; {summary['pairs']:,} pairs; "
-        f"{summary['seconds']:.1f}s -> {output}", err=True)
+        f"{s.documents_read:,} read: {s.kept:,} kept, {s.removed:,} removed "
+        f"({s.exact_duplicates:,} exact, {s.near_duplicates:,} near duplicates) in "
+        f"{s.groups:,} groups, {s.rejected:,} rejected; {s.pairs:,} pairs; "
+        f"{result.seconds:.1f}s -> {output}", err=True)
 
 
 @main.command()

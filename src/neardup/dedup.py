@@ -34,6 +34,7 @@ from .engine import LocalEngine
 from .lsh import band_keys, candidate_pairs
 from .minhash import DEFAULT_MAX_MISS, LSHParams, choose_lsh_params, estimate_jaccard
 from .similarity import jaccard
+from .progress import counted
 from .sketch import Sketcher, SketchParams
 from .store import SpillRef, SpillStore, SpillWriter
 from .text import DEFAULT_NGRAM
@@ -182,6 +183,7 @@ class DedupResult:
     options: DedupOptions
     _rep_edges: np.ndarray = field(repr=False)
     _rep_scores: np.ndarray = field(repr=False)
+    seconds: float = 0.0  # wall time, set by whoever ran it
 
     def kept_indices(self) -> list[int]:
         return np.flatnonzero(self.keep).tolist()
@@ -249,8 +251,9 @@ class Deduplicator:
     """
 
     def __init__(self, options: DedupOptions = DedupOptions(),
-                 engine: LocalEngine | None = None) -> None:
+                 engine: LocalEngine | None = None, progress: bool | None = False) -> None:
         self.options = options
+        self.progress = progress
         self.engine = engine or LocalEngine()
         self.lsh = options.lsh_params
         self._store = SpillStore(np.uint64 if options.verify else np.uint32, options.tmp_dir)
@@ -334,7 +337,8 @@ class Deduplicator:
         self._keys = self._bands = []  # all per-document state now lives in the arrays above
         candidates = reps[candidate_pairs(bands[reps], opts.max_bucket)]
         del bands
-        scores = np.array([self._similarity(a, b) for a, b in candidates.tolist()], dtype=float)
+        scores = np.array([self._similarity(a, b) for a, b in counted(
+            candidates.tolist(), len(candidates), "verifying", self.progress)], dtype=float)
         match = scores >= opts.threshold - 1e-12
         edges, edge_scores = candidates[match], scores[match]
 

@@ -5,15 +5,30 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
 from tqdm import tqdm
 
 from .document import Document, Rejected
 
+T = TypeVar("T")
+
 
 def progress_wanted() -> bool:
     """True when standard error is a terminal and we are not in CI."""
     return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def counted(items: Iterable[T], total: int, desc: str, enabled: bool | None = None
+            ) -> Iterator[T]:
+    """Pass items through with a bar of ``total`` steps (ETA), on a terminal only."""
+    if enabled is None:
+        enabled = progress_wanted()
+    if not enabled:
+        yield from items
+        return
+    yield from tqdm(items, total=total, desc=desc, file=sys.stderr, dynamic_ncols=True,
+                    mininterval=0.5, unit="pairs")
 
 
 def track(records: Iterable[Document | Rejected], total_bytes: int | None,
