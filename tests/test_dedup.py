@@ -118,3 +118,13 @@ def test_spill_files_are_removed_after_a_run_and_after_a_failure(tmp_path, seed_
     with pytest.raises(RuntimeError):
         neardup.dedup(failing(), options=DedupOptions(tmp_dir=str(spill)))
     assert list(spill.iterdir()) == []
+
+
+def test_exact_groups_use_all_128_bits_of_the_key() -> None:
+    from neardup.dedup import exact_representatives
+
+    keys = np.array([[7, 1], [7, 2], [7, 1], [9, 2], [7, 2]], dtype=np.uint64)
+    valid = np.array([0, 1, 2, 3, 4])
+    # 0 and 2 share both halves, 1 and 4 too; 1 shares only the first half with 0.
+    assert exact_representatives(keys, valid, 5).tolist() == [0, 1, 0, 3, 1]
+    assert exact_representatives(keys, np.array([1, 2, 4]), 5).tolist() == [-1, 1, 2, -1, 1]

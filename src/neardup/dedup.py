@@ -388,13 +388,20 @@ class Deduplicator:
 
 
 def exact_representatives(keys: np.ndarray, valid: np.ndarray, n: int) -> np.ndarray:
-    """For each document, the first valid document with the same 128-bit key (-1 if invalid)."""
+    """For each document, the first valid document with the same 128-bit key (-1 if invalid).
+
+    Grouped on the first 64 bits (a fast hash-based unique), then checked on the other 64;
+    should two keys ever share a first half only, the full 128-bit grouping is used.
+    """
     exact_rep = np.full(n, -1, dtype=np.int64)
-    if len(valid):
-        structured = np.ascontiguousarray(keys[valid]).view([("h", "<u8"), ("l", "<u8")])
-        _, first, inverse = np.unique(structured.ravel(), return_index=True,
-                                      return_inverse=True)
-        exact_rep[valid] = valid[first][inverse.ravel()]
+    if not len(valid):
+        return exact_rep
+    k = keys[valid]
+    _, first, inverse = np.unique(k[:, 0], return_index=True, return_inverse=True)
+    if (k[first[inverse], 1] != k[:, 1]).any():
+        structured = np.ascontiguousarray(k).view([("h", "<u8"), ("l", "<u8")]).ravel()
+        _, first, inverse = np.unique(structured, return_index=True, return_inverse=True)
+    exact_rep[valid] = valid[first][inverse.ravel()]
     return exact_rep
 
 

@@ -69,7 +69,7 @@ class SpillStore:
         self._files: dict[str, int] = {}
         self._fds: list[int] = []
         self._parts: list[tuple[int, np.ndarray, np.ndarray]] = []  # (file, starts, counts)
-        self._index: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._index: np.ndarray | None = None  # (documents, 3): file, start, count
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
 
@@ -88,15 +88,13 @@ class SpillStore:
     def get(self, doc: int) -> np.ndarray:
         """The array of document ``doc`` as written."""
         if self._index is None:
-            self._index = (
-                np.concatenate([np.full(len(s), f, np.int32) for f, s, _ in self._parts]
-                               or [np.empty(0, np.int32)]),
-                np.concatenate([s for _, s, _ in self._parts] or [np.empty(0, np.int64)]),
-                np.concatenate([c for _, _, c in self._parts] or [np.empty(0, np.int64)]))
+            self._index = np.concatenate(
+                [np.stack([np.full(len(s), f), s, c], axis=1) for f, s, c in self._parts]
+                or [np.empty((0, 3), np.int64)])
             names = sorted(self._files, key=self._files.__getitem__)
             self._fds += [os.open(os.path.join(self.directory, n), os.O_RDONLY)
                           for n in names[len(self._fds):]]
-        file, start, count = (int(a[doc]) for a in self._index)
+        file, start, count = self._index[doc].tolist()
         size = self.dtype.itemsize
         return np.frombuffer(os.pread(self._fds[file], count * size, start * size),
                              dtype=self.dtype)
