@@ -101,8 +101,9 @@ def test_large_exact_group_collapses_to_one_line() -> None:
 def test_duplicate_ids_are_rejected_not_lost() -> None:
     r = neardup.dedup([("x", "first text about the harbour"), ("x", "second text"),
                        ("y", "third text")])
-    assert r.ids == ["x", "y"]
+    assert r.kept_ids() == ["x", "y"]
     assert len(r.rejected) == 1 and "duplicate id 'x'" in r.rejected[0].reason
+    assert r.rejected[0].source.record == 1  # the second record, not the first
     assert r.stats.documents_read == 3
 
 

@@ -27,7 +27,8 @@ from .align import explain as _explain_texts
 from .document import Document, Rejected, Source
 from .dedup import DedupOptions, DedupResult, Deduplicator, Pair
 from .engine import LocalEngine
-from .io.readers import ReadOptions, check_inputs, input_size, read_input
+from .io.readers import (RawRecord, ReadOptions, check_inputs, input_size, read_input,
+                         read_jsonl_stream)
 from .io.writers import rejected_rows, write_jsonl, write_kept, write_summary
 from .progress import track
 from .text import DEFAULT_NGRAM
@@ -89,15 +90,14 @@ class _StdinCopy:
 
 
 def _records(inputs: list[str], read: ReadOptions,
-             stdin: _StdinCopy | None) -> Iterator[Document | Rejected]:
-    from .io.readers import read_jsonl_stream
-
+             stdin: _StdinCopy | None) -> Iterator[RawRecord]:
+    """Records of all inputs, JSONL lines unparsed (the engine parses them in its workers)."""
     for path in inputs:
         if path == "-":
             yield from read_jsonl_stream(stdin if stdin is not None else sys.stdin.buffer,
-                                         "-", read)  # type: ignore[arg-type]
+                                         "-", read, deferred=True)  # type: ignore[arg-type]
         else:
-            yield from read_input(path, read)
+            yield from read_input(path, read, deferred=True)
 
 
 def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,3 +51,24 @@ class Rejected:
     def message(self) -> str:
         where = str(self.source) + (f" (id {self.id!r})" if self.id is not None else "")
         return f"{where}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Unparsed:
+    """A record read but not yet parsed (a JSONL line).
+
+    Parsing is deferred so that it runs where the rest of the per-document work runs,
+    in a worker process, instead of in the one process that reads the input.
+    ``parse`` is picklable (a module-level function or a partial of one).
+    """
+
+    source: Source
+    data: bytes
+    parse: Callable[[bytes, Source], Document | Rejected]
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def parsed(self) -> Document | Rejected:
+        return self.parse(self.data, self.source)

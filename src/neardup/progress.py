@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from tqdm import tqdm
 
-from .document import Document, Rejected
+from .document import Document, Rejected, Unparsed
 
 T = TypeVar("T")
 
@@ -31,8 +31,11 @@ def counted(items: Iterable[T], total: int, desc: str, enabled: bool | None = No
                     mininterval=0.5, unit="pairs")
 
 
-def track(records: Iterable[Document | Rejected], total_bytes: int | None,
-          enabled: bool | None = None, desc: str = "reading") -> Iterator[Document | Rejected]:
+Record = TypeVar("Record", Document, Rejected, Unparsed)
+
+
+def track(records: Iterable[Record], total_bytes: int | None,
+          enabled: bool | None = None, desc: str = "reading") -> Iterator[Record]:
     """Pass records through, advancing a bar by input bytes (ETA) and counting documents."""
     if enabled is None:
         enabled = progress_wanted()

@@ -22,6 +22,7 @@ import io
 import os
 import sys
 import zlib
+from functools import partial
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ from typing import BinaryIO
 import orjson
 import zstandard
 
-from ..document import Document, Rejected, Source
+from ..document import Document, Rejected, Source, Unparsed
 
 #: What a truncated or corrupt (compressed) stream raises part-way through.
 STREAM_ERRORS = (OSError, EOFError, ValueError, zlib.error, zstandard.ZstdError)
@@ -53,6 +54,8 @@ class ReadOptions:
 
 
 Record = Document | Rejected
+#: What :func:`read_inputs` yields with ``deferred=True``: JSONL lines come unparsed.
+RawRecord = Document | Rejected | Unparsed
 
 
 def input_kind(path: str) -> str:
@@ -99,22 +102,27 @@ def input_size(paths: list[str]) -> int | None:
     return total
 
 
-def read_inputs(paths: list[str], options: ReadOptions = ReadOptions()) -> Iterator[Record]:
+def read_inputs(paths: list[str], options: ReadOptions = ReadOptions(),
+                deferred: bool = False) -> Iterator[RawRecord]:
     """All records of all inputs, in order (each input as :func:`read_input`)."""
     for path in paths:
-        yield from read_input(path, options)
+        yield from read_input(path, options, deferred)
 
 
-def read_input(path: str, options: ReadOptions = ReadOptions()) -> Iterator[Record]:
+def read_input(path: str, options: ReadOptions = ReadOptions(),
+               deferred: bool = False) -> Iterator[RawRecord]:
+    """The records of one input. With ``deferred``, JSONL lines come as :class:`Unparsed`
+    for the caller to parse where it likes; otherwise every record is parsed."""
     kind = input_kind(path)
     if kind == "stdin":
-        yield from read_jsonl_stream(sys.stdin.buffer, "-", options)
+        yield from read_jsonl_stream(sys.stdin.buffer, "-", options, deferred)
     elif kind == "dir":
         root = Path(path)
         for file in _walk(root):
             yield read_text_file(file, file.relative_to(root).as_posix(), options)
     elif kind == "jsonl":
-        yield from read_jsonl(path, options)
+        with open_compressed(path) as fh:
+            yield from read_jsonl_stream(fh, path, options, deferred)
     elif kind == "parquet":
         yield from read_parquet(path, options)
     else:
@@ -177,20 +185,15 @@ def open_compressed(path: str) -> BinaryIO:
     return open(path, "rb")
 
 
-def read_jsonl(path: str, options: ReadOptions) -> Iterator[Record]:
-    with open_compressed(path) as fh:
-        yield from read_jsonl_stream(fh, path, options)
-
-
-def read_jsonl_stream(fh: BinaryIO, name: str, options: ReadOptions) -> Iterator[Record]:
+def read_jsonl_stream(fh: BinaryIO, name: str, options: ReadOptions,
+                      deferred: bool = False) -> Iterator[RawRecord]:
+    parse = partial(parse_jsonl_line, options=options)
     line_no = 0
     try:
         for line_no, line in enumerate(fh, start=1):
             if line.strip():
-                record = parse_jsonl_line(line, Source(name, line_no), options)
-                if isinstance(record, Document):
-                    record.size = len(line)
-                yield record
+                unparsed = Unparsed(Source(name, line_no), line, parse)
+                yield unparsed if deferred else unparsed.parsed()
     except STREAM_ERRORS as err:
         # A truncated or corrupt compressed stream: what was read stands, the rest is one loss.
         yield Rejected(
@@ -199,6 +202,7 @@ def read_jsonl_stream(fh: BinaryIO, name: str, options: ReadOptions) -> Iterator
 
 
 def parse_jsonl_line(line: bytes, source: Source, options: ReadOptions) -> Record:
+    """One JSONL line as a :class:`Document`, or a :class:`Rejected` saying what is wrong."""
     problem = _too_large(len(line), "record", options)
     if problem:
         return Rejected(source, problem)
@@ -237,7 +241,7 @@ def _record_from_fields(doc_id: object, text: object, source: Source,
     problem = _too_large(len(text), "text", options)
     if problem:
         return Rejected(source, problem, doc_id)
-    return Document(doc_id, text, source)
+    return Document(doc_id, text, source, size=len(text))
 
 
 def read_parquet(path: str, options: ReadOptions) -> Iterator[Record]:
