@@ -116,12 +116,13 @@ def main() -> None:
     base = {n: len(ids) / statistics.median(r["t"]) for n, r in results.items()}
     for name, r in results.items():
         q = r["q"]
+        exact = {True: "yes", False: "NO", None: "no scores"}[q["scores_exact"]]
         rows.append(
             f"| {name} | {base[name]:,.0f} | "
             + " | ".join(f"{base[name] / base[p]:.2f}x" for p in PEERS if p in base)
             + f" | {statistics.median(r['mem']) / 2**20:,.0f} | {q['recall_80']:.4f} | "
             f"{q['recall_85']:.4f} | {q['precision']:.4f} | {q['below_threshold']} | "
-            f"{'yes' if q['scores_exact'] else 'no scores' if q['scores_exact'] is None else 'NO'} |")
+            f"{exact} |")
     peers = [p for p in PEERS if p in base]
     t80 = sum(1 for v in truth.values() if v >= 0.8)
     table = "\n".join([

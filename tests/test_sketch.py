@@ -50,7 +50,8 @@ def test_seed_pair_jaccard(seed_texts: tuple[str, str]) -> None:
 
 
 def test_exact_key_ignores_case_spacing_and_punctuation() -> None:
-    keys = SKETCHER.sketch(["Hello, World!  Again", "hello world\nagain", "hello world again x"]).keys
+    texts = ["Hello, World!  Again", "hello world\nagain", "hello world again x"]
+    keys = SKETCHER.sketch(texts).keys
     assert (keys[0] == keys[1]).all()
     assert not (keys[0] == keys[2]).all()
 

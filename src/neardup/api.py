@@ -24,11 +24,17 @@ from typing import IO, Any
 
 from .align import Explanation
 from .align import explain as _explain_texts
-from .document import Document, Rejected, Source
-from .dedup import DedupOptions, DedupResult, Deduplicator, Pair
+from .dedup import Deduplicator, DedupOptions, DedupResult, Pair
+from .document import Document, Source
 from .engine import LocalEngine
-from .io.readers import (RawRecord, ReadOptions, check_inputs, input_size, read_input,
-                         read_jsonl_stream)
+from .io.readers import (
+    RawRecord,
+    ReadOptions,
+    check_inputs,
+    input_size,
+    read_input,
+    read_jsonl_stream,
+)
 from .io.writers import rejected_rows, write_jsonl, write_kept, write_summary
 from .progress import track
 from .text import DEFAULT_NGRAM

@@ -33,8 +33,8 @@ from .document import Document, Rejected, Source, Unparsed
 from .engine import LocalEngine
 from .lsh import band_keys, candidate_pairs
 from .minhash import DEFAULT_MAX_MISS, LSHParams, choose_lsh_params, estimate_jaccard
-from .similarity import jaccard
 from .progress import counted
+from .similarity import jaccard
 from .sketch import Sketcher, SketchParams
 from .store import SpillRef, SpillStore, SpillWriter
 from .text import DEFAULT_NGRAM

@@ -22,9 +22,9 @@ import io
 import os
 import sys
 import zlib
-from functools import partial
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
