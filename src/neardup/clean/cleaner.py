@@ -1,0 +1,89 @@
+"""Apply patterns, header detection and learned boilerplate to one document."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .header import header_spans
+from .learn import line_key, line_spans
+from .patterns import Pattern, load_patterns
+
+_BLANK_RUN = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
+
+
+@dataclass(frozen=True)
+class Removal:
+    """``original[start:end]`` was removed, and why."""
+
+    start: int
+    end: int
+    reason: str
+    text: str
+
+
+@dataclass
+class Cleaned:
+    """A cleaned document: its text, what was removed from the original, and metadata
+    recognised on the way (``title``, ``date``)."""
+
+    text: str
+    removed: list[Removal] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+class Cleaner:
+    """Removes junk from documents. Patterns and header detection need nothing but the
+    document; learned boilerplate needs a :class:`~neardup.clean.learn.RepeatedLines`
+    result (``learned``: line key -> contexts seen) from a first pass over the corpus."""
+
+    def __init__(self, patterns: list[Pattern] | None = None,
+                 learned: dict[int, int] | None = None, header: bool = True) -> None:
+        self.patterns = load_patterns() if patterns is None else patterns
+        self.learned = learned or {}
+        self.header = header
+
+    def clean(self, text: str, site: str = "") -> Cleaned:
+        lines = line_spans(text)
+        found: list[Removal] = []
+        meta: dict[str, str] = {}
+        if self.header:
+            for name, (s, e) in header_spans(text, lines).items():
+                meta[name] = text[s:e]
+                what = "title" if name == "title" else "date line"
+                found.append(Removal(s, e, f"{what} (kept as metadata)", text[s:e]))
+        if self.learned:
+            where = "this site" if site else "this corpus"
+            for s, e in lines:
+                key = line_key(text[s:e], site)
+                if key is not None and key in self.learned:
+                    stripped = text[s:e].strip()
+                    lead = text[s:e].index(stripped[0]) if stripped else 0
+                    found.append(Removal(s + lead, s + lead + len(stripped),
+                                         f"repeated on {self.learned[key]} pages of {where}",
+                                         stripped))
+        for pattern in self.patterns:
+            for s, e in pattern.spans(text, lines):
+                found.append(Removal(s, e, pattern.reason, text[s:e]))
+        removed = _disjoint(found)
+        return Cleaned(_cut(text, removed), removed, meta)
+
+
+def _disjoint(spans: list[Removal]) -> list[Removal]:
+    """Spans in text order, an overlapping later one dropped (the first reason found wins)."""
+    out: list[Removal] = []
+    for r in sorted(spans, key=lambda r: (r.start, -r.end)):
+        if out and r.start < out[-1].end:
+            continue
+        out.append(r)
+    return out
+
+
+def _cut(text: str, removed: list[Removal]) -> str:
+    """The text without the removed spans, blank-line runs collapsed and ends trimmed."""
+    parts, pos = [], 0
+    for r in removed:
+        parts.append(text[pos:r.start])
+        pos = r.end
+    parts.append(text[pos:])
+    return _BLANK_RUN.sub("\n\n", "".join(parts)).strip()

@@ -1,0 +1,95 @@
+"""Boilerplate learned from the corpus: lines a site repeats around different articles.
+
+Counting repeated lines is not enough in a news corpus: the paragraphs of a syndicated
+story recur in every copy, and removing them would delete the article. So a line counts
+once per distinct *context*, the document's longest line (its main paragraph, a proxy
+for which article it is). A template line ("Share this article", a newsletter prompt, a
+masthead) stands beside many different articles and gathers many contexts; a body
+paragraph of one story, however often copied, stands beside the same main paragraph
+and gathers one. A line is boilerplate when it has at least ``min_contexts`` contexts,
+counted per site when documents name one, across the corpus otherwise.
+
+Memory: two 64-bit hashes per (line, document), held as numpy arrays; nothing of the
+text itself is kept.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xxhash
+
+from ..text import WORD, normalise
+
+DEFAULT_MIN_CONTEXTS = 5
+#: Lines longer than this many words are taken for article text and never counted.
+MAX_LINE_WORDS = 60
+
+
+def line_spans(text: str) -> list[tuple[int, int]]:
+    """``[start, end)`` of every line (without its newline)."""
+    spans, start = [], 0
+    for end in _newlines(text):
+        spans.append((start, end))
+        start = end + 1
+    spans.append((start, len(text)))
+    return spans
+
+
+def _newlines(text: str) -> list[int]:
+    out, i = [], text.find("\n")
+    while i >= 0:
+        out.append(i)
+        i = text.find("\n", i + 1)
+    return out
+
+
+def line_key(line: str, site: str = "") -> int | None:
+    """64-bit key of a line's words (case, spacing and punctuation ignored), per site;
+    None for a line with no words or too many to be boilerplate."""
+    words = WORD.findall(normalise(line))
+    if not words or len(words) > MAX_LINE_WORDS:
+        return None
+    return xxhash.xxh3_64_intdigest(site + "\x00" + " ".join(words))
+
+
+class RepeatedLines:
+    """Learns boilerplate lines from documents shown to :meth:`add`; then :meth:`finish`."""
+
+    def __init__(self, min_contexts: int = DEFAULT_MIN_CONTEXTS) -> None:
+        self.min_contexts = min_contexts
+        self._lines: list[np.ndarray] = []
+        self._contexts: list[np.ndarray] = []
+        self._pending_lines: list[int] = []
+        self._pending_contexts: list[int] = []
+        self.boilerplate: dict[int, int] | None = None  # line key -> contexts seen
+
+    def add(self, text: str, site: str = "") -> None:
+        spans = line_spans(text)
+        lines = [text[s:e] for s, e in spans]
+        keys = {k for k in (line_key(line, site) for line in lines) if k is not None}
+        if len(keys) < 2:
+            return  # a one-line document gives no context to tell template from article
+        context = xxhash.xxh3_64_intdigest(max(lines, key=len))
+        self._pending_lines.extend(keys)
+        self._pending_contexts.extend([context] * len(keys))
+        if len(self._pending_lines) > 1_000_000:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending_lines:
+            self._lines.append(np.array(self._pending_lines, dtype=np.uint64))
+            self._contexts.append(np.array(self._pending_contexts, dtype=np.uint64))
+            self._pending_lines, self._pending_contexts = [], []
+
+    def finish(self) -> dict[int, int]:
+        """Boilerplate line keys, each with the number of contexts it was seen in."""
+        self._flush()
+        self.boilerplate = {}
+        if self._lines:
+            pairs = np.stack([np.concatenate(self._lines), np.concatenate(self._contexts)],
+                             axis=1)
+            keys, counts = np.unique(np.unique(pairs, axis=0)[:, 0], return_counts=True)
+            frequent = counts >= self.min_contexts
+            self.boilerplate = dict(zip(keys[frequent].tolist(), counts[frequent].tolist()))
+        self._lines, self._contexts = [], []
+        return self.boilerplate
