@@ -24,8 +24,10 @@ from typing import IO, Any
 
 from .align import Explanation
 from .align import explain as _explain_texts
+from .clean import Cleaned, Cleaner, CleanOptions
+from .clean.cleaner import REPEATED_LINE
 from .dedup import Deduplicator, DedupOptions, DedupResult, Pair
-from .document import Document, Source
+from .document import Document, Rejected, Source
 from .engine import LocalEngine
 from .io.readers import (
     RawRecord,
@@ -80,6 +82,89 @@ def explain(a: str, b: str, ngram: int = DEFAULT_NGRAM, a_id: str = "A",
     return _explain_texts(a, b, ngram, a_id, b_id)
 
 
+def clean(docs: Docs, options: CleanOptions = CleanOptions()) -> list[tuple[str, Cleaned]]:
+    """Clean in-memory documents: ``(id, Cleaned)`` in order. With ``options.learn`` the
+    documents are read twice (learn boilerplate, then clean), so pass a list, not a generator.
+    """
+    documents = list(as_documents(docs))
+    learned = None
+    if options.learn:
+        learner = options.learner()
+        for d in documents:
+            learner.add(d.text, d.meta.get("site", ""))
+        learned = learner.finish()
+    cleaner = options.cleaner(learned)
+    return [(d.id, cleaner.clean(d.text, d.meta.get("site", ""))) for d in documents]
+
+
+def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = CleanOptions(),
+                read: ReadOptions = ReadOptions(), progress: bool | None = None
+                ) -> dict[str, Any]:
+    """Clean files into ``outdir``: ``cleaned.jsonl`` (id, text, title, date, removed spans
+    with reasons and offsets into the original), ``boilerplate.jsonl`` (the learned lines),
+    ``rejected.jsonl`` and ``summary.json``; returns the summary."""
+    check_inputs(inputs)
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    stdin = _StdinCopy(sys.stdin.buffer, None) if "-" in inputs else None
+    try:
+        learned = None
+        if options.learn:
+            learner = options.learner()
+            for record in track(_records(inputs, read, stdin, deferred=False),
+                                input_size(inputs), progress, desc="learning"):
+                if isinstance(record, Document):
+                    learner.add(record.text, record.meta.get("site", ""))
+            learned = learner.finish()
+        cleaner = options.cleaner(learned)
+        replay = _records(inputs, read, stdin.replay() if stdin else None, deferred=False)
+        summary = _write_cleaned(track(replay, input_size(inputs), progress, desc="cleaning"),
+                                 cleaner, out)
+    finally:
+        if stdin is not None:
+            stdin.close()
+    summary.update({"inputs": inputs, "seconds": round(time.perf_counter() - started, 3),
+                    "learned_lines": len(learned or {})})
+    write_summary(out / "summary.json", summary)
+    return summary
+
+
+def _write_cleaned(records: Iterable[Document | Rejected], cleaner: Cleaner,
+                   out: Path) -> dict[str, Any]:
+    reasons: dict[str, int] = {}
+    seen_lines: dict[str, dict[str, Any]] = {}
+    rejected: list[Rejected] = []
+    read = chars_in = chars_out = 0
+
+    def rows() -> Iterator[dict[str, Any]]:
+        nonlocal read, chars_in, chars_out
+        for record in records:
+            read += 1
+            if isinstance(record, Rejected):
+                rejected.append(record)
+                continue
+            c = cleaner.clean(record.text, record.meta.get("site", ""))
+            chars_in += len(record.text)
+            chars_out += len(c.text)
+            for r in c.removed:
+                reasons[r.kind] = reasons.get(r.kind, 0) + 1
+                if r.kind == REPEATED_LINE:
+                    entry = seen_lines.setdefault(r.text, {"line": r.text, "reason": r.reason,
+                                                           "removed_from": 0})
+                    entry["removed_from"] += 1
+            yield {"id": record.id, "text": c.text, **c.meta,
+                   "removed": [r.to_dict() for r in c.removed]}
+
+    write_jsonl(out / "cleaned.jsonl", rows())
+    write_jsonl(out / "boilerplate.jsonl",
+                sorted(seen_lines.values(), key=lambda e: -e["removed_from"]))
+    write_jsonl(out / "rejected.jsonl", rejected_rows(rejected))
+    return {"documents_read": read, "cleaned": read - len(rejected), "rejected": len(rejected),
+            "characters_in": chars_in, "characters_out": chars_out,
+            "removed_by_kind": dict(sorted(reasons.items(), key=lambda kv: -kv[1]))}
+
+
 class _StdinCopy:
     """Reads standard input line by line while saving it, so kept lines can be written later."""
 
@@ -94,16 +179,26 @@ class _StdinCopy:
             yield line
         self.copy.flush()
 
+    def replay(self) -> IO[bytes]:
+        """Standard input again, from the copy (after it has been read through once)."""
+        self.copy.flush()
+        return open(self.copy.name, "rb")
 
-def _records(inputs: list[str], read: ReadOptions,
-             stdin: _StdinCopy | None) -> Iterator[RawRecord]:
-    """Records of all inputs, JSONL lines unparsed (the engine parses them in its workers)."""
+    def close(self) -> None:
+        self.copy.close()
+        Path(self.copy.name).unlink(missing_ok=True)
+
+
+def _records(inputs: list[str], read: ReadOptions, stdin: Iterable[bytes] | None,
+             deferred: bool = True) -> Iterator[RawRecord]:
+    """Records of all inputs; ``-`` is read from ``stdin`` (a saving or replaying stream).
+    With ``deferred``, JSONL lines stay unparsed (an engine parses them in its workers)."""
     for path in inputs:
         if path == "-":
             yield from read_jsonl_stream(stdin if stdin is not None else sys.stdin.buffer,
-                                         "-", read, deferred=True)  # type: ignore[arg-type]
+                                         "-", read, deferred)  # type: ignore[arg-type]
         else:
-            yield from read_input(path, read, deferred=True)
+            yield from read_input(path, read, deferred)
 
 
 def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
@@ -141,8 +236,7 @@ def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = D
         write_kept(inputs, kept_sources, kept_dir, stdin.copy.name if stdin else None)
     finally:
         if stdin is not None:
-            stdin.copy.close()
-            Path(stdin.copy.name).unlink(missing_ok=True)
+            stdin.close()
     result.seconds = time.perf_counter() - started
     write_summary(out / "summary.json", summary_dict(result, inputs))
     return result

@@ -12,6 +12,7 @@ import click
 
 from . import api
 from .align import Explanation
+from .clean import CleanOptions
 from .cluster import KeepPolicy
 from .dedup import DedupOptions
 from .document import Document, Rejected
@@ -138,6 +139,51 @@ def pairs(inputs: tuple[str, ...], threshold: float, ngram: int, num_perm: int, 
         out.write(json.dumps(pair.to_dict(), ensure_ascii=False) + "\n")
     out.flush()
     _report_rejections(result.rejected, "use `neardup dedup` for rejected.jsonl")
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
+              help="Directory for cleaned.jsonl, boilerplate.jsonl, rejected.jsonl and "
+                   "summary.json.")
+@click.option("--patterns", "pattern_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False),
+              help="More junk patterns (JSON, the format of neardup/clean/patterns.json); "
+                   "repeatable.")
+@click.option("--no-patterns", is_flag=True, help="Do not use the built-in junk patterns.")
+@click.option("--no-learn", is_flag=True,
+              help="Do not learn boilerplate from the corpus (one pass instead of two).")
+@click.option("--min-repeats", type=click.IntRange(2), default=5, show_default=True,
+              help="A line is learned as boilerplate when it stands beside at least this "
+                   "many different articles (per site with --site-field).")
+@click.option("--no-header", is_flag=True,
+              help="Keep a leading title and date line in the text instead of as metadata.")
+@click.option("--site-field", default=None,
+              help="JSONL/Parquet field naming each document's site, to learn per site.")
+@click.option("--id-field", default="id", show_default=True)
+@click.option("--text-field", default="text", show_default=True)
+@click.option("--max-doc-bytes", type=click.IntRange(1), default=DEFAULT_MAX_DOC_BYTES,
+              show_default=True)
+@click.option("--progress/--no-progress", default=None)
+def clean(inputs: tuple[str, ...], output: str, pattern_files: tuple[str, ...],
+          no_patterns: bool, no_learn: bool, min_repeats: int, no_header: bool,
+          site_field: str | None, id_field: str, text_field: str, max_doc_bytes: int,
+          progress: bool | None) -> None:
+    """Remove boilerplate: junk patterns, title/date lines, lines the corpus repeats."""
+    options = CleanOptions(patterns=not no_patterns, extra_patterns=pattern_files,
+                           learn=not no_learn, min_contexts=min_repeats, header=not no_header)
+    try:
+        summary = api.clean_files(list(inputs), output, options,
+                                  ReadOptions(id_field, text_field, max_doc_bytes, site_field),
+                                  progress)
+    except InputError as err:
+        raise click.ClickException(str(err)) from None
+    except (ValueError, KeyError) as err:  # a pattern file that does not parse
+        raise click.ClickException(f"bad pattern file: {err}") from None
+    removed = ", ".join(f"{n:,} {k}" for k, n in summary["removed_by_kind"].items()) or "nothing"
+    click.echo(f"{summary['documents_read']:,} read, {summary['cleaned']:,} cleaned, "
+               f"{summary['rejected']:,} rejected; removed {removed}; "
+               f"{summary['learned_lines']:,} boilerplate lines learned -> {output}", err=True)
 
 
 @main.command()

@@ -11,8 +11,9 @@ reason and its character offsets in the original), using
   them* (a site's template), learned from the corpus itself.
 """
 
-from .cleaner import Cleaned, Cleaner, Removal
+from .cleaner import Cleaned, Cleaner, CleanOptions, Removal
 from .learn import RepeatedLines
 from .patterns import Pattern, load_patterns
 
-__all__ = ["Cleaned", "Cleaner", "Pattern", "Removal", "RepeatedLines", "load_patterns"]
+__all__ = ["CleanOptions", "Cleaned", "Cleaner", "Pattern", "Removal", "RepeatedLines",
+           "load_patterns"]

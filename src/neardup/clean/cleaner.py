@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from .header import header_spans
-from .learn import line_key, line_spans
+from .learn import DEFAULT_MIN_CONTEXTS, RepeatedLines, line_key, line_spans
 from .patterns import Pattern, load_patterns
 
 _BLANK_RUN = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
 
 
+REPEATED_LINE = "repeated-line"
+
+
 @dataclass(frozen=True)
 class Removal:
-    """``original[start:end]`` was removed, and why."""
+    """``original[start:end]`` was removed: ``kind`` names the rule (a pattern's name,
+    ``title``, ``date`` or ``repeated-line``), ``reason`` says it for people."""
 
     start: int
     end: int
+    kind: str
     reason: str
     text: str
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
 
 
 @dataclass
@@ -30,6 +38,24 @@ class Cleaned:
     text: str
     removed: list[Removal] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CleanOptions:
+    """What cleaning does; every part can be switched off."""
+
+    patterns: bool = True  #: the built-in junk patterns
+    extra_patterns: tuple[str, ...] = ()  #: more pattern files (same JSON format)
+    learn: bool = True  #: boilerplate learned from the corpus (needs a first pass)
+    min_contexts: int = DEFAULT_MIN_CONTEXTS  #: see :mod:`neardup.clean.learn`
+    header: bool = True  #: title and date line of plain-text scrapes as metadata
+
+    def cleaner(self, learned: dict[int, int] | None = None) -> Cleaner:
+        return Cleaner(load_patterns(list(self.extra_patterns), builtin=self.patterns),
+                       learned if self.learn else None, self.header)
+
+    def learner(self) -> RepeatedLines:
+        return RepeatedLines(self.min_contexts)
 
 
 class Cleaner:
@@ -51,7 +77,7 @@ class Cleaner:
             for name, (s, e) in header_spans(text, lines).items():
                 meta[name] = text[s:e]
                 what = "title" if name == "title" else "date line"
-                found.append(Removal(s, e, f"{what} (kept as metadata)", text[s:e]))
+                found.append(Removal(s, e, name, f"{what} (kept as metadata)", text[s:e]))
         if self.learned:
             where = "this site" if site else "this corpus"
             for s, e in lines:
@@ -59,12 +85,12 @@ class Cleaner:
                 if key is not None and key in self.learned:
                     stripped = text[s:e].strip()
                     lead = text[s:e].index(stripped[0]) if stripped else 0
-                    found.append(Removal(s + lead, s + lead + len(stripped),
+                    found.append(Removal(s + lead, s + lead + len(stripped), REPEATED_LINE,
                                          f"repeated on {self.learned[key]} pages of {where}",
                                          stripped))
         for pattern in self.patterns:
             for s, e in pattern.spans(text, lines):
-                found.append(Removal(s, e, pattern.reason, text[s:e]))
+                found.append(Removal(s, e, pattern.name, pattern.reason, text[s:e]))
         removed = _disjoint(found)
         return Cleaned(_cut(text, removed), removed, meta)
 

@@ -11,7 +11,8 @@ import re
 
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
           r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
-_TIME = r"(?:\s*(?:[-–—,|@]|at)?\s*\d{1,2}[:.]\d{1,2}(?:[:.]\d{1,2})?\s*(?:[ap]\.?m\.?)?(?:\s*[A-Z]{2,5})?)?"
+_TIME = (r"(?:\s*(?:[-–—,|@]|at)?\s*\d{1,2}[:.]\d{1,2}(?:[:.]\d{1,2})?"
+         r"\s*(?:[ap]\.?m\.?)?(?:\s*[A-Z]{2,5})?)?")
 DATE_LINE = re.compile(
     r"(?i)(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?"
     r"(?:" + _MONTH + r"\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}"  # November 15, 2020

@@ -49,7 +49,7 @@ def line_key(line: str, site: str = "") -> int | None:
     words = WORD.findall(normalise(line))
     if not words or len(words) > MAX_LINE_WORDS:
         return None
-    return xxhash.xxh3_64_intdigest(site + "\x00" + " ".join(words))
+    return xxhash.xxh3_64_intdigest((site + "\x00" + " ".join(words)).encode())
 
 
 class RepeatedLines:
@@ -69,7 +69,7 @@ class RepeatedLines:
         keys = {k for k in (line_key(line, site) for line in lines) if k is not None}
         if len(keys) < 2:
             return  # a one-line document gives no context to tell template from article
-        context = xxhash.xxh3_64_intdigest(max(lines, key=len))
+        context = xxhash.xxh3_64_intdigest(max(lines, key=len).encode())
         self._pending_lines.extend(keys)
         self._pending_contexts.extend([context] * len(keys))
         if len(self._pending_lines) > 1_000_000:

@@ -51,6 +51,8 @@ class ReadOptions:
     id_field: str = "id"
     text_field: str = "text"
     max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES
+    #: JSONL/Parquet field naming the document's site or source, kept as ``meta["site"]``.
+    site_field: str | None = None
 
 
 Record = Document | Rejected
@@ -216,8 +218,13 @@ def parse_jsonl_line(line: bytes, source: Source, options: ReadOptions) -> Recor
         return Rejected(source, f"malformed JSON: {err.msg} at column {err.colno}")
     if not isinstance(obj, dict):
         return Rejected(source, f"expected a JSON object, found {type(obj).__name__}")
-    return _record_from_fields(obj.get(options.id_field), obj.get(options.text_field), source,
-                               options)
+    record = _record_from_fields(obj.get(options.id_field), obj.get(options.text_field),
+                                 source, options)
+    if options.site_field and isinstance(record, Document):
+        site = obj.get(options.site_field)
+        if site is not None:
+            record.meta["site"] = str(site)
+    return record
 
 
 def _record_from_fields(doc_id: object, text: object, source: Source,
@@ -263,10 +270,17 @@ def read_parquet(path: str, options: ReadOptions) -> Iterator[Record]:
                 "name the right one with --id-field / --text-field",
             )
         return
+    columns = [options.id_field, options.text_field]
+    if options.site_field and options.site_field in names:
+        columns.append(options.site_field)
     row = 0
-    for batch in pf.iter_batches(columns=[options.id_field, options.text_field]):
+    for batch in pf.iter_batches(columns=columns):
         ids = batch.column(0).to_pylist()
         texts = batch.column(1).to_pylist()
-        for doc_id, text in zip(ids, texts):
-            yield _record_from_fields(doc_id, text, Source(path, row), options)
+        sites = batch.column(2).to_pylist() if len(columns) == 3 else [None] * len(ids)
+        for doc_id, text, site in zip(ids, texts, sites):
+            record = _record_from_fields(doc_id, text, Source(path, row), options)
+            if site is not None and isinstance(record, Document):
+                record.meta["site"] = str(site)
+            yield record
             row += 1
