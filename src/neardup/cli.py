@@ -13,6 +13,7 @@ import click
 from . import api
 from .align import Explanation
 from .clean import CleanOptions
+from .clean.patterns import PatternError
 from .cluster import KeepPolicy
 from .dedup import DedupOptions
 from .document import Document, Rejected
@@ -173,12 +174,13 @@ def clean(inputs: tuple[str, ...], output: str, pattern_files: tuple[str, ...],
     options = CleanOptions(patterns=not no_patterns, extra_patterns=pattern_files,
                            learn=not no_learn, min_contexts=min_repeats, header=not no_header)
     try:
+        options.cleaner()  # a bad pattern file fails here, before any input is read
         summary = api.clean_files(list(inputs), output, options,
                                   ReadOptions(id_field, text_field, max_doc_bytes, site_field),
                                   progress)
     except InputError as err:
         raise click.ClickException(str(err)) from None
-    except (ValueError, KeyError) as err:  # a pattern file that does not parse
+    except PatternError as err:
         raise click.ClickException(f"bad pattern file: {err}") from None
     removed = ", ".join(f"{n:,} {k}" for k, n in summary["removed_by_kind"].items()) or "nothing"
     click.echo(f"{summary['documents_read']:,} read, {summary['cleaned']:,} cleaned, "

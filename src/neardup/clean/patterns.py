@@ -38,18 +38,34 @@ class Pattern:
         return found
 
 
+class PatternError(ValueError):
+    """A pattern file that cannot be used; the message names the file and the entry."""
+
+
 def load_patterns(extra: list[str | Path] = (), builtin: bool = True) -> list[Pattern]:
     """The built-in patterns (``neardup/clean/patterns.json``) and those of ``extra`` files."""
-    sources = []
+    sources: list[tuple[str, str]] = []
     if builtin:
-        sources.append(resources.files(__package__).joinpath("patterns.json").read_text("utf-8"))
-    sources += [Path(p).read_text("utf-8") for p in extra]
+        sources.append(("patterns.json (built in)",
+                        resources.files(__package__).joinpath("patterns.json").read_text("utf-8")))
+    sources += [(str(p), Path(p).read_text("utf-8")) for p in extra]
     patterns = []
-    for source in sources:
-        for entry in json.loads(source)["patterns"]:
+    for name, source in sources:
+        try:
+            entries = json.loads(source)["patterns"]
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            raise PatternError(f"{name}: expected {{\"patterns\": [...]}} ({err})") from None
+        for n, entry in enumerate(entries):
+            label = f"{name}: pattern {entry.get('name', n)!r}"
             where = entry.get("where", "line")
             if where not in ("line", "end"):
-                raise ValueError(f"pattern {entry.get('name')!r}: 'where' must be line or end")
+                raise PatternError(f"{label}: 'where' must be \"line\" or \"end\"")
+            if "name" not in entry or "regex" not in entry:
+                raise PatternError(f"{label}: needs \"name\" and \"regex\"")
+            try:
+                regex = re.compile(entry["regex"])
+            except re.error as err:
+                raise PatternError(f"{label}: bad regex: {err}") from None
             patterns.append(Pattern(entry["name"], entry.get("reason", entry["name"]), where,
-                                    re.compile(entry["regex"])))
+                                    regex))
     return patterns

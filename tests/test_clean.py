@@ -1,0 +1,138 @@
+"""Cleaning: the seeds become one text, templates are learned, articles are never eaten."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import neardup
+from neardup import CleanOptions
+from neardup.text import jaccard, shingles, tokens
+
+from .conftest import SEEDS
+
+FOOTER = ("MH/PA All Content by Mehr News Agency is licensed under a Creative Commons "
+          "Attribution 4.0 International License.")
+
+
+def paragraphs(text: str, size: int = 3) -> list[str]:
+    """A Lee article (one line) as paragraphs of three sentences."""
+    sentences = neardup.synth.sentences([text])
+    return [" ".join(sentences[i:i + size]) for i in range(0, len(sentences), size)]
+
+
+def test_seeds_clean_to_the_same_words(seed_texts) -> None:
+    (_, a), (_, b) = neardup.clean({"000": seed_texts[0], "004": seed_texts[1]})
+    assert tokens(a.text) == tokens(b.text)
+    assert jaccard(shingles(tokens(a.text)), shingles(tokens(b.text))) == 1.0
+    assert a.meta == {"title": "Iran has provided Iraq with defense products, says general",
+                      "date": "November 15, 2020 - 18:2"}
+    assert [(r.kind, r.text) for r in a.removed] == [
+        ("title", a.meta["title"]), ("date", a.meta["date"]),
+        ("comment-form", "Leave a Comment"), ("captcha", "0 + 0 =")]
+    assert [(r.kind, r.reason, r.text) for r in b.removed] == [
+        ("licence-footer", "licence footer", FOOTER)]
+    for r in a.removed:
+        assert seed_texts[0][r.start:r.end] == r.text
+
+
+def test_real_articles_lose_nothing(lee_texts) -> None:
+    """No pattern, header rule or learned line fires on 300 real ABC articles."""
+    docs = {f"lee{i}": "\n\n".join(paragraphs(t)) for i, t in enumerate(lee_texts)}
+    for doc_id, cleaned in neardup.clean(docs):
+        assert cleaned.removed == [], doc_id
+        assert tokens(cleaned.text) == tokens(docs[doc_id])
+
+
+def _site_corpus(lee_texts: list[str]) -> tuple[dict[str, dict], list[str]]:
+    """40 articles of one site in its template, plus one story syndicated 10 times."""
+    template_head = ["The Daily Example", "Home | World | Business | Sport"]
+    template_foot = ["From the newsroom of The Daily Example, independent since 1901.",
+                     "Share this story with a friend"]
+    docs = {}
+    for i, text in enumerate(lee_texts[:40]):
+        body = "\n\n".join(paragraphs(text))
+        docs[f"site-{i}"] = {"text": "\n".join(template_head) + "\n\n" + body + "\n\n"
+                             + "\n".join(template_foot), "site": "example.com"}
+    story = "\n\n".join(paragraphs(lee_texts[100]))
+    for k in range(10):
+        docs[f"wire-{k}"] = {"text": f"Wire copy {k}\n\n{story}", "site": "example.com"}
+    return docs, template_head + template_foot
+
+
+def test_learned_template_goes_and_syndicated_story_stays(lee_texts) -> None:
+    corpus, template = _site_corpus(lee_texts)
+    docs = [neardup.Document(i, d["text"], meta={"site": d["site"]}) for i, d in corpus.items()]
+    cleaned = dict(neardup.clean(docs))
+    for doc_id, c in cleaned.items():
+        original = corpus[doc_id]["text"]
+        removed = {r.text for r in c.removed}
+        if doc_id.startswith("site-"):
+            assert set(template) <= removed, doc_id
+            learned = [r for r in c.removed if r.kind == "repeated-line"]
+            assert learned and all("pages of this site" in r.reason for r in learned)
+        # Every body paragraph survives, in every document, including all 10 wire copies.
+        for para in original.split("\n\n"):
+            if para not in "\n".join(template) and not para.startswith("Wire copy"):
+                assert " ".join(tokens(para)) in " ".join(tokens(c.text)), (doc_id, para[:60])
+
+
+def test_learning_counts_per_site(lee_texts) -> None:
+    corpus, template = _site_corpus(lee_texts)
+    # Spread the 40 template pages over 40 sites: no site repeats anything, nothing is learned.
+    docs = [neardup.Document(i, d["text"], meta={"site": i}) for i, d in corpus.items()]
+    assert not any(r.kind == "repeated-line" for _, c in neardup.clean(docs) for r in c.removed)
+
+
+def run(args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "neardup", *args], input=stdin,
+                          capture_output=True, timeout=120)
+
+
+def test_cli_clean_jsonl_from_stdin_with_site_field(tmp_path: Path, lee_texts) -> None:
+    corpus, template = _site_corpus(lee_texts)
+    data = "".join(json.dumps({"id": i, "text": d["text"], "site": d["site"]}) + "\n"
+                   for i, d in corpus.items()).encode() + b'{"id": "bad"\n'
+    out = tmp_path / "out"
+    proc = run(["clean", "-", "-o", str(out), "--site-field", "site"], stdin=data)
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(x) for x in (out / "cleaned.jsonl").read_text().splitlines()]
+    assert len(rows) == 50
+    site0 = next(r for r in rows if r["id"] == "site-0")
+    assert not any(line in site0["text"] for line in template)
+    learned = [json.loads(x)["line"] for x in (out / "boilerplate.jsonl").read_text().splitlines()]
+    assert "The Daily Example" in learned and "Home | World | Business | Sport" in learned
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["documents_read"] == 51 and summary["rejected"] == 1
+    assert summary["learned_lines"] >= 3
+
+
+def test_extra_pattern_file_and_a_broken_one(tmp_path: Path) -> None:
+    extra = tmp_path / "mine.json"
+    extra.write_text(json.dumps({"patterns": [
+        {"name": "newsletter", "reason": "newsletter box", "where": "line",
+         "regex": "(?i)get our morning briefing.*"}]}))
+    (tmp_path / "doc.txt").write_text("A real first paragraph of news here.\n\n"
+                                      "Get our morning briefing every day\n")
+    out = tmp_path / "out"
+    proc = run(["clean", str(tmp_path / "doc.txt"), "-o", str(out), "--patterns", str(extra)])
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads((out / "cleaned.jsonl").read_text())
+    assert row["text"] == "A real first paragraph of news here."
+    assert row["removed"][0]["reason"] == "newsletter box"
+    extra.write_text('{"patterns": [{"name": "x", "regex": "("}]}')
+    proc = run(["clean", str(tmp_path / "doc.txt"), "-o", str(out), "--patterns", str(extra)])
+    assert proc.returncode != 0 and b"bad pattern file" in proc.stderr
+
+
+@pytest.mark.parametrize("line", ["0 + 0 =", "12 x 3 = ?", "Leave a Reply", "3 Comments",
+                                  "Share this article on social media",
+                                  "Copyright 2021 Example Media. All rights reserved."])
+def test_junk_lines_go(line: str) -> None:
+    text = f"The council met on Tuesday to discuss the budget for next year.\n\n{line}\n"
+    (_, c), = neardup.clean([text], CleanOptions(learn=False))
+    assert c.text == "The council met on Tuesday to discuss the budget for next year."
