@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 
 import neardup
-from neardup import CleanOptions
+from neardup import CleanOptions, synth
 from neardup.text import jaccard, shingles, tokens
-
-from .conftest import SEEDS
 
 FOOTER = ("MH/PA All Content by Mehr News Agency is licensed under a Creative Commons "
           "Attribution 4.0 International License.")
@@ -21,7 +19,7 @@ FOOTER = ("MH/PA All Content by Mehr News Agency is licensed under a Creative Co
 
 def paragraphs(text: str, size: int = 3) -> list[str]:
     """A Lee article (one line) as paragraphs of three sentences."""
-    sentences = neardup.synth.sentences([text])
+    sentences = synth.sentences([text])
     return [" ".join(sentences[i:i + size]) for i in range(0, len(sentences), size)]
 
 

@@ -8,7 +8,6 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     _os.environ.setdefault(_var, "1")
 
 from .align import Explanation, Passage, Span
-from . import synth
 from .api import clean, clean_files, dedup, dedup_files, explain, find_pairs, run_files
 from .clean import Cleaned, CleanOptions, Removal
 from .cluster import KeepPolicy
