@@ -134,3 +134,37 @@ def test_junk_lines_go(line: str) -> None:
     text = f"The council met on Tuesday to discuss the budget for next year.\n\n{line}\n"
     (_, c), = neardup.clean([text], CleanOptions(learn=False))
     assert c.text == "The council met on Tuesday to discuss the budget for next year."
+
+
+def test_dedup_clean_makes_the_seeds_exact_copies_and_keeps_originals(tmp_path: Path,
+                                                                      seed_texts) -> None:
+    rows = [{"id": "000", "text": seed_texts[0]}, {"id": "004", "text": seed_texts[1]},
+            {"id": "x", "text": "A different story about rain in Perth and the farmers."}]
+    data = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    out = tmp_path / "out"
+    proc = run(["dedup", "-", "-o", str(out), "--clean"], stdin=data)  # two passes over stdin
+    assert proc.returncode == 0, proc.stderr
+    pairs = [json.loads(x) for x in (out / "pairs.jsonl").read_text().splitlines()]
+    assert pairs == [{"a": "000", "b": "004", "jaccard": 1.0, "exact": True}]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["settings"]["cleaned"] and summary["exact_duplicates"] == 1
+    kept = [json.loads(x) for x in (out / "kept" / "stdin.jsonl").read_text().splitlines()]
+    assert kept[0]["text"] == seed_texts[0]  # the kept copy is the original, not the cleaned
+
+
+def test_dedup_clean_in_python_learns_templates(lee_texts) -> None:
+    """Two different articles in one heavy site template: raw, the template makes them
+    look alike; cleaned, they are not."""
+    corpus, template = _site_corpus(lee_texts)
+    docs = [neardup.Document(i, d["text"], meta={"site": d["site"]}) for i, d in corpus.items()]
+    short = [neardup.Document(f"short-{k}", "\n".join(template * 3) + f"\n\nBrief {k}: "
+                              + " ".join(lee_texts[200 + k].split()[:8]),
+                              meta={"site": "example.com"}) for k in range(2)]
+    raw = neardup.find_pairs(docs + short, 0.5)
+    cleaned = neardup.find_pairs(docs + short, 0.5,
+                                 options=neardup.DedupOptions(threshold=0.5,
+                                                              clean=CleanOptions()))
+    assert ("short-0", "short-1") in {(p.a, p.b) for p in raw}
+    assert ("short-0", "short-1") not in {(p.a, p.b) for p in cleaned}
+    # The ten wire copies of one story stay duplicates of each other either way.
+    assert sum(1 for p in cleaned if p.a.startswith("wire") and p.b.startswith("wire")) == 45

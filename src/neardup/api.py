@@ -27,7 +27,7 @@ from .align import explain as _explain_texts
 from .clean import Cleaned, Cleaner, CleanOptions
 from .clean.cleaner import REPEATED_LINE
 from .dedup import Deduplicator, DedupOptions, DedupResult, Pair
-from .document import Document, Rejected, Source
+from .document import Document, Rejected, Source, Unparsed
 from .engine import LocalEngine
 from .io.readers import (
     RawRecord,
@@ -60,9 +60,14 @@ def as_documents(docs: Docs) -> Iterator[Document]:
 
 def dedup(docs: Docs, threshold: float = 0.8, *, workers: int = 1,
           options: DedupOptions | None = None) -> DedupResult:
-    """Exact and near-duplicate groups of in-memory documents (see :class:`DedupResult`)."""
-    with Deduplicator(options or DedupOptions(threshold=threshold), LocalEngine(workers)) as run:
-        run.add(as_documents(docs))
+    """Exact and near-duplicate groups of in-memory documents (see :class:`DedupResult`).
+    With ``options.clean`` learning boilerplate, ``docs`` is read twice: pass a list."""
+    opts = options or DedupOptions(threshold=threshold)
+    documents = list(as_documents(docs))
+    learned = (learn_boilerplate(documents, opts.clean)
+               if opts.clean is not None and opts.clean.learn else None)
+    with Deduplicator(opts, LocalEngine(workers), learned=learned) as run:
+        run.add(documents)
         return run.finish()
 
 
@@ -87,12 +92,7 @@ def clean(docs: Docs, options: CleanOptions = CleanOptions()) -> list[tuple[str,
     documents are read twice (learn boilerplate, then clean), so pass a list, not a generator.
     """
     documents = list(as_documents(docs))
-    learned = None
-    if options.learn:
-        learner = options.learner()
-        for d in documents:
-            learner.add(d.text, d.meta.get("site", ""))
-        learned = learner.finish()
+    learned = learn_boilerplate(documents, options) if options.learn else None
     cleaner = options.cleaner(learned)
     return [(d.id, cleaner.clean(d.text, d.meta.get("site", ""))) for d in documents]
 
@@ -111,12 +111,9 @@ def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = C
     try:
         learned = None
         if options.learn:
-            learner = options.learner()
-            for record in track(_records(inputs, read, stdin, deferred=False),
-                                input_size(inputs), progress, desc="learning"):
-                if isinstance(record, Document):
-                    learner.add(record.text, record.meta.get("site", ""))
-            learned = learner.finish()
+            learned = learn_boilerplate(track(_records(inputs, read, stdin, deferred=False),
+                                              input_size(inputs), progress, desc="learning"),
+                                        options)
         cleaner = options.cleaner(learned)
         replay = _records(inputs, read, stdin.replay() if stdin else None, deferred=False)
         summary = _write_cleaned(track(replay, input_size(inputs), progress, desc="cleaning"),
@@ -172,6 +169,7 @@ class _StdinCopy:
         self.stream = stream
         self.copy = tempfile.NamedTemporaryFile(prefix="neardup-stdin-", dir=tmp_dir,
                                                 delete=False)
+        self._replays: list[IO[bytes]] = []
 
     def __iter__(self) -> Iterator[bytes]:
         for line in self.stream:
@@ -182,9 +180,12 @@ class _StdinCopy:
     def replay(self) -> IO[bytes]:
         """Standard input again, from the copy (after it has been read through once)."""
         self.copy.flush()
-        return open(self.copy.name, "rb")
+        self._replays.append(open(self.copy.name, "rb"))
+        return self._replays[-1]
 
     def close(self) -> None:
+        for replay in self._replays:
+            replay.close()
         self.copy.close()
         Path(self.copy.name).unlink(missing_ok=True)
 
@@ -201,15 +202,42 @@ def _records(inputs: list[str], read: ReadOptions, stdin: Iterable[bytes] | None
             yield from read_input(path, read, deferred)
 
 
+def learn_boilerplate(records: Iterable[RawRecord], options: CleanOptions) -> dict[int, int]:
+    """First pass of cleaning: boilerplate lines learned from every document read."""
+    learner = options.learner()
+    for record in records:
+        if isinstance(record, Unparsed):
+            record = record.parsed()
+        if isinstance(record, Document):
+            learner.add(record.text, record.meta.get("site", ""))
+    return learner.finish()
+
+
 def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
               read: ReadOptions = ReadOptions(), workers: int | None = None,
               progress: bool | None = None, stdin: _StdinCopy | None = None) -> DedupResult:
     """Read inputs and decide duplicates, writing nothing. Raises InputError for unusable
-    inputs before any work starts."""
+    inputs before any work starts. With ``options.clean`` learning boilerplate, inputs are
+    read twice (standard input is saved on the first read)."""
     check_inputs(inputs)
-    with Deduplicator(options, LocalEngine(workers), progress) as run:
-        run.add(track(_records(inputs, read, stdin), input_size(inputs), progress))
-        return run.finish()
+    learning = options.clean is not None and options.clean.learn
+    own_copy = learning and stdin is None and "-" in inputs
+    if own_copy:
+        stdin = _StdinCopy(sys.stdin.buffer, options.tmp_dir)
+    try:
+        learned, replay = None, stdin
+        if learning:
+            assert options.clean is not None
+            learned = learn_boilerplate(track(_records(inputs, read, stdin, deferred=False),
+                                              input_size(inputs), progress, desc="learning"),
+                                        options.clean)
+            replay = stdin.replay() if stdin is not None else None
+        with Deduplicator(options, LocalEngine(workers), progress, learned) as run:
+            run.add(track(_records(inputs, read, replay), input_size(inputs), progress))
+            return run.finish()
+    finally:
+        if own_copy and stdin is not None:
+            stdin.close()
 
 
 def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = DedupOptions(),
@@ -251,5 +279,5 @@ def summary_dict(result: DedupResult, inputs: list[str]) -> dict[str, Any]:
         "seconds": round(result.seconds, 3),
         "settings": {"threshold": opts.threshold, "ngram": opts.ngram,
                      "num_perm": opts.num_perm, "seed": opts.seed, "keep": opts.keep.value,
-                     "verified": opts.verify},
+                     "verified": opts.verify, "cleaned": opts.clean is not None},
     }

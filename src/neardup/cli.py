@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,17 +59,68 @@ def _comparison_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Where to spill shingle sets (default: the system's temp dir)."),
         click.option("--progress/--no-progress", default=None,
                      help="Progress bar (default: on a terminal, off in pipes and CI)."),
+        click.option("--clean/--raw", default=False, show_default=True,
+                     help="Compare cleaned text (as `neardup clean` makes it) or raw text."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return _cleaning_options(fn)
+
+
+def _cleaning_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--patterns", "pattern_files", multiple=True,
+                     type=click.Path(exists=True, dir_okay=False),
+                     help="More junk patterns (JSON, the format of neardup/clean/patterns.json);"
+                          " repeatable."),
+        click.option("--no-patterns", is_flag=True,
+                     help="Do not use the built-in junk patterns."),
+        click.option("--no-learn", is_flag=True,
+                     help="Do not learn boilerplate from the corpus (one pass, not two)."),
+        click.option("--min-repeats", type=click.IntRange(2), default=5, show_default=True,
+                     help="A line is learned as boilerplate when it stands beside at least "
+                          "this many different articles (per site with --site-field)."),
+        click.option("--no-header", is_flag=True,
+                     help="Keep a leading title and date line as text, not metadata."),
+        click.option("--site-field", default=None,
+                     help="JSONL/Parquet field naming each document's site, to learn per "
+                          "site."),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
 
 
-def _options(threshold: float, ngram: int, num_perm: int, seed: int, no_verify: bool,
-             max_bucket: int, tmp_dir: str | None, keep: str = "first") -> DedupOptions:
-    return DedupOptions(threshold=threshold, ngram=ngram, num_perm=num_perm, seed=seed,
-                        verify=not no_verify, keep=KeepPolicy(keep), max_bucket=max_bucket,
-                        tmp_dir=tmp_dir)
+def _clean_options(pattern_files: tuple[str, ...], no_patterns: bool, no_learn: bool,
+                   min_repeats: int, no_header: bool) -> CleanOptions:
+    options = CleanOptions(patterns=not no_patterns, extra_patterns=pattern_files,
+                           learn=not no_learn, min_contexts=min_repeats, header=not no_header)
+    try:
+        options.cleaner()  # a bad pattern file fails here, before any input is read
+    except PatternError as err:
+        raise click.ClickException(f"bad pattern file: {err}") from None
+    return options
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What the comparison and cleaning options of `dedup` and `pairs` ask for."""
+
+    options: DedupOptions
+    read: ReadOptions
+    workers: int | None
+    progress: bool | None
+    max_group_pairs: int
+
+
+def _run_settings(s: dict[str, Any], keep: str = "first") -> _Run:
+    clean = (_clean_options(s["pattern_files"], s["no_patterns"], s["no_learn"],
+                            s["min_repeats"], s["no_header"]) if s["clean"] else None)
+    options = DedupOptions(threshold=s["threshold"], ngram=s["ngram"], num_perm=s["num_perm"],
+                           seed=s["seed"], verify=not s["no_verify"], keep=KeepPolicy(keep),
+                           max_bucket=s["max_bucket"], tmp_dir=s["tmp_dir"], clean=clean)
+    read = ReadOptions(s["id_field"], s["text_field"], s["max_doc_bytes"], s["site_field"])
+    return _Run(options, read, s["workers"] or None, s["progress"], s["max_group_pairs"])
 
 
 def _report_rejections(rejected: list[Rejected], where: str) -> None:
@@ -97,17 +149,12 @@ def main() -> None:
 @click.option("--keep", type=click.Choice([p.value for p in KeepPolicy]), default="first",
               show_default=True, help="Which copy of each group to keep.")
 @_comparison_options
-def dedup(inputs: tuple[str, ...], output: str, keep: str, threshold: float, ngram: int,
-          num_perm: int, seed: int, no_verify: bool, workers: int, id_field: str,
-          text_field: str, max_doc_bytes: int, max_group_pairs: int, max_bucket: int,
-          tmp_dir: str | None, progress: bool | None) -> None:
+def dedup(inputs: tuple[str, ...], output: str, keep: str, **settings: Any) -> None:
     """Group duplicates, keep one copy of each group, write the results to OUTPUT."""
+    run = _run_settings(settings, keep)
     try:
-        result = api.dedup_files(
-            list(inputs), output,
-            _options(threshold, ngram, num_perm, seed, no_verify, max_bucket, tmp_dir, keep),
-            ReadOptions(id_field, text_field, max_doc_bytes), workers or None, progress,
-            max_group_pairs)
+        result = api.dedup_files(list(inputs), output, run.options, run.read, run.workers,
+                                 run.progress, run.max_group_pairs)
     except InputError as err:
         raise click.ClickException(str(err)) from None
     _report_rejections(result.rejected, f"see {Path(output) / 'rejected.jsonl'}")
@@ -122,21 +169,15 @@ def dedup(inputs: tuple[str, ...], output: str, keep: str, threshold: float, ngr
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
 @_comparison_options
-def pairs(inputs: tuple[str, ...], threshold: float, ngram: int, num_perm: int, seed: int,
-          no_verify: bool, workers: int, id_field: str, text_field: str, max_doc_bytes: int,
-          max_group_pairs: int, max_bucket: int, tmp_dir: str | None,
-          progress: bool | None) -> None:
+def pairs(inputs: tuple[str, ...], **settings: Any) -> None:
     """Print every matching pair as JSON lines: {"a", "b", "jaccard"}."""
+    run = _run_settings(settings)
     try:
-        result = api.run_files(list(inputs),
-                               _options(threshold, ngram, num_perm, seed, no_verify,
-                                        max_bucket, tmp_dir),
-                               ReadOptions(id_field, text_field, max_doc_bytes),
-                               workers or None, progress)
+        result = api.run_files(list(inputs), run.options, run.read, run.workers, run.progress)
     except InputError as err:
         raise click.ClickException(str(err)) from None
     out = sys.stdout
-    for pair in result.iter_pairs(max_group_pairs):
+    for pair in result.iter_pairs(run.max_group_pairs):
         out.write(json.dumps(pair.to_dict(), ensure_ascii=False) + "\n")
     out.flush()
     _report_rejections(result.rejected, "use `neardup dedup` for rejected.jsonl")
@@ -147,20 +188,7 @@ def pairs(inputs: tuple[str, ...], threshold: float, ngram: int, num_perm: int, 
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
               help="Directory for cleaned.jsonl, boilerplate.jsonl, rejected.jsonl and "
                    "summary.json.")
-@click.option("--patterns", "pattern_files", multiple=True,
-              type=click.Path(exists=True, dir_okay=False),
-              help="More junk patterns (JSON, the format of neardup/clean/patterns.json); "
-                   "repeatable.")
-@click.option("--no-patterns", is_flag=True, help="Do not use the built-in junk patterns.")
-@click.option("--no-learn", is_flag=True,
-              help="Do not learn boilerplate from the corpus (one pass instead of two).")
-@click.option("--min-repeats", type=click.IntRange(2), default=5, show_default=True,
-              help="A line is learned as boilerplate when it stands beside at least this "
-                   "many different articles (per site with --site-field).")
-@click.option("--no-header", is_flag=True,
-              help="Keep a leading title and date line in the text instead of as metadata.")
-@click.option("--site-field", default=None,
-              help="JSONL/Parquet field naming each document's site, to learn per site.")
+@_cleaning_options
 @click.option("--id-field", default="id", show_default=True)
 @click.option("--text-field", default="text", show_default=True)
 @click.option("--max-doc-bytes", type=click.IntRange(1), default=DEFAULT_MAX_DOC_BYTES,
@@ -171,17 +199,13 @@ def clean(inputs: tuple[str, ...], output: str, pattern_files: tuple[str, ...],
           site_field: str | None, id_field: str, text_field: str, max_doc_bytes: int,
           progress: bool | None) -> None:
     """Remove boilerplate: junk patterns, title/date lines, lines the corpus repeats."""
-    options = CleanOptions(patterns=not no_patterns, extra_patterns=pattern_files,
-                           learn=not no_learn, min_contexts=min_repeats, header=not no_header)
+    options = _clean_options(pattern_files, no_patterns, no_learn, min_repeats, no_header)
     try:
-        options.cleaner()  # a bad pattern file fails here, before any input is read
         summary = api.clean_files(list(inputs), output, options,
                                   ReadOptions(id_field, text_field, max_doc_bytes, site_field),
                                   progress)
     except InputError as err:
         raise click.ClickException(str(err)) from None
-    except PatternError as err:
-        raise click.ClickException(f"bad pattern file: {err}") from None
     removed = ", ".join(f"{n:,} {k}" for k, n in summary["removed_by_kind"].items()) or "nothing"
     click.echo(f"{summary['documents_read']:,} read, {summary['cleaned']:,} cleaned, "
                f"{summary['rejected']:,} rejected; removed {removed}; "

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .clean import Cleaner, CleanOptions
 from .cluster import KeepPolicy, group_labels, kept_members
 from .document import Document, Rejected, Source, Unparsed
 from .engine import LocalEngine
@@ -57,6 +58,8 @@ class DedupOptions:
     max_bucket: int = 2_000
     batch_size: int = 256
     tmp_dir: str | None = None
+    #: Clean texts before comparing (None: compare them raw).
+    clean: CleanOptions | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
@@ -97,18 +100,20 @@ class RecordBatch:
     None and ``parsers[i]`` parses it).
     """
 
-    __slots__ = ("items", "ids", "parsers")
+    __slots__ = ("items", "ids", "parsers", "sites")
 
     def __init__(self, records: list[Document | Unparsed]) -> None:
         self.items = [r.data if isinstance(r, Unparsed) else r.text for r in records]
         self.ids = [None if isinstance(r, Unparsed) else r.id for r in records]
         self.parsers = [r.parse if isinstance(r, Unparsed) else None for r in records]
+        self.sites = [r.meta.get("site", "") if isinstance(r, Document) else ""
+                      for r in records]
 
     def __getstate__(self) -> tuple:
-        return self.items, self.ids, self.parsers
+        return self.items, self.ids, self.parsers, self.sites
 
     def __setstate__(self, state: tuple) -> None:
-        self.items, self.ids, self.parsers = state
+        self.items, self.ids, self.parsers, self.sites = state
 
 
 class SketchTask:
@@ -116,8 +121,9 @@ class SketchTask:
     Picklable. Unparsed records are parsed here, so parsing runs in the workers too."""
 
     def __init__(self, params: SketchParams, lsh: LSHParams, keep_shingles: bool,
-                 spill: SpillWriter) -> None:
+                 spill: SpillWriter, cleaner: Cleaner | None = None) -> None:
         self.params, self.lsh, self.keep_shingles, self.spill = params, lsh, keep_shingles, spill
+        self.cleaner = cleaner
         self._sketcher: Sketcher | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -129,13 +135,16 @@ class SketchTask:
         texts: list[str] = []
         ids: list[str] = []
         failed: list[tuple[int, str, str | None]] = []
-        for i, (item, doc_id, parse) in enumerate(zip(batch.items, batch.ids, batch.parsers)):
+        for i, (item, doc_id, parse, site) in enumerate(
+                zip(batch.items, batch.ids, batch.parsers, batch.sites)):
             if doc_id is None:
                 parsed = parse(item, _NOWHERE)
                 if isinstance(parsed, Rejected):
                     failed.append((i, parsed.reason, parsed.id))
                     continue
-                item, doc_id = parsed.text, parsed.id
+                item, doc_id, site = parsed.text, parsed.id, parsed.meta.get("site", "")
+            if self.cleaner is not None:
+                item = self.cleaner.clean(item, site).text
             texts.append(item)
             ids.append(doc_id)
         sk = self._sketcher.sketch(texts, with_shingles=self.keep_shingles)
@@ -293,14 +302,18 @@ class Deduplicator:
     """
 
     def __init__(self, options: DedupOptions = DedupOptions(),
-                 engine: LocalEngine | None = None, progress: bool | None = False) -> None:
+                 engine: LocalEngine | None = None, progress: bool | None = False,
+                 learned: dict[int, int] | None = None) -> None:
+        """``learned``: boilerplate lines from a first pass (see :mod:`neardup.clean.learn`),
+        used when ``options.clean`` asks for learned boilerplate."""
         self.options = options
         self.progress = progress
         self.engine = engine or LocalEngine()
         self.lsh = options.lsh_params
         self._store = SpillStore(np.uint64 if options.verify else np.uint32, options.tmp_dir)
+        cleaner = options.clean.cleaner(learned) if options.clean is not None else None
         self._task = SketchTask(options.sketch_params, self.lsh, options.verify,
-                                self._store.writer())
+                                self._store.writer(), cleaner)
         self.ids: list[str] = []
         self.sources: list[Source | None] = []
         self._seen: dict[str, Source | None] = {}
