@@ -75,3 +75,17 @@ def test_cli_explain_files_human_output() -> None:
     assert "Jaccard similarity (5-word shingles): 0.897" in result.output
     assert '"Leave a Comment"' in result.output and '"0 + 0 ="' in result.output
     assert "Only in B (1 spans" in result.output
+
+
+def test_explain_clean_marks_every_difference_as_boilerplate(seed_texts) -> None:
+    e = neardup.explain(*seed_texts, clean=neardup.CleanOptions())
+    assert e.jaccard_cleaned == 1.0 and round(e.jaccard, 3) == 0.897
+    assert [s.boilerplate for s in e.only_a] == [
+        "title (kept as metadata)", "date line (kept as metadata)", "comment form",
+        "arithmetic captcha"]
+    assert [s.boilerplate for s in e.only_b] == ["licence footer"]
+    plain = neardup.explain(*seed_texts)
+    assert plain.jaccard_cleaned is None and all(s.boilerplate is None for s in plain.only_a)
+    result = CliRunner().invoke(main, ["explain", str(SEED_A), str(SEED_B), "--clean"])
+    assert "After cleaning (junk patterns, title and date line): Jaccard 1.000" in result.output
+    assert "[boilerplate: licence footer]" in result.output

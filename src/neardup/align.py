@@ -15,9 +15,10 @@ documents (moved paragraphs are still shared).
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from .clean.cleaner import Cleaner, Removal
 from .text import DEFAULT_NGRAM, WORD, jaccard, normalise, shingles
 
 _RUN = re.compile(r"\S+")
@@ -72,12 +73,14 @@ def tokenize_with_offsets(text: str) -> Tokens:
 
 @dataclass(frozen=True)
 class Span:
-    """``text[start:end]`` of one document, and how many tokens it holds."""
+    """``text[start:end]`` of one document, and how many tokens it holds. ``boilerplate``
+    says why cleaning removes it, when it does (``explain(..., cleaner=...)``)."""
 
     start: int
     end: int
     words: int
     text: str
+    boilerplate: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,8 @@ class Explanation:
     passages: list[Passage]
     only_a: list[Span]
     only_b: list[Span]
+    #: Jaccard of the cleaned texts, when explained with a cleaner.
+    jaccard_cleaned: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -190,12 +195,24 @@ def _has_word(s: str) -> bool:
 
 
 def explain(a_text: str, b_text: str, ngram: int = DEFAULT_NGRAM, a_id: str = "A",
-            b_id: str = "B") -> Explanation:
-    """Exact Jaccard, containment both ways, shared passages and extras of two texts."""
+            b_id: str = "B", cleaner: Cleaner | None = None) -> Explanation:
+    """Exact Jaccard, containment both ways, shared passages and extras of two texts.
+
+    With a ``cleaner``, each extra span that cleaning removes is marked with the reason,
+    and the Jaccard of the cleaned texts is given too.
+    """
     ta, tb = tokenize_with_offsets(a_text), tokenize_with_offsets(b_text)
     sa, sb = shingles(ta.words, ngram), shingles(tb.words, ngram)
     common = len(sa & sb)
     runs, cov_a, cov_b = align(ta, tb, ngram) if ta.words and tb.words else ([], [], [])
+    only_a = _extra_spans(ta, cov_a or [False] * len(ta.words))
+    only_b = _extra_spans(tb, cov_b or [False] * len(tb.words))
+    jaccard_cleaned = None
+    if cleaner is not None:
+        ca, cb = cleaner.clean(a_text), cleaner.clean(b_text)
+        only_a, only_b = _mark(only_a, ca.removed), _mark(only_b, cb.removed)
+        jaccard_cleaned = jaccard(shingles(WORD.findall(normalise(ca.text)), ngram),
+                                  shingles(WORD.findall(normalise(cb.text)), ngram))
     return Explanation(
         a=a_id, b=b_id, ngram=ngram,
         jaccard=jaccard(sa, sb),
@@ -204,6 +221,15 @@ def explain(a_text: str, b_text: str, ngram: int = DEFAULT_NGRAM, a_id: str = "A
         shingles_a=len(sa), shingles_b=len(sb), shared_shingles=common,
         exact=ta.words == tb.words and bool(ta.words),
         passages=[Passage(_span(ta, i, i + n - 1), _span(tb, j, j + n - 1)) for i, j, n in runs],
-        only_a=_extra_spans(ta, cov_a or [False] * len(ta.words)),
-        only_b=_extra_spans(tb, cov_b or [False] * len(tb.words)),
+        only_a=only_a, only_b=only_b, jaccard_cleaned=jaccard_cleaned,
     )
+
+
+def _mark(spans: list[Span], removed: list[Removal]) -> list[Span]:
+    """Spans with the reason of the removal that covers them, if one does."""
+    out = []
+    for span in spans:
+        reason = next((r.reason for r in removed if r.start <= span.start and span.end <= r.end),
+                      None)
+        out.append(replace(span, boilerplate=reason) if reason else span)
+    return out

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -82,9 +83,12 @@ def find_pairs(docs: Docs, threshold: float = 0.8, *, workers: int = 1,
 
 
 def explain(a: str, b: str, ngram: int = DEFAULT_NGRAM, a_id: str = "A",
-            b_id: str = "B") -> Explanation:
-    """Why two texts match: exact Jaccard, containment, shared passages, each side's extras."""
-    return _explain_texts(a, b, ngram, a_id, b_id)
+            b_id: str = "B", clean: CleanOptions | None = None) -> Explanation:
+    """Why two texts match: exact Jaccard, containment, shared passages, each side's extras.
+    With ``clean``, extras that cleaning removes are marked, and the cleaned Jaccard given
+    (learned boilerplate needs a corpus, so only patterns and the header rule apply)."""
+    cleaner = replace(clean, learn=False).cleaner() if clean is not None else None
+    return _explain_texts(a, b, ngram, a_id, b_id, cleaner)
 
 
 def clean(docs: Docs, options: CleanOptions = CleanOptions()) -> list[tuple[str, Cleaned]]:

@@ -222,14 +222,17 @@ def clean(inputs: tuple[str, ...], output: str, pattern_files: tuple[str, ...],
 @click.option("--id-field", default="id", show_default=True)
 @click.option("--text-field", default="text", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--clean", is_flag=True,
+              help="Mark which differences cleaning removes (junk patterns, title and date "
+                   "line) and give the Jaccard after cleaning.")
 def explain(a: str, b: str, corpus: tuple[str, ...], ngram: int, id_field: str,
-            text_field: str, as_json: bool) -> None:
+            text_field: str, as_json: bool, clean: bool) -> None:
     """Show why A and B match: Jaccard, containment, shared passages, each one's extras."""
     try:
         texts = _load_pair(a, b, list(corpus), ReadOptions(id_field, text_field))
     except InputError as err:
         raise click.ClickException(str(err)) from None
-    result = api.explain(texts[a], texts[b], ngram, a, b)
+    result = api.explain(texts[a], texts[b], ngram, a, b, CleanOptions() if clean else None)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -275,6 +278,8 @@ def format_explanation(e: Explanation, threshold: float = 0.8) -> str:
         f"Containment: {e.containment_a_in_b:.3f} of A is in B, "
         f"{e.containment_b_in_a:.3f} of B is in A",
         f"Verdict at threshold {threshold}: {verdict}",
+        *([f"After cleaning (junk patterns, title and date line): Jaccard "
+           f"{e.jaccard_cleaned:.3f}"] if e.jaccard_cleaned is not None else []),
         "",
         f"Shared passages ({len(e.passages)}, "
         f"{sum(p.words for p in e.passages)} words):",
@@ -286,5 +291,6 @@ def format_explanation(e: Explanation, threshold: float = 0.8) -> str:
         lines.append("")
         lines.append(f"Only in {label} ({len(spans)} spans, {sum(s.words for s in spans)} words):")
         for s in spans:
-            lines.append(f"  {label}[{s.start}:{s.end}]  {_preview(s.text)}")
+            why = f"  [boilerplate: {s.boilerplate}]" if s.boilerplate else ""
+            lines.append(f"  {label}[{s.start}:{s.end}]  {_preview(s.text, 70)}{why}")
     return "\n".join(lines)
