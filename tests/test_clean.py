@@ -168,3 +168,14 @@ def test_dedup_clean_in_python_learns_templates(lee_texts) -> None:
     assert ("short-0", "short-1") not in {(p.a, p.b) for p in cleaned}
     # The ten wire copies of one story stay duplicates of each other either way.
     assert sum(1 for p in cleaned if p.a.startswith("wire") and p.b.startswith("wire")) == 45
+
+
+@pytest.mark.parametrize("line,junk", [
+    ("Updated 12 minutes ago", True), ("Posted December 3, 2001 10:10 AEDT", True),
+    ("Published 2001-12-10", True), ("Published: 15 Nov 2020 14:02", True),
+    ("Published on 2020-11-15T14:02Z", True),
+    ("Posted by the editor, who said the 2001 budget was late and over its limits.", False)])
+def test_timestamp_lines(line: str, junk: bool) -> None:
+    body = "The council met on Tuesday to discuss the budget for next year."
+    (_, c), = neardup.clean([f"{line}\n\n{body}"], CleanOptions(learn=False))
+    assert (c.text == body) is junk

@@ -98,7 +98,8 @@ def clean(docs: Docs, options: CleanOptions = CleanOptions()) -> list[tuple[str,
     documents = list(as_documents(docs))
     learned = learn_boilerplate(documents, options) if options.learn else None
     cleaner = options.cleaner(learned)
-    return [(d.id, cleaner.clean(d.text, d.meta.get("site", ""))) for d in documents]
+    return [(d.id, cleaner.clean(d.text, d.meta.get("site", ""), d.meta.get("title")))
+            for d in documents]
 
 
 def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = CleanOptions(),
@@ -145,7 +146,7 @@ def _write_cleaned(records: Iterable[Document | Rejected], cleaner: Cleaner,
             if isinstance(record, Rejected):
                 rejected.append(record)
                 continue
-            c = cleaner.clean(record.text, record.meta.get("site", ""))
+            c = cleaner.clean(record.text, record.meta.get("site", ""), record.meta.get("title"))
             chars_in += len(record.text)
             chars_out += len(c.text)
             for r in c.removed:
@@ -154,7 +155,7 @@ def _write_cleaned(records: Iterable[Document | Rejected], cleaner: Cleaner,
                     entry = seen_lines.setdefault(r.text, {"line": r.text, "reason": r.reason,
                                                            "removed_from": 0})
                     entry["removed_from"] += 1
-            yield {"id": record.id, "text": c.text, **c.meta,
+            yield {"id": record.id, "text": c.text, **record.meta, **c.meta,
                    "removed": [r.to_dict() for r in c.removed]}
 
     write_jsonl(out / "cleaned.jsonl", rows())

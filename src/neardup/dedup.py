@@ -100,20 +100,19 @@ class RecordBatch:
     None and ``parsers[i]`` parses it).
     """
 
-    __slots__ = ("items", "ids", "parsers", "sites")
+    __slots__ = ("items", "ids", "parsers", "metas")
 
     def __init__(self, records: list[Document | Unparsed]) -> None:
         self.items = [r.data if isinstance(r, Unparsed) else r.text for r in records]
         self.ids = [None if isinstance(r, Unparsed) else r.id for r in records]
         self.parsers = [r.parse if isinstance(r, Unparsed) else None for r in records]
-        self.sites = [r.meta.get("site", "") if isinstance(r, Document) else ""
-                      for r in records]
+        self.metas = [r.meta if isinstance(r, Document) else None for r in records]
 
     def __getstate__(self) -> tuple:
-        return self.items, self.ids, self.parsers, self.sites
+        return self.items, self.ids, self.parsers, self.metas
 
     def __setstate__(self, state: tuple) -> None:
-        self.items, self.ids, self.parsers, self.sites = state
+        self.items, self.ids, self.parsers, self.metas = state
 
 
 class SketchTask:
@@ -135,16 +134,16 @@ class SketchTask:
         texts: list[str] = []
         ids: list[str] = []
         failed: list[tuple[int, str, str | None]] = []
-        for i, (item, doc_id, parse, site) in enumerate(
-                zip(batch.items, batch.ids, batch.parsers, batch.sites)):
+        for i, (item, doc_id, parse, meta) in enumerate(
+                zip(batch.items, batch.ids, batch.parsers, batch.metas)):
             if doc_id is None:
                 parsed = parse(item, _NOWHERE)
                 if isinstance(parsed, Rejected):
                     failed.append((i, parsed.reason, parsed.id))
                     continue
-                item, doc_id, site = parsed.text, parsed.id, parsed.meta.get("site", "")
+                item, doc_id, meta = parsed.text, parsed.id, parsed.meta
             if self.cleaner is not None:
-                item = self.cleaner.clean(item, site).text
+                item = self.cleaner.clean(item, meta.get("site", ""), meta.get("title")).text
             texts.append(item)
             ids.append(doc_id)
         sk = self._sketcher.sketch(texts, with_shingles=self.keep_shingles)

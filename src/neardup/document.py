@@ -11,8 +11,9 @@ from typing import Any
 class Source:
     """Where a record came from: a file (or ``-`` for standard input) and its place in it.
 
-    ``record`` is the 1-based line number in JSONL, the 0-based row in Parquet,
-    and ``None`` for a text file (the file is the record).
+    ``record`` is the 1-based line number in JSONL, the 0-based row in Parquet, the
+    1-based response record in WARC, and ``None`` for a text or HTML file (the file is the
+    record).
     """
 
     path: str
@@ -21,7 +22,9 @@ class Source:
     def __str__(self) -> str:
         if self.record is None:
             return self.path
-        unit = "row" if self.path.endswith(".parquet") else "line"
+        name = self.path.lower()
+        unit = ("row" if name.endswith(".parquet") else
+                "record" if name.endswith((".warc", ".warc.gz")) else "line")
         return f"{self.path}:{unit} {self.record}"
 
 

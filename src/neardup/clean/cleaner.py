@@ -69,12 +69,14 @@ class Cleaner:
         self.learned = learned or {}
         self.header = header
 
-    def clean(self, text: str, site: str = "") -> Cleaned:
+    def clean(self, text: str, site: str = "", title: str | None = None) -> Cleaned:
+        """Clean one document. ``site`` selects the learned lines of that site; ``title``
+        (from an extractor's metadata) lets a first line repeating it go as the title."""
         lines = line_spans(text)
         found: list[Removal] = []
         meta: dict[str, str] = {}
         if self.header:
-            for name, (s, e) in header_spans(text, lines).items():
+            for name, (s, e) in header_spans(text, lines, title).items():
                 meta[name] = text[s:e]
                 what = "title" if name == "title" else "date line"
                 found.append(Removal(s, e, name, f"{what} (kept as metadata)", text[s:e]))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from ..text import WORD, normalise
+
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
           r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
 _TIME = (r"(?:\s*(?:[-–—,|@]|at)?\s*\d{1,2}[:.]\d{1,2}(?:[:.]\d{1,2})?"
@@ -25,16 +27,20 @@ MAX_TITLE_WORDS = 25
 HEAD_LINES = 3
 
 
-def header_spans(text: str, lines: list[tuple[int, int]]) -> dict[str, tuple[int, int]]:
+def header_spans(text: str, lines: list[tuple[int, int]],
+                 known_title: str | None = None) -> dict[str, tuple[int, int]]:
     """``{"title": span, "date": span}`` for what the document's head holds (either or none).
 
     A date line is one of the first :data:`HEAD_LINES` non-blank lines that is wholly a
     date. A title is a first line of at most :data:`MAX_TITLE_WORDS` words not ending like a
     sentence, directly followed by a date line (without one, a headline cannot be told from a
-    short first paragraph).
+    short first paragraph), or a first line with the same words as ``known_title`` (the
+    title an HTML extractor found in the page's metadata).
     """
     head = [(s, e) for s, e in lines if text[s:e].strip()][:HEAD_LINES]
     found: dict[str, tuple[int, int]] = {}
+    if head and known_title and _words(text[head[0][0]:head[0][1]]) == _words(known_title):
+        found["title"] = _strip(text, *head[0])
     for k, (s, e) in enumerate(head):
         if DATE_LINE.fullmatch(text[s:e].strip()):
             found["date"] = _strip(text, s, e)
@@ -45,6 +51,10 @@ def header_spans(text: str, lines: list[tuple[int, int]]) -> dict[str, tuple[int
                     found["title"] = (ts, te)
             break
     return found
+
+
+def _words(s: str) -> list[str]:
+    return WORD.findall(normalise(s))
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:

@@ -8,6 +8,9 @@ Supported inputs, chosen by the path:
   compressed (``.gz``, ``.zst``): one document a line, fields named by
   ``id_field`` and ``text_field``;
 * ``*.parquet``: the same two columns;
+* ``*.html``, ``*.htm`` (also inside directories): a web page, its main text and metadata
+  extracted (:mod:`neardup.io.html`, needs ``neardup[html]``);
+* ``*.warc``, ``*.warc.gz``: every HTML response in a web archive;
 * ``-``: JSONL on standard input;
 * any other file: one text document, its id the path as given.
 
@@ -32,6 +35,7 @@ import orjson
 import zstandard
 
 from ..document import Document, Rejected, Source, Unparsed
+from .html import HTML_SUFFIXES, WARC_SUFFIXES, read_html_file, read_warc
 
 #: What a truncated or corrupt (compressed) stream raises part-way through.
 STREAM_ERRORS = (OSError, EOFError, ValueError, zlib.error, zstandard.ZstdError)
@@ -53,6 +57,8 @@ class ReadOptions:
     max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES
     #: JSONL/Parquet field naming the document's site or source, kept as ``meta["site"]``.
     site_field: str | None = None
+    #: Main-text extractor for HTML and WARC (see :mod:`neardup.io.html`).
+    extractor: str = "trafilatura"
 
 
 Record = Document | Rejected
@@ -61,12 +67,17 @@ RawRecord = Document | Rejected | Unparsed
 
 
 def input_kind(path: str) -> str:
-    """``"stdin"``, ``"dir"``, ``"jsonl"``, ``"parquet"`` or ``"text"``."""
+    """``"stdin"``, ``"dir"``, ``"jsonl"``, ``"parquet"``, ``"html"``, ``"warc"`` or
+    ``"text"``."""
     if path == "-":
         return "stdin"
     if os.path.isdir(path):
         return "dir"
     name = path.lower()
+    if name.endswith(HTML_SUFFIXES):
+        return "html"
+    if name.endswith(WARC_SUFFIXES):
+        return "warc"
     for suffix in JSONL_SUFFIXES:
         if any(name.endswith(suffix + c) for c in COMPRESSIONS):
             return "jsonl"
@@ -121,7 +132,18 @@ def read_input(path: str, options: ReadOptions = ReadOptions(),
     elif kind == "dir":
         root = Path(path)
         for file in _walk(root):
-            yield read_text_file(file, file.relative_to(root).as_posix(), options)
+            doc_id = file.relative_to(root).as_posix()
+            if file.name.lower().endswith(HTML_SUFFIXES):
+                yield _finish(read_html_file(str(file), doc_id, options.extractor,
+                                             options.max_doc_bytes), deferred)
+            else:
+                yield read_text_file(file, doc_id, options)
+    elif kind == "html":
+        yield _finish(read_html_file(path, path, options.extractor, options.max_doc_bytes),
+                      deferred)
+    elif kind == "warc":
+        for record in read_warc(path, options.extractor, options.max_doc_bytes):
+            yield _finish(record, deferred)
     elif kind == "jsonl":
         with open_compressed(path) as fh:
             yield from read_jsonl_stream(fh, path, options, deferred)
@@ -129,6 +151,11 @@ def read_input(path: str, options: ReadOptions = ReadOptions(),
         yield from read_parquet(path, options)
     else:
         yield read_text_file(Path(path), path, options)
+
+
+def _finish(record: RawRecord, deferred: bool) -> RawRecord:
+    """Parse now unless the caller defers parsing to where the work runs."""
+    return record if deferred or not isinstance(record, Unparsed) else record.parsed()
 
 
 def _walk(root: Path) -> list[Path]:

@@ -76,9 +76,11 @@ def write_kept(inputs: list[str], kept_sources: list[Source], outdir: Path,
                     dest = target / p.relative_to(root)
                     dest.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(p, dest)
-        elif kind == "text":
+        elif kind in ("text", "html"):
             if path in by_path:
                 shutil.copyfile(path, target)
+        elif kind == "warc":
+            _copy_warc_records(path, by_path.get(path, []), target)
         elif kind in ("jsonl", "stdin"):
             lines = by_path.get("-" if kind == "stdin" else path, [])
             _copy_lines(stdin_copy if kind == "stdin" else path, lines, target)  # type: ignore
@@ -95,6 +97,23 @@ def _copy_lines(path: str, line_numbers: list[int | None], target: Path) -> None
                     dst.write(line if line.endswith(b"\n") else line + b"\n")
         except STREAM_ERRORS:
             pass  # the reader already reported where the input broke off
+
+
+def _copy_warc_records(path: str, numbers: list[int | None], target: Path) -> None:
+    """Copy the kept response records (numbered as the reader numbers them) to ``target``."""
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+    wanted = set(numbers)
+    number = 0
+    with open(path, "rb") as src, _open_like(target) as dst:
+        try:
+            for record in ArchiveIterator(src, record_types=WarcRecordType.response,
+                                          parse_http=False):
+                number += 1
+                if number in wanted:
+                    record.write(dst)
+        except Exception:
+            pass  # the reader already reported where the archive broke off
 
 
 def _copy_rows(path: str, rows: list[int | None], target: Path) -> None:

@@ -1,0 +1,132 @@
+"""HTML and WARC input: extraction keeps the article, cleaning drops the furniture."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+import neardup
+from neardup import CleanOptions
+from neardup.io.readers import ReadOptions, read_inputs
+from neardup.text import tokens
+
+from .conftest import SEED_B
+
+DATA = Path(__file__).parent / "data"
+PAGES = DATA / "html"
+EXPECTED = json.loads((DATA / "html_expected.json").read_text(encoding="utf-8"))
+
+
+def words(text: str) -> str:
+    return " ".join(tokens(text))
+
+
+def read_pages(extractor: str) -> list[neardup.Document]:
+    docs = list(read_inputs([str(PAGES)], ReadOptions(extractor=extractor)))
+    assert all(isinstance(d, neardup.Document) for d in docs)
+    return docs  # type: ignore[return-value]
+
+
+def cleaned_pages(extractor: str) -> dict[str, neardup.Cleaned]:
+    return dict(neardup.clean(read_pages(extractor), CleanOptions()))
+
+
+@pytest.mark.parametrize("extractor", ["trafilatura", "resiliparse"])
+def test_every_body_paragraph_survives(extractor: str) -> None:
+    cleaned = cleaned_pages(extractor)
+    assert set(cleaned) == set(EXPECTED)
+    for name, expect in EXPECTED.items():
+        text = words(cleaned[name].text)
+        for paragraph in expect["body"]:
+            assert words(paragraph) in text, (extractor, name, paragraph[:50])
+
+
+def test_every_listed_boilerplate_line_goes_with_the_default_extractor() -> None:
+    cleaned = cleaned_pages("trafilatura")
+    for name, expect in EXPECTED.items():
+        text = words(cleaned[name].text)
+        for junk in expect["boilerplate"]:
+            assert words(junk) not in text, (name, junk)
+        # The headline is metadata, not text: the text starts with the first body paragraph.
+        assert text.startswith(words(expect["body"][0])), name
+    assert {d.id: d.meta["title"] for d in read_pages("trafilatura")} == {
+        name: expect["title"] for name, expect in EXPECTED.items()}
+
+
+def test_html_page_scrape_and_wire_copy_are_one_story(seed_texts) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "neardup", "pairs", str(PAGES / "tehrantimes-iran-iraq.html"),
+         str(SEED_B), "--clean"], capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["jaccard"] == 1.0
+
+
+def warc_bytes(records: list[tuple[str, bytes, str]]) -> bytes:
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=True)
+    for url, body, content_type in records:
+        headers = StatusAndHeaders("200 OK", [("Content-Type", content_type)],
+                                   protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body),
+                                                      http_headers=headers))
+    return out.getvalue()
+
+
+def test_warc_dedup_with_kept_records_and_a_truncated_archive(tmp_path: Path) -> None:
+    pages = [(f"https://example.org/{name}", (PAGES / name).read_bytes(), "text/html")
+             for name in sorted(EXPECTED)]
+    copy = ("https://mirror.example.net/copy", (PAGES / "example-news-1.html").read_bytes(),
+            "text/html; charset=utf-8")
+    image = ("https://example.org/logo.png", b"\x89PNG\r\n\x1a\n" + bytes(64), "image/png")
+    empty = ("https://example.org/empty",
+             b"<html><head><script>var x = 1;</script></head><body></body></html>", "text/html")
+    data = warc_bytes(pages + [copy, image, empty])
+    (tmp_path / "crawl.warc.gz").write_bytes(data)
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "neardup", "dedup", str(tmp_path / "crawl.warc.gz"),
+                           "-o", str(out), "--clean"], capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    pairs = [json.loads(x) for x in (out / "pairs.jsonl").read_text().splitlines()]
+    assert len(pairs) == 1 and pairs[0]["jaccard"] == 1.0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["documents_read"] == 8 and summary["rejected"] == 1  # 6 + copy + empty
+    rejected = json.loads((out / "rejected.jsonl").read_text())
+    assert "no extractable text" in rejected["reason"] and rejected["record"] == 9
+    kept = list(read_inputs([str(out / "kept" / "crawl.warc.gz")]))
+    assert len(kept) == 6 and summary["kept"] == 6
+
+    (tmp_path / "cut.warc.gz").write_bytes(data[: len(data) // 2])
+    proc = subprocess.run([sys.executable, "-m", "neardup", "pairs", str(tmp_path / "cut.warc.gz")],
+                          capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert b"rest of this file is lost" in proc.stderr
+
+
+def test_broken_and_oversized_pages_are_reported(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "ok.html").write_bytes((PAGES / "example-news-0.html").read_bytes())
+    (site / "latin1.html").write_bytes("<html><body><p>Caf\xe9 owners in Perth say the new "
+                                       "rules will cost them customers this summer.</p>"
+                                       "</body></html>".encode("latin-1"))
+    (site / "garbage.html").write_bytes(b"<<<>>>\xff\xfe<div<<p>>")
+    (site / "huge.html").write_bytes(b"<html><body><p>" + b"word " * 50_000 + b"</p></body></html>")
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "neardup", "clean", str(site), "-o", str(out),
+                           "--max-doc-bytes", "100000"], capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rows = {json.loads(x)["id"]: json.loads(x) for x in
+            (out / "cleaned.jsonl").read_text().splitlines()}
+    assert "Café owners in Perth" in rows["latin1.html"]["text"]
+    rejected = {Path(json.loads(x)["source"]).name: json.loads(x)["reason"]
+                for x in (out / "rejected.jsonl").read_text().splitlines()}
+    assert "over the limit" in rejected["huge.html"]
+    assert "no extractable text" in rejected["garbage.html"]
+    assert set(rows) | set(rejected) == {"ok.html", "latin1.html", "garbage.html", "huge.html"}
