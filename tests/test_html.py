@@ -90,8 +90,9 @@ def test_warc_dedup_with_kept_records_and_a_truncated_archive(tmp_path: Path) ->
     data = warc_bytes(pages + [copy, image, empty])
     (tmp_path / "crawl.warc.gz").write_bytes(data)
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "neardup", "dedup", str(tmp_path / "crawl.warc.gz"),
-                           "-o", str(out), "--clean"], capture_output=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-m", "neardup", "dedup",
+                           str(tmp_path / "crawl.warc.gz"), "-o", str(out), "--clean"],
+                          capture_output=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     pairs = [json.loads(x) for x in (out / "pairs.jsonl").read_text().splitlines()]
     assert len(pairs) == 1 and pairs[0]["jaccard"] == 1.0
@@ -103,8 +104,8 @@ def test_warc_dedup_with_kept_records_and_a_truncated_archive(tmp_path: Path) ->
     assert len(kept) == 6 and summary["kept"] == 6
 
     (tmp_path / "cut.warc.gz").write_bytes(data[: len(data) // 2])
-    proc = subprocess.run([sys.executable, "-m", "neardup", "pairs", str(tmp_path / "cut.warc.gz")],
-                          capture_output=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-m", "neardup", "pairs",
+                           str(tmp_path / "cut.warc.gz")], capture_output=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert b"rest of this file is lost" in proc.stderr
 

@@ -4,8 +4,9 @@ Run from the repository root: `python tests/data/make_html_pages.py`. Article te
 examples/seeds (Mehr News Agency, CC BY 4.0) and tests/data/lee_background.cor (ABC news);
 the templates around it (navigation, share bars, related links, comment forms, footers,
 scripts) are written here to look like the pages these articles were scraped from.
-`html_expected.json` (beside the folder: every file inside it is a page) lists, per page, the body paragraphs that must survive extraction and
-cleaning, and the boilerplate lines that must not.
+`html_expected.json` (beside the folder: every file inside it is a page) lists, per page,
+the body paragraphs that must survive extraction and cleaning, and the boilerplate lines
+that must not.
 """
 
 from __future__ import annotations
@@ -116,8 +117,8 @@ def main() -> None:
     for name, (template, title, paras, date) in pages.items():
         (OUT / name).write_text(page(template, title, paras, date), encoding="utf-8")
         expected[name] = {"title": title, "body": paras, "boilerplate": boilerplate[template]}
-    (OUT.parent / "html_expected.json").write_text(json.dumps(expected, indent=1, ensure_ascii=False) + "\n",
-                                       encoding="utf-8")
+    text = json.dumps(expected, indent=1, ensure_ascii=False) + "\n"
+    (OUT.parent / "html_expected.json").write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
