@@ -108,7 +108,7 @@ def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = C
     """Clean files into ``outdir``: ``cleaned.jsonl`` (id, text, title, date, removed spans
     with reasons and offsets into the original), ``boilerplate.jsonl`` (the learned lines),
     ``rejected.jsonl`` and ``summary.json``; returns the summary."""
-    check_inputs(inputs)
+    check_inputs(inputs, read)
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -224,7 +224,7 @@ def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
     """Read inputs and decide duplicates, writing nothing. Raises InputError for unusable
     inputs before any work starts. With ``options.clean`` learning boilerplate, inputs are
     read twice (standard input is saved on the first read)."""
-    check_inputs(inputs)
+    check_inputs(inputs, read)
     learning = options.clean is not None and options.clean.learn
     own_copy = learning and stdin is None and "-" in inputs
     if own_copy:
@@ -252,7 +252,7 @@ def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = D
     """Dedup files into ``outdir``: ``pairs.jsonl``, ``clusters.jsonl``, ``rejected.jsonl``,
     ``kept/`` and ``summary.json`` (see :mod:`neardup.io.writers`). Raises
     :class:`~neardup.io.readers.InputError` for unusable inputs before any work starts."""
-    check_inputs(inputs)
+    check_inputs(inputs, read)
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

@@ -35,7 +35,14 @@ import orjson
 import zstandard
 
 from ..document import Document, Rejected, Source, Unparsed
-from .html import HTML_SUFFIXES, WARC_SUFFIXES, read_html_file, read_warc
+from .html import (
+    HTML_SUFFIXES,
+    WARC_SUFFIXES,
+    MissingExtra,
+    check_extractor,
+    read_html_file,
+    read_warc,
+)
 
 #: What a truncated or corrupt (compressed) stream raises part-way through.
 STREAM_ERRORS = (OSError, EOFError, ValueError, zlib.error, zstandard.ZstdError)
@@ -86,8 +93,9 @@ def input_kind(path: str) -> str:
     return "text"
 
 
-def check_inputs(paths: list[str]) -> None:
-    """Raise :class:`InputError` for an input that does not exist or cannot be opened."""
+def check_inputs(paths: list[str], options: ReadOptions | None = None) -> None:
+    """Raise :class:`InputError` for an input that does not exist or cannot be opened, or
+    an HTML/WARC input when the extractor is not installed."""
     if not paths:
         raise InputError("no input given: name files, directories, or - for standard input")
     if paths.count("-") > 1:
@@ -99,6 +107,11 @@ def check_inputs(paths: list[str]) -> None:
             raise InputError(f"{path}: no such file or directory")
         if not os.access(path, os.R_OK):
             raise InputError(f"{path}: permission denied")
+        if options is not None and input_kind(path) in ("html", "warc"):
+            try:
+                check_extractor(options.extractor)
+            except (MissingExtra, ValueError) as err:
+                raise InputError(f"{path}: {err}") from None
 
 
 def input_size(paths: list[str]) -> int | None:
