@@ -179,3 +179,30 @@ def test_timestamp_lines(line: str, junk: bool) -> None:
     body = "The council met on Tuesday to discuss the budget for next year."
     (_, c), = neardup.clean([f"{line}\n\n{body}"], CleanOptions(learn=False))
     assert (c.text == body) is junk
+
+
+def test_paragraph_dedup_drops_later_copies_and_names_the_first(lee_texts) -> None:
+    """An article that runs two paragraphs of a wire story inside its own reporting."""
+    wire = paragraphs(lee_texts[120])
+    own = paragraphs(lee_texts[121])
+    docs = {"wire": "\n\n".join(wire),
+            "local": "\n\n".join(own[:2] + wire[1:3] + own[2:]),
+            "other": "\n\n".join(paragraphs(lee_texts[122]))}
+    cleaned = dict(neardup.clean(docs, CleanOptions(learn=False, paragraphs=True)))
+    assert cleaned["wire"].removed == [] and cleaned["other"].removed == []
+    dropped = [(r.kind, r.reason, r.text) for r in cleaned["local"].removed]
+    assert dropped == [("seen-paragraph", "paragraph already in wire", p) for p in wire[1:3]]
+    assert tokens(cleaned["local"].text) == tokens(" ".join(own))
+
+
+def test_cli_clean_dedup_paragraphs(tmp_path: Path, lee_texts) -> None:
+    wire = paragraphs(lee_texts[120])
+    (tmp_path / "a.txt").write_text("\n\n".join(wire))
+    (tmp_path / "b.txt").write_text("Local intro line for our readers here.\n\n" + wire[0])
+    out = tmp_path / "out"
+    proc = run(["clean", str(tmp_path), "-o", str(out), "--dedup-paragraphs"])
+    assert proc.returncode == 0, proc.stderr
+    rows = {json.loads(x)["id"]: json.loads(x) for x in
+            (out / "cleaned.jsonl").read_text().splitlines()}
+    assert rows["b.txt"]["text"] == "Local intro line for our readers here."
+    assert rows["b.txt"]["removed"][0]["reason"] == "paragraph already in a.txt"

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,6 +27,7 @@ from .align import Explanation
 from .align import explain as _explain_texts
 from .clean import Cleaned, Cleaner, CleanOptions
 from .clean.cleaner import REPEATED_LINE
+from .clean.learn import SeenParagraphs
 from .dedup import Deduplicator, DedupOptions, DedupResult, Pair
 from .document import Document, Rejected, Source, Unparsed
 from .engine import LocalEngine
@@ -65,7 +66,7 @@ def dedup(docs: Docs, threshold: float = 0.8, *, workers: int = 1,
     With ``options.clean`` learning boilerplate, ``docs`` is read twice: pass a list."""
     opts = options or DedupOptions(threshold=threshold)
     documents = list(as_documents(docs))
-    learned = (learn_boilerplate(documents, opts.clean)
+    learned = (first_pass(documents, opts.clean).lines
                if opts.clean is not None and opts.clean.learn else None)
     with Deduplicator(opts, LocalEngine(workers), learned=learned) as run:
         run.add(documents)
@@ -96,10 +97,11 @@ def clean(docs: Docs, options: CleanOptions = CleanOptions()) -> list[tuple[str,
     documents are read twice (learn boilerplate, then clean), so pass a list, not a generator.
     """
     documents = list(as_documents(docs))
-    learned = learn_boilerplate(documents, options) if options.learn else None
-    cleaner = options.cleaner(learned)
-    return [(d.id, cleaner.clean(d.text, d.meta.get("site", ""), d.meta.get("title")))
-            for d in documents]
+    learned = first_pass(documents, options) if _needs_first_pass(options) else FirstPass()
+    cleaner = options.cleaner(learned.lines)
+    return [(d.id, cleaner.clean(d.text, d.meta.get("site", ""), d.meta.get("title"),
+                                 learned.seen, n, learned.names))
+            for n, d in enumerate(documents)]
 
 
 def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = CleanOptions(),
@@ -114,26 +116,24 @@ def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = C
     started = time.perf_counter()
     stdin = _StdinCopy(sys.stdin.buffer, None) if "-" in inputs else None
     try:
-        learned = None
-        if options.learn:
-            learned = learn_boilerplate(track(_records(inputs, read, stdin, deferred=False),
-                                              input_size(inputs), progress, desc="learning"),
-                                        options)
-        cleaner = options.cleaner(learned)
+        learned = FirstPass()
+        if _needs_first_pass(options):
+            learned = first_pass(track(_records(inputs, read, stdin, deferred=False),
+                                       input_size(inputs), progress, desc="learning"), options)
         replay = _records(inputs, read, stdin.replay() if stdin else None, deferred=False)
         summary = _write_cleaned(track(replay, input_size(inputs), progress, desc="cleaning"),
-                                 cleaner, out)
+                                 options.cleaner(learned.lines), learned, out)
     finally:
         if stdin is not None:
             stdin.close()
     summary.update({"inputs": inputs, "seconds": round(time.perf_counter() - started, 3),
-                    "learned_lines": len(learned or {})})
+                    "learned_lines": len(learned.lines or {})})
     write_summary(out / "summary.json", summary)
     return summary
 
 
 def _write_cleaned(records: Iterable[Document | Rejected], cleaner: Cleaner,
-                   out: Path) -> dict[str, Any]:
+                   learned: FirstPass, out: Path) -> dict[str, Any]:
     reasons: dict[str, int] = {}
     seen_lines: dict[str, dict[str, Any]] = {}
     rejected: list[Rejected] = []
@@ -141,12 +141,15 @@ def _write_cleaned(records: Iterable[Document | Rejected], cleaner: Cleaner,
 
     def rows() -> Iterator[dict[str, Any]]:
         nonlocal read, chars_in, chars_out
+        doc = 0
         for record in records:
             read += 1
             if isinstance(record, Rejected):
                 rejected.append(record)
                 continue
-            c = cleaner.clean(record.text, record.meta.get("site", ""), record.meta.get("title"))
+            c = cleaner.clean(record.text, record.meta.get("site", ""), record.meta.get("title"),
+                              learned.seen, doc, learned.names)
+            doc += 1
             chars_in += len(record.text)
             chars_out += len(c.text)
             for r in c.removed:
@@ -207,15 +210,37 @@ def _records(inputs: list[str], read: ReadOptions, stdin: Iterable[bytes] | None
             yield from read_input(path, read, deferred)
 
 
-def learn_boilerplate(records: Iterable[RawRecord], options: CleanOptions) -> dict[int, int]:
-    """First pass of cleaning: boilerplate lines learned from every document read."""
-    learner = options.learner()
+@dataclass
+class FirstPass:
+    """What cleaning learns by reading the corpus once before cleaning it."""
+
+    lines: dict[int, int] | None = None  # learned boilerplate: line key -> contexts
+    seen: SeenParagraphs | None = None  # paragraph -> first document (paragraph dedup)
+    names: list[str] = field(default_factory=list)  # document ids in reading order
+
+
+def first_pass(records: Iterable[RawRecord], options: CleanOptions) -> FirstPass:
+    """Read every document once: learn boilerplate lines and/or where paragraphs first
+    appear, as ``options`` asks."""
+    learner = options.learner() if options.learn else None
+    seen = SeenParagraphs() if options.paragraphs else None
+    names: list[str] = []
     for record in records:
         if isinstance(record, Unparsed):
             record = record.parsed()
         if isinstance(record, Document):
-            learner.add(record.text, record.meta.get("site", ""))
-    return learner.finish()
+            if learner is not None:
+                learner.add(record.text, record.meta.get("site", ""))
+            if seen is not None:
+                seen.add(len(names), record.text)
+            names.append(record.id)
+    if seen is not None:
+        seen.finish()
+    return FirstPass(learner.finish() if learner else None, seen, names)
+
+
+def _needs_first_pass(options: CleanOptions | None) -> bool:
+    return options is not None and (options.learn or options.paragraphs)
 
 
 def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
@@ -225,6 +250,8 @@ def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
     inputs before any work starts. With ``options.clean`` learning boilerplate, inputs are
     read twice (standard input is saved on the first read)."""
     check_inputs(inputs, read)
+    if options.clean is not None and options.clean.paragraphs:
+        raise ValueError("paragraph-level dedup is part of `neardup clean`, not of dedup")
     learning = options.clean is not None and options.clean.learn
     own_copy = learning and stdin is None and "-" in inputs
     if own_copy:
@@ -233,9 +260,9 @@ def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
         learned, replay = None, stdin
         if learning:
             assert options.clean is not None
-            learned = learn_boilerplate(track(_records(inputs, read, stdin, deferred=False),
-                                              input_size(inputs), progress, desc="learning"),
-                                        options.clean)
+            learned = first_pass(track(_records(inputs, read, stdin, deferred=False),
+                                       input_size(inputs), progress, desc="learning"),
+                                 options.clean).lines
             replay = stdin.replay() if stdin is not None else None
         with Deduplicator(options, LocalEngine(workers), progress, learned) as run:
             run.add(track(_records(inputs, read, replay), input_size(inputs), progress))

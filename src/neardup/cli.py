@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -208,12 +208,16 @@ def pairs(inputs: tuple[str, ...], **settings: Any) -> None:
                    "summary.json.")
 @_cleaning_options
 @_input_options
+@click.option("--dedup-paragraphs", is_flag=True,
+              help="Also drop every paragraph (line of 5+ words) already seen in an earlier "
+                   "document, for corpora where whole-document dedup is not enough.")
 @click.option("--progress/--no-progress", default=None)
-def clean(inputs: tuple[str, ...], output: str, progress: bool | None,
+def clean(inputs: tuple[str, ...], output: str, dedup_paragraphs: bool, progress: bool | None,
           **settings: Any) -> None:
     """Remove boilerplate: junk patterns, title/date lines, lines the corpus repeats."""
-    options = _clean_options(settings["pattern_files"], settings["no_patterns"],
-                             settings["no_learn"], settings["min_repeats"], settings["no_header"])
+    options = replace(_clean_options(settings["pattern_files"], settings["no_patterns"],
+                                     settings["no_learn"], settings["min_repeats"],
+                                     settings["no_header"]), paragraphs=dedup_paragraphs)
     try:
         summary = api.clean_files(list(inputs), output, options, _read_options(settings),
                                   progress)

@@ -6,13 +6,14 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from .header import header_spans
-from .learn import DEFAULT_MIN_CONTEXTS, RepeatedLines, line_key, line_spans
+from .learn import DEFAULT_MIN_CONTEXTS, RepeatedLines, SeenParagraphs, line_key, line_spans
 from .patterns import Pattern, load_patterns
 
 _BLANK_RUN = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
 
 
 REPEATED_LINE = "repeated-line"
+SEEN_PARAGRAPH = "seen-paragraph"
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class CleanOptions:
     learn: bool = True  #: boilerplate learned from the corpus (needs a first pass)
     min_contexts: int = DEFAULT_MIN_CONTEXTS  #: see :mod:`neardup.clean.learn`
     header: bool = True  #: title and date line of plain-text scrapes as metadata
+    #: drop paragraphs already seen in an earlier document (needs the first pass)
+    paragraphs: bool = False
 
     def cleaner(self, learned: dict[int, int] | None = None) -> Cleaner:
         return Cleaner(load_patterns(list(self.extra_patterns), builtin=self.patterns),
@@ -69,11 +72,22 @@ class Cleaner:
         self.learned = learned or {}
         self.header = header
 
-    def clean(self, text: str, site: str = "", title: str | None = None) -> Cleaned:
+    def clean(self, text: str, site: str = "", title: str | None = None,
+              seen: SeenParagraphs | None = None, doc: int | None = None,
+              names: list[str] | None = None) -> Cleaned:
         """Clean one document. ``site`` selects the learned lines of that site; ``title``
-        (from an extractor's metadata) lets a first line repeating it go as the title."""
+        (from an extractor's metadata) lets a first line repeating it go as the title;
+        ``seen`` and ``doc`` (its reading position) remove paragraphs an earlier document
+        already had (``names`` gives documents' ids for the reason)."""
         lines = line_spans(text)
         found: list[Removal] = []
+        if seen is not None and doc is not None:
+            for key, (s, e) in seen.paragraph_keys(text).items():
+                first = seen.first_reader(key)
+                if first is not None and first != doc:
+                    where = names[first] if names else f"document {first}"
+                    found.append(Removal(s, e, SEEN_PARAGRAPH,
+                                         f"paragraph already in {where}", text[s:e]))
         meta: dict[str, str] = {}
         if self.header:
             for name, (s, e) in header_spans(text, lines, title).items():

@@ -43,11 +43,11 @@ def _newlines(text: str) -> list[int]:
     return out
 
 
-def line_key(line: str, site: str = "") -> int | None:
+def line_key(line: str, site: str = "", max_words: int | None = MAX_LINE_WORDS) -> int | None:
     """64-bit key of a line's words (case, spacing and punctuation ignored), per site;
-    None for a line with no words or too many to be boilerplate."""
+    None for a line with no words or more than ``max_words``."""
     words = WORD.findall(normalise(line))
-    if not words or len(words) > MAX_LINE_WORDS:
+    if not words or (max_words is not None and len(words) > max_words):
         return None
     return xxhash.xxh3_64_intdigest((site + "\x00" + " ".join(words)).encode())
 
@@ -93,3 +93,55 @@ class RepeatedLines:
             self.boilerplate = dict(zip(keys[frequent].tolist(), counts[frequent].tolist()))
         self._lines, self._contexts = [], []
         return self.boilerplate
+
+
+class SeenParagraphs:
+    """Where each paragraph (line) first appears, for paragraph-level deduplication.
+
+    :meth:`add` every document in reading order; :meth:`finish` keeps only paragraphs found
+    in two or more documents, as sorted arrays (16 bytes each). Then :meth:`first_reader`
+    tells, for a paragraph, the first document that had it: every later copy can go.
+    Paragraphs of fewer than ``min_words`` words are not tracked (a "Yes." or a dateline
+    repeats without being a copied paragraph).
+    """
+
+    def __init__(self, min_words: int = 5) -> None:
+        self.min_words = min_words
+        self._keys: list[int] = []
+        self._docs: list[int] = []
+        self.keys = np.empty(0, dtype=np.uint64)
+        self.first = np.empty(0, dtype=np.int64)
+
+    def paragraph_keys(self, text: str) -> dict[int, tuple[int, int]]:
+        """Key -> span of each tracked paragraph of ``text`` (first span when repeated)."""
+        out: dict[int, tuple[int, int]] = {}
+        for s, e in line_spans(text):
+            if len(WORD.findall(text, s, e)) < self.min_words:
+                continue
+            key = line_key(text[s:e], max_words=None)
+            if key is not None and key not in out:
+                out[key] = (s, e)
+        return out
+
+    def add(self, doc: int, text: str) -> None:
+        keys = self.paragraph_keys(text)
+        self._keys.extend(keys)
+        self._docs.extend([doc] * len(keys))
+
+    def finish(self) -> None:
+        keys = np.array(self._keys, dtype=np.uint64)
+        docs = np.array(self._docs, dtype=np.int64)
+        self._keys, self._docs = [], []
+        order = np.lexsort((docs, keys))
+        keys, docs = keys[order], docs[order]
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        counts = np.diff(np.r_[starts, len(keys)])
+        repeated = starts[counts > 1]
+        self.keys, self.first = keys[repeated], docs[repeated]
+
+    def first_reader(self, key: int) -> int | None:
+        """The first document with this paragraph, if it appears in more than one."""
+        i = int(np.searchsorted(self.keys, np.uint64(key)))
+        if i < len(self.keys) and int(self.keys[i]) == key:
+            return int(self.first[i])
+        return None
