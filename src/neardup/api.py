@@ -14,22 +14,24 @@ On files (what ``neardup dedup`` runs)::
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import tempfile
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from .align import Explanation
 from .align import explain as _explain_texts
 from .clean import Cleaned, Cleaner, CleanOptions
 from .clean.cleaner import REPEATED_LINE
-from .clean.learn import SeenParagraphs
+from .clean.learn import RepeatedLines, SeenParagraphs
 from .dedup import Deduplicator, DedupOptions, DedupResult, Pair
-from .document import Document, Rejected, Source, Unparsed
+from .document import Document, RecordBatch, Rejected, Source, Unparsed
 from .engine import LocalEngine
 from .io.readers import (
     RawRecord,
@@ -43,6 +45,7 @@ from .io.writers import rejected_rows, write_jsonl, write_kept, write_summary
 from .progress import track
 from .text import DEFAULT_NGRAM
 
+T = TypeVar("T")
 Docs = Iterable[str] | Iterable[tuple[str, str]] | Iterable[Document] | Mapping[str, str]
 
 
@@ -105,8 +108,8 @@ def clean(docs: Docs, options: CleanOptions = CleanOptions()) -> list[tuple[str,
 
 
 def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = CleanOptions(),
-                read: ReadOptions = ReadOptions(), progress: bool | None = None
-                ) -> dict[str, Any]:
+                read: ReadOptions = ReadOptions(), progress: bool | None = None,
+                workers: int | None = None) -> dict[str, Any]:
     """Clean files into ``outdir``: ``cleaned.jsonl`` (id, text, title, date, removed spans
     with reasons and offsets into the original), ``boilerplate.jsonl`` (the learned lines),
     ``rejected.jsonl`` and ``summary.json``; returns the summary."""
@@ -118,11 +121,12 @@ def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = C
     try:
         learned = FirstPass()
         if _needs_first_pass(options):
-            learned = first_pass(track(_records(inputs, read, stdin, deferred=False),
-                                       input_size(inputs), progress, desc="learning"), options)
-        replay = _records(inputs, read, stdin.replay() if stdin else None, deferred=False)
+            learned = first_pass(track(_records(inputs, read, stdin), input_size(inputs),
+                                       progress, desc="learning"), options, LocalEngine(workers))
+        replay = _records(inputs, read, stdin.replay() if stdin else None)
         summary = _write_cleaned(track(replay, input_size(inputs), progress, desc="cleaning"),
-                                 options.cleaner(learned.lines), learned, out)
+                                 _CleanTask(options.cleaner(learned.lines), learned),
+                                 LocalEngine(workers), out)
     finally:
         if stdin is not None:
             stdin.close()
@@ -132,42 +136,87 @@ def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = C
     return summary
 
 
-def _write_cleaned(records: Iterable[Document | Rejected], cleaner: Cleaner,
-                   learned: FirstPass, out: Path) -> dict[str, Any]:
-    reasons: dict[str, int] = {}
-    seen_lines: dict[str, dict[str, Any]] = {}
-    rejected: list[Rejected] = []
-    read = chars_in = chars_out = 0
+@dataclass
+class _CleanedBatch:
+    lines: list[str]  # cleaned.jsonl rows, serialised
+    kinds: dict[str, int]  # removals by kind
+    repeated: list[tuple[str, str]]  # (line, reason) of each learned line removed
+    chars_in: int
+    chars_out: int
+    failed: list[tuple[int, str, str | None]]  # (position in batch, reason, id): not parsed
 
-    def rows() -> Iterator[dict[str, Any]]:
-        nonlocal read, chars_in, chars_out
-        doc = 0
-        for record in records:
-            read += 1
-            if isinstance(record, Rejected):
-                rejected.append(record)
+
+class _CleanTask:
+    """Cleans a batch (its records' positions, and the records by column), parsing them
+    first if need be, and returns finished rows: parsing, cleaning and JSON all run in the
+    engine's workers."""
+
+    def __init__(self, cleaner: Cleaner, learned: FirstPass) -> None:
+        self.cleaner, self.learned = cleaner, learned
+
+    def __call__(self, work: tuple[list[int], RecordBatch]) -> _CleanedBatch:
+        positions, batch = work
+        out = _CleanedBatch([], {}, [], 0, 0, [])
+        for i, doc in batch.parsed():
+            if isinstance(doc, Rejected):
+                out.failed.append((i, doc.reason, doc.id))
                 continue
-            c = cleaner.clean(record.text, record.meta.get("site", ""), record.meta.get("title"),
-                              learned.seen, doc, learned.names)
-            doc += 1
-            chars_in += len(record.text)
-            chars_out += len(c.text)
+            text, meta = doc.text, doc.meta
+            c = self.cleaner.clean(text, meta.get("site", ""), meta.get("title"),
+                                   self.learned.seen, positions[i], self.learned.names)
+            out.chars_in += len(text)
+            out.chars_out += len(c.text)
             for r in c.removed:
-                reasons[r.kind] = reasons.get(r.kind, 0) + 1
+                out.kinds[r.kind] = out.kinds.get(r.kind, 0) + 1
                 if r.kind == REPEATED_LINE:
-                    entry = seen_lines.setdefault(r.text, {"line": r.text, "reason": r.reason,
-                                                           "removed_from": 0})
-                    entry["removed_from"] += 1
-            yield {"id": record.id, "text": c.text, **record.meta, **c.meta,
-                   "removed": [r.to_dict() for r in c.removed]}
+                    out.repeated.append((r.text, r.reason))
+            out.lines.append(json.dumps({"id": doc.id, "text": c.text, **meta, **c.meta,
+                                         "removed": [r.to_dict() for r in c.removed]},
+                                        ensure_ascii=False))
+        return out
 
-    write_jsonl(out / "cleaned.jsonl", rows())
+
+def _write_cleaned(records: Iterable[RawRecord], task: _CleanTask, engine: LocalEngine,
+                   out: Path, batch_size: int = 256) -> dict[str, Any]:
+    rejected: list[Rejected] = []
+    pending: deque[list[Document | Unparsed]] = deque()
+    read = 0
+
+    def batches() -> Iterator[tuple[list[int], RecordBatch]]:
+        nonlocal read
+        position = 0
+        for chunk in _chunks(records, batch_size):
+            read += len(chunk)
+            rejected.extend(r for r in chunk if isinstance(r, Rejected))
+            kept = [r for r in chunk if not isinstance(r, Rejected)]
+            if kept:
+                pending.append(kept)
+                yield list(range(position, position + len(kept))), RecordBatch(kept)
+                position += len(kept)
+
+    kinds: dict[str, int] = {}
+    seen_lines: dict[str, dict[str, Any]] = {}
+    chars_in = chars_out = 0
+    with open(out / "cleaned.jsonl", "w", encoding="utf-8") as fh:
+        for done in engine.map(task, batches()):
+            sent = pending.popleft()
+            rejected.extend(Rejected(sent[i].source or Source("<memory>"), reason, doc_id)
+                            for i, reason, doc_id in done.failed)
+            fh.writelines(line + "\n" for line in done.lines)
+            chars_in += done.chars_in
+            chars_out += done.chars_out
+            for kind, n in done.kinds.items():
+                kinds[kind] = kinds.get(kind, 0) + n
+            for text, reason in done.repeated:
+                entry = seen_lines.setdefault(text, {"line": text, "reason": reason,
+                                                     "removed_from": 0})
+                entry["removed_from"] += 1
     write_jsonl(out / "boilerplate.jsonl",
                 sorted(seen_lines.values(), key=lambda e: -e["removed_from"]))
     write_jsonl(out / "rejected.jsonl", rejected_rows(rejected))
     return {"documents_read": read, "cleaned": read - len(rejected), "rejected": len(rejected),
             "characters_in": chars_in, "characters_out": chars_out,
-            "removed_by_kind": dict(sorted(reasons.items(), key=lambda kv: -kv[1]))}
+            "removed_by_kind": dict(sorted(kinds.items(), key=lambda kv: -kv[1]))}
 
 
 class _StdinCopy:
@@ -216,27 +265,63 @@ class FirstPass:
 
     lines: dict[int, int] | None = None  # learned boilerplate: line key -> contexts
     seen: SeenParagraphs | None = None  # paragraph -> first document (paragraph dedup)
-    names: list[str] = field(default_factory=list)  # document ids in reading order
+    #: document ids by position among the records read (None: a record that did not parse)
+    names: list[str | None] = field(default_factory=list)
 
 
-def first_pass(records: Iterable[RawRecord], options: CleanOptions) -> FirstPass:
+class _LearnTask:
+    """First-pass work on a batch, in the workers: per document its id, line keys and
+    context (learned boilerplate) and paragraph keys (paragraph dedup)."""
+
+    def __init__(self, options: CleanOptions) -> None:
+        self.learn = options.learn
+        self.paragraphs = SeenParagraphs() if options.paragraphs else None
+
+    def __call__(self, batch: RecordBatch
+                 ) -> list[tuple[str | None, list[int], int, list[int]]]:
+        out: list[tuple[str | None, list[int], int, list[int]]] = []
+        for _, doc in batch.parsed():
+            if not isinstance(doc, Document):
+                out.append((None, [], 0, []))  # keeps its place: pass two numbers alike
+                continue
+            keys, context = (RepeatedLines.observe(doc.text, doc.meta.get("site", ""))
+                             if self.learn else ([], 0))
+            paragraphs = (list(self.paragraphs.paragraph_keys(doc.text))
+                          if self.paragraphs is not None else [])
+            out.append((doc.id, keys, context, paragraphs))
+        return out
+
+
+def first_pass(records: Iterable[RawRecord], options: CleanOptions,
+               engine: LocalEngine | None = None, batch_size: int = 256) -> FirstPass:
     """Read every document once: learn boilerplate lines and/or where paragraphs first
-    appear, as ``options`` asks."""
+    appear, as ``options`` asks. The per-document work runs on ``engine``."""
     learner = options.learner() if options.learn else None
     seen = SeenParagraphs() if options.paragraphs else None
-    names: list[str] = []
-    for record in records:
-        if isinstance(record, Unparsed):
-            record = record.parsed()
-        if isinstance(record, Document):
+    names: list[str | None] = []
+    batches = (RecordBatch(chunk) for chunk in _chunks(
+        (r for r in records if not isinstance(r, Rejected)), batch_size))
+    for observed in (engine or LocalEngine(1)).map(_LearnTask(options), batches):
+        for doc_id, keys, context, paragraphs in observed:
             if learner is not None:
-                learner.add(record.text, record.meta.get("site", ""))
+                learner.add_observed(keys, context)
             if seen is not None:
-                seen.add(len(names), record.text)
-            names.append(record.id)
+                seen.add_keys(len(names), paragraphs)
+            names.append(doc_id)
     if seen is not None:
         seen.finish()
     return FirstPass(learner.finish() if learner else None, seen, names)
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _needs_first_pass(options: CleanOptions | None) -> bool:
@@ -260,9 +345,9 @@ def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
         learned, replay = None, stdin
         if learning:
             assert options.clean is not None
-            learned = first_pass(track(_records(inputs, read, stdin, deferred=False),
-                                       input_size(inputs), progress, desc="learning"),
-                                 options.clean).lines
+            learned = first_pass(track(_records(inputs, read, stdin), input_size(inputs),
+                                       progress, desc="learning"), options.clean,
+                                 LocalEngine(workers)).lines
             replay = stdin.replay() if stdin is not None else None
         with Deduplicator(options, LocalEngine(workers), progress, learned) as run:
             run.add(track(_records(inputs, read, replay), input_size(inputs), progress))

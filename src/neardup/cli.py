@@ -211,16 +211,18 @@ def pairs(inputs: tuple[str, ...], **settings: Any) -> None:
 @click.option("--dedup-paragraphs", is_flag=True,
               help="Also drop every paragraph (line of 5+ words) already seen in an earlier "
                    "document, for corpora where whole-document dedup is not enough.")
+@click.option("--workers", "-w", type=click.IntRange(0), default=0,
+              help="Processes to use; 0 (default) uses all cores, 1 runs in one.")
 @click.option("--progress/--no-progress", default=None)
-def clean(inputs: tuple[str, ...], output: str, dedup_paragraphs: bool, progress: bool | None,
-          **settings: Any) -> None:
+def clean(inputs: tuple[str, ...], output: str, dedup_paragraphs: bool, workers: int,
+          progress: bool | None, **settings: Any) -> None:
     """Remove boilerplate: junk patterns, title/date lines, lines the corpus repeats."""
     options = replace(_clean_options(settings["pattern_files"], settings["no_patterns"],
                                      settings["no_learn"], settings["min_repeats"],
                                      settings["no_header"]), paragraphs=dedup_paragraphs)
     try:
         summary = api.clean_files(list(inputs), output, options, _read_options(settings),
-                                  progress)
+                                  progress, workers or None)
     except InputError as err:
         raise click.ClickException(str(err)) from None
     removed = ", ".join(f"{n:,} {k}" for k, n in summary["removed_by_kind"].items()) or "nothing"

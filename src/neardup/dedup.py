@@ -30,7 +30,7 @@ import numpy as np
 
 from .clean import Cleaner, CleanOptions
 from .cluster import KeepPolicy, group_labels, kept_members
-from .document import Document, Rejected, Source, Unparsed
+from .document import Document, RecordBatch, Rejected, Source, Unparsed
 from .engine import LocalEngine
 from .lsh import band_keys, candidate_pairs
 from .minhash import DEFAULT_MAX_MISS, LSHParams, choose_lsh_params, estimate_jaccard
@@ -89,32 +89,6 @@ class SketchedBatch:
     failed: list[tuple[int, str, str | None]]  # (position in the batch, reason, id): not parsed
 
 
-_NOWHERE = Source("<worker>")
-
-
-class RecordBatch:
-    """Records on their way to a worker, kept by column: pickling one object per record
-    costs ten times more than pickling these lists (23 against 2 µs a record, measured).
-
-    ``items[i]`` is a document's text, or an unparsed record's raw data (``ids[i]`` is then
-    None and ``parsers[i]`` parses it).
-    """
-
-    __slots__ = ("items", "ids", "parsers", "metas")
-
-    def __init__(self, records: list[Document | Unparsed]) -> None:
-        self.items = [r.data if isinstance(r, Unparsed) else r.text for r in records]
-        self.ids = [None if isinstance(r, Unparsed) else r.id for r in records]
-        self.parsers = [r.parse if isinstance(r, Unparsed) else None for r in records]
-        self.metas = [r.meta if isinstance(r, Document) else None for r in records]
-
-    def __getstate__(self) -> tuple:
-        return self.items, self.ids, self.parsers, self.metas
-
-    def __setstate__(self, state: tuple) -> None:
-        self.items, self.ids, self.parsers, self.metas = state
-
-
 class SketchTask:
     """The per-batch work an engine runs: :class:`RecordBatch` -> :class:`SketchedBatch`.
     Picklable. Unparsed records are parsed here, so parsing runs in the workers too."""
@@ -134,18 +108,16 @@ class SketchTask:
         texts: list[str] = []
         ids: list[str] = []
         failed: list[tuple[int, str, str | None]] = []
-        for i, (item, doc_id, parse, meta) in enumerate(
-                zip(batch.items, batch.ids, batch.parsers, batch.metas)):
-            if doc_id is None:
-                parsed = parse(item, _NOWHERE)
-                if isinstance(parsed, Rejected):
-                    failed.append((i, parsed.reason, parsed.id))
-                    continue
-                item, doc_id, meta = parsed.text, parsed.id, parsed.meta
+        for i, doc in batch.parsed():
+            if isinstance(doc, Rejected):
+                failed.append((i, doc.reason, doc.id))
+                continue
+            text = doc.text
             if self.cleaner is not None:
-                item = self.cleaner.clean(item, meta.get("site", ""), meta.get("title")).text
-            texts.append(item)
-            ids.append(doc_id)
+                meta = doc.meta
+                text = self.cleaner.clean(text, meta.get("site", ""), meta.get("title")).text
+            texts.append(text)
+            ids.append(doc.id)
         sk = self._sketcher.sketch(texts, with_shingles=self.keep_shingles)
         bk = band_keys(sk.signatures, self.lsh)
         if self.keep_shingles:

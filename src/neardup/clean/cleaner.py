@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from .header import header_spans
 from .learn import DEFAULT_MIN_CONTEXTS, RepeatedLines, SeenParagraphs, line_key, line_spans
-from .patterns import Pattern, load_patterns
+from .patterns import Pattern, junk_spans, load_patterns
 
 _BLANK_RUN = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
 
@@ -28,7 +28,8 @@ class Removal:
     text: str
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return {"start": self.start, "end": self.end, "kind": self.kind,
+                "reason": self.reason, "text": self.text}
 
 
 @dataclass
@@ -74,7 +75,7 @@ class Cleaner:
 
     def clean(self, text: str, site: str = "", title: str | None = None,
               seen: SeenParagraphs | None = None, doc: int | None = None,
-              names: list[str] | None = None) -> Cleaned:
+              names: list[str | None] | None = None) -> Cleaned:
         """Clean one document. ``site`` selects the learned lines of that site; ``title``
         (from an extractor's metadata) lets a first line repeating it go as the title;
         ``seen`` and ``doc`` (its reading position) remove paragraphs an earlier document
@@ -85,7 +86,7 @@ class Cleaner:
             for key, (s, e) in seen.paragraph_keys(text).items():
                 first = seen.first_reader(key)
                 if first is not None and first != doc:
-                    where = names[first] if names else f"document {first}"
+                    where = (names[first] if names else None) or f"document {first}"
                     found.append(Removal(s, e, SEEN_PARAGRAPH,
                                          f"paragraph already in {where}", text[s:e]))
         meta: dict[str, str] = {}
@@ -104,9 +105,8 @@ class Cleaner:
                     found.append(Removal(s + lead, s + lead + len(stripped), REPEATED_LINE,
                                          f"repeated on {self.learned[key]} pages of {where}",
                                          stripped))
-        for pattern in self.patterns:
-            for s, e in pattern.spans(text, lines):
-                found.append(Removal(s, e, pattern.name, pattern.reason, text[s:e]))
+        for s, e, pattern in junk_spans(self.patterns, text, lines):
+            found.append(Removal(s, e, pattern.name, pattern.reason, text[s:e]))
         removed = _disjoint(found)
         return Cleaned(_cut(text, removed), removed, meta)
 

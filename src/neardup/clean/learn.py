@@ -18,35 +18,32 @@ from __future__ import annotations
 import numpy as np
 import xxhash
 
-from ..text import WORD, normalise
+from ..text import WORD
 
 DEFAULT_MIN_CONTEXTS = 5
-#: Lines longer than this many words are taken for article text and never counted.
-MAX_LINE_WORDS = 60
+#: Lines longer than this many words (or 12 characters a word) are taken for article
+#: text and never counted: template lines are short, and skipping the rest is most of
+#: the speed of learning.
+MAX_LINE_WORDS = 40
 
 
 def line_spans(text: str) -> list[tuple[int, int]]:
     """``[start, end)`` of every line (without its newline)."""
     spans, start = [], 0
-    for end in _newlines(text):
+    for line in text.split("\n"):
+        end = start + len(line)
         spans.append((start, end))
         start = end + 1
-    spans.append((start, len(text)))
     return spans
 
 
-def _newlines(text: str) -> list[int]:
-    out, i = [], text.find("\n")
-    while i >= 0:
-        out.append(i)
-        i = text.find("\n", i + 1)
-    return out
-
-
 def line_key(line: str, site: str = "", max_words: int | None = MAX_LINE_WORDS) -> int | None:
-    """64-bit key of a line's words (case, spacing and punctuation ignored), per site;
-    None for a line with no words or more than ``max_words``."""
-    words = WORD.findall(normalise(line))
+    """64-bit key of a line's words, case and spacing ignored, per site; None for a line
+    with no words or more than ``max_words``. (Lighter than the comparison's tokens: a
+    template repeats its lines verbatim, and this runs on every line of the corpus twice.)"""
+    if max_words is not None and len(line) > 12 * max_words:
+        return None
+    words = line.casefold().split()
     if not words or (max_words is not None and len(words) > max_words):
         return None
     return xxhash.xxh3_64_intdigest((site + "\x00" + " ".join(words)).encode())
@@ -63,13 +60,19 @@ class RepeatedLines:
         self._pending_contexts: list[int] = []
         self.boilerplate: dict[int, int] | None = None  # line key -> contexts seen
 
-    def add(self, text: str, site: str = "") -> None:
-        spans = line_spans(text)
-        lines = [text[s:e] for s, e in spans]
-        keys = {k for k in (line_key(line, site) for line in lines) if k is not None}
+    @staticmethod
+    def observe(text: str, site: str = "") -> tuple[list[int], int]:
+        """The document's distinct line keys and its context (pure; runs in workers)."""
+        lines = [text[s:e] for s, e in line_spans(text)]
+        keys = list({k for k in (line_key(line, site) for line in lines) if k is not None})
         if len(keys) < 2:
-            return  # a one-line document gives no context to tell template from article
-        context = xxhash.xxh3_64_intdigest(max(lines, key=len).encode())
+            return [], 0  # a one-line document gives no context to tell template from article
+        return keys, xxhash.xxh3_64_intdigest(max(lines, key=len).encode())
+
+    def add(self, text: str, site: str = "") -> None:
+        self.add_observed(*self.observe(text, site))
+
+    def add_observed(self, keys: list[int], context: int) -> None:
         self._pending_lines.extend(keys)
         self._pending_contexts.extend([context] * len(keys))
         if len(self._pending_lines) > 1_000_000:
@@ -124,7 +127,9 @@ class SeenParagraphs:
         return out
 
     def add(self, doc: int, text: str) -> None:
-        keys = self.paragraph_keys(text)
+        self.add_keys(doc, list(self.paragraph_keys(text)))
+
+    def add_keys(self, doc: int, keys: list[int]) -> None:
         self._keys.extend(keys)
         self._docs.extend([doc] * len(keys))
 

@@ -10,6 +10,9 @@ from pathlib import Path
 
 #: How far from the end an 'end' pattern may start; footers are short.
 END_WINDOW = 600
+#: 'line' patterns only look at lines up to this long: junk lines are short, and skipping
+#: the long ones (article paragraphs) is most of the speed of cleaning.
+MAX_JUNK_LINE = 200
 
 
 @dataclass(frozen=True)
@@ -21,21 +24,39 @@ class Pattern:
     reason: str
     where: str
     regex: re.Pattern[str]
+    #: Lower-case literals of which one must occur for the regex to be tried (a cheap test).
+    requires: tuple[str, ...] = ()
 
-    def spans(self, text: str, lines: list[tuple[int, int]]) -> list[tuple[int, int]]:
-        """``[start, end)`` spans of ``text`` this pattern marks as junk."""
-        if self.where == "end":
-            offset = max(0, len(text.rstrip()) - END_WINDOW)
-            m = self.regex.search(text.rstrip(), offset)
-            return [(m.start(), m.end())] if m and m.end() > m.start() else []
-        found = []
-        for start, end in lines:
-            line = text[start:end]
-            stripped = line.strip()
-            if stripped and self.regex.fullmatch(stripped):
+
+def junk_spans(patterns: list[Pattern], text: str,
+               lines: list[tuple[int, int]]) -> list[tuple[int, int, Pattern]]:
+    """``(start, end, pattern)`` for every stretch of ``text`` a pattern marks as junk:
+    short lines that a 'line' pattern matches whole, and a match ending the text for each
+    'end' pattern."""
+    found = []
+    line_patterns = [p for p in patterns if p.where == "line"]
+    for start, end in lines:
+        if end - start > MAX_JUNK_LINE:
+            continue
+        line = text[start:end]
+        stripped = line.strip()
+        if not stripped:
+            continue
+        lowered = stripped.lower()
+        for p in line_patterns:
+            if (not p.requires or any(r in lowered for r in p.requires)) and \
+                    p.regex.fullmatch(stripped):
                 lead = len(line) - len(line.lstrip())
-                found.append((start + lead, start + lead + len(stripped)))
-        return found
+                found.append((start + lead, start + lead + len(stripped), p))
+                break
+    body = text.rstrip()
+    tail = body[-END_WINDOW:].lower()
+    for p in patterns:
+        if p.where == "end" and (not p.requires or any(r in tail for r in p.requires)):
+            m = p.regex.search(body, max(0, len(body) - END_WINDOW))
+            if m and m.end() > m.start():
+                found.append((m.start(), m.end(), p))
+    return found
 
 
 class PatternError(ValueError):
@@ -66,6 +87,7 @@ def load_patterns(extra: list[str | Path] = (), builtin: bool = True) -> list[Pa
                 regex = re.compile(entry["regex"])
             except re.error as err:
                 raise PatternError(f"{label}: bad regex: {err}") from None
+            requires = tuple(r.lower() for r in entry.get("requires", ()))
             patterns.append(Pattern(entry["name"], entry.get("reason", entry["name"]), where,
-                                    regex))
+                                    regex, requires))
     return patterns
