@@ -90,8 +90,10 @@ def main() -> None:
     ids = {json.loads(line)["id"]: n for n, line in enumerate(open(corpus, encoding="utf-8"))}
     mean_kb = corpus.stat().st_size / len(ids) / 1024
     pipelines = {
-        "neardup --workers 1": [PY, "-m", "neardup", "pairs", str(corpus), "--workers", "1"],
-        "neardup (2 cores)": [PY, "-m", "neardup", "pairs", str(corpus)],
+        # --raw: the peers compare the text as it is, so neardup does too.
+        "neardup --workers 1": [PY, "-m", "neardup", "pairs", str(corpus), "--raw",
+                                "--workers", "1"],
+        "neardup (2 cores)": [PY, "-m", "neardup", "pairs", str(corpus), "--raw"],
         "rensa": [PY, str(HERE / "peers.py"), "rensa", str(corpus)],
         "rensa-split": [PY, str(HERE / "peers.py"), "rensa-split", str(corpus)],
         "datasketch": [PY, str(HERE / "peers.py"), "datasketch", str(corpus)],

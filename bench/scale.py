@@ -27,17 +27,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--docs", type=int, default=1_000_000)
     ap.add_argument("--workers", type=int, default=0)
+    ap.add_argument("--clean", action="store_true",
+                    help="clean before comparing (the CLI's default); without it, --raw")
     args = ap.parse_args()
     corpus = build(args.docs, truth=False)
     out = HERE / "data" / "out" / "scale"
     cmd = [sys.executable, "-m", "neardup", "dedup", str(corpus), "-o", str(out),
-           "--workers", str(args.workers)]
+           "--workers", str(args.workers), "--clean" if args.clean else "--raw"]
     seconds, peak = measure(cmd, HERE / "data" / "out" / "scale.stdout")
     summary = json.loads((out / "summary.json").read_text())
     size_gb = corpus.stat().st_size / 1e9
     text = "\n".join([
         f"`neardup dedup` on {summary['documents_read']:,} documents ({size_gb:.2f} GB JSONL), "
-        f"--workers {args.workers or 'all'}, {time.strftime('%Y-%m-%d %H:%M')}:",
+        f"--workers {args.workers or 'all'}, {'--clean' if args.clean else '--raw'}, "
+        f"{time.strftime('%Y-%m-%d %H:%M')}:",
         "",
         f"- wall time {seconds:,.1f} s ({summary['documents_read'] / seconds:,.0f} docs/s), "
         f"peak memory {peak / 2**30:.2f} GiB (sum of RSS over the process tree)",
@@ -48,7 +51,8 @@ def main() -> None:
     ])
     print(text)
     (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / f"scale-{args.docs}.md").write_text(text + "\n")
+    suffix = "-clean" if args.clean else ""
+    (HERE / "results" / f"scale-{args.docs}{suffix}.md").write_text(text + "\n")
 
 
 if __name__ == "__main__":

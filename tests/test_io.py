@@ -53,8 +53,9 @@ def test_text_directory_recursive_ids_and_kept_copy(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["dedup", str(corpus), "-o", str(out), "-w", "1"])
     assert result.exit_code == 0, result.output
     pairs, clusters, summary, _ = outputs(out)
+    # Cleaned by default: title, date line, comment form and footer go, one text remains.
     assert pairs == [{"a": "nested/000_b4a537f1d5559298.txt",
-                      "b": "nested/004_c9d478177cad84c5.txt", "jaccard": 0.896739}]
+                      "b": "nested/004_c9d478177cad84c5.txt", "jaccard": 1.0, "exact": True}]
     assert [c["keep"] for c in clusters] == [True, False]
     assert summary["documents_read"] == 2 and summary["kept"] == 1
     kept = list((out / "kept").rglob("*.txt"))
@@ -99,7 +100,7 @@ def test_parquet_with_custom_fields(tmp_path: Path) -> None:
 
 def test_stdin_jsonl_and_pairs_command(tmp_path: Path) -> None:
     data = "".join(json.dumps(r) + "\n" for r in seed_records()).encode()
-    proc = run(["pairs", "-"], stdin=data)
+    proc = run(["pairs", "-", "--raw"], stdin=data)
     assert proc.returncode == 0, proc.stderr
     assert [json.loads(x) for x in proc.stdout.decode().splitlines()] == [
         {"a": "000", "b": "004", "jaccard": 0.896739}]

@@ -54,8 +54,10 @@ def _comparison_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Where to spill shingle sets (default: the system's temp dir)."),
         click.option("--progress/--no-progress", default=None,
                      help="Progress bar (default: on a terminal, off in pipes and CI)."),
-        click.option("--clean/--raw", default=False, show_default=True,
-                     help="Compare cleaned text (as `neardup clean` makes it) or raw text."),
+        click.option("--clean/--raw", default=True, show_default=True,
+                     help="Compare cleaned text (as `neardup clean` makes it: junk patterns, "
+                          "title and date line, boilerplate learned from the corpus) or the "
+                          "text as it is."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -241,9 +243,9 @@ def clean(inputs: tuple[str, ...], output: str, dedup_paragraphs: bool, workers:
 @click.option("--id-field", default="id", show_default=True)
 @click.option("--text-field", default="text", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--clean", is_flag=True,
+@click.option("--clean/--raw", default=True, show_default=True,
               help="Mark which differences cleaning removes (junk patterns, title and date "
-                   "line) and give the Jaccard after cleaning.")
+                   "line) and give the Jaccard after cleaning too.")
 def explain(a: str, b: str, corpus: tuple[str, ...], ngram: int, id_field: str,
             text_field: str, as_json: bool, clean: bool) -> None:
     """Show why A and B match: Jaccard, containment, shared passages, each one's extras."""
