@@ -97,7 +97,8 @@ def main() -> None:
     base = statistics.median(times["dedup --raw"])
     lines = [f"{args.docs:,} paragraph-formatted documents, one process each, median of "
              f"{args.repeat}; {time.strftime('%Y-%m-%d %H:%M')}.", "",
-             "| command | seconds | docs/s | time vs dedup --raw | peak MiB |", "|---|---|---|---|---|"]
+             "| command | seconds | docs/s | time vs dedup --raw | peak MiB |",
+             "|---|---|---|---|---|"]
     for name in cmds:
         t = statistics.median(times[name])
         lines.append(f"| {name} | {t:.1f} | {args.docs / t:,.0f} | {t / base:.2f}x | "

@@ -131,3 +131,21 @@ def test_broken_and_oversized_pages_are_reported(tmp_path: Path) -> None:
     assert "over the limit" in rejected["huge.html"]
     assert "no extractable text" in rejected["garbage.html"]
     assert set(rows) | set(rejected) == {"ok.html", "latin1.html", "garbage.html", "huge.html"}
+
+
+def test_a_50_megabyte_page_is_reported_not_fatal(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "ok.html").write_bytes((PAGES / "example-news-0.html").read_bytes())
+    with open(site / "huge.html", "wb") as fh:
+        fh.write(b"<html><body>")
+        for _ in range(50):  # 50 paragraphs of ~1 MB
+            fh.write(b"<p>" + b"endless page " * 80_000 + b"</p>\n")
+        fh.write(b"</body></html>")
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "neardup", "dedup", str(site), "-o", str(out)],
+                          capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["documents_read"] == 2 and summary["rejected"] == 1 and summary["kept"] == 1
+    assert b"huge.html" in proc.stderr and b"over the limit" in proc.stderr

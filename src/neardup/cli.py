@@ -289,8 +289,13 @@ def _preview(text: str, width: int = 90) -> str:
 
 
 def format_explanation(e: Explanation, threshold: float = 0.8) -> str:
+    # The verdict is on what dedup compares: the cleaned texts when cleaning is on.
+    score = e.jaccard if e.jaccard_cleaned is None else e.jaccard_cleaned
+    cleaned = "" if e.jaccard_cleaned is None else " after cleaning"
     verdict = ("exact duplicates (same words in the same order)" if e.exact else
-               "near duplicates" if e.jaccard >= threshold else "not duplicates")
+               f"exact duplicates{cleaned}" if score == 1.0 else
+               f"near duplicates{cleaned}" if score >= threshold else
+               f"not duplicates{cleaned}")
     lines = [
         f"A: {e.a}",
         f"B: {e.b}",
@@ -298,9 +303,9 @@ def format_explanation(e: Explanation, threshold: float = 0.8) -> str:
         f"({e.shared_shingles} shared of {e.shingles_a} in A, {e.shingles_b} in B)",
         f"Containment: {e.containment_a_in_b:.3f} of A is in B, "
         f"{e.containment_b_in_a:.3f} of B is in A",
-        f"Verdict at threshold {threshold}: {verdict}",
         *([f"After cleaning (junk patterns, title and date line): Jaccard "
            f"{e.jaccard_cleaned:.3f}"] if e.jaccard_cleaned is not None else []),
+        f"Verdict at threshold {threshold}: {verdict}",
         "",
         f"Shared passages ({len(e.passages)}, "
         f"{sum(p.words for p in e.passages)} words):",
