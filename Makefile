@@ -20,6 +20,10 @@ demo: install
 	@echo
 	@echo "pairs:";    cat out/demo/pairs.jsonl
 	@echo "clusters:"; cat out/demo/clusters.jsonl
+	@echo
+	$(BIN)/neardup clean examples/seeds -o out/clean
+	@echo "canonical text of the seed story (first 300 characters):"
+	@$(BIN)/python -c "import json; print(json.loads(open('out/clean/cleaned.jsonl').readline())['text'][:300])"
 
 test: install
 	$(BIN)/python -m pytest -q
@@ -27,6 +31,9 @@ test: install
 bench: install
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/clean_speed.py
+	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/scale.py --clean
 
 clean:
 	rm -rf $(VENV) out build src/*.egg-info src/neardup/*.so
