@@ -206,3 +206,18 @@ def test_cli_clean_dedup_paragraphs(tmp_path: Path, lee_texts) -> None:
             (out / "cleaned.jsonl").read_text().splitlines()}
     assert rows["b.txt"]["text"] == "Local intro line for our readers here."
     assert rows["b.txt"]["removed"][0]["reason"] == "paragraph already in a.txt"
+
+
+def test_clean_stdin_in_one_pass(tmp_path: Path, seed_texts) -> None:
+    data = json.dumps({"id": "004", "text": seed_texts[1]}).encode() + b"\n"
+    out = tmp_path / "out"
+    proc = run(["clean", "-", "-o", str(out), "--no-learn"], stdin=data)
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads((out / "cleaned.jsonl").read_text())
+    assert row["id"] == "004" and not row["text"].endswith("License.")
+
+
+def test_paragraph_dedup_is_refused_by_dedup_not_ignored() -> None:
+    with pytest.raises(ValueError, match="part of `neardup clean`"):
+        neardup.dedup(["a text"], options=neardup.DedupOptions(
+            clean=CleanOptions(paragraphs=True)))

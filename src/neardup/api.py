@@ -119,11 +119,12 @@ def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = C
     started = time.perf_counter()
     stdin = _StdinCopy(sys.stdin.buffer, None) if "-" in inputs else None
     try:
-        learned = FirstPass()
+        learned, second = FirstPass(), stdin
         if _needs_first_pass(options):
             learned = first_pass(track(_records(inputs, read, stdin), input_size(inputs),
                                        progress, desc="learning"), options, LocalEngine(workers))
-        replay = _records(inputs, read, stdin.replay() if stdin else None)
+            second = stdin.replay() if stdin else None  # standard input was read once already
+        replay = _records(inputs, read, second)
         summary = _write_cleaned(track(replay, input_size(inputs), progress, desc="cleaning"),
                                  _CleanTask(options.cleaner(learned.lines), learned),
                                  LocalEngine(workers), out)
@@ -335,8 +336,6 @@ def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
     inputs before any work starts. With ``options.clean`` learning boilerplate, inputs are
     read twice (standard input is saved on the first read)."""
     check_inputs(inputs, read)
-    if options.clean is not None and options.clean.paragraphs:
-        raise ValueError("paragraph-level dedup is part of `neardup clean`, not of dedup")
     learning = options.clean is not None and options.clean.learn
     own_copy = learning and stdin is None and "-" in inputs
     if own_copy:

@@ -277,6 +277,8 @@ class Deduplicator:
                  learned: dict[int, int] | None = None) -> None:
         """``learned``: boilerplate lines from a first pass (see :mod:`neardup.clean.learn`),
         used when ``options.clean`` asks for learned boilerplate."""
+        if options.clean is not None and options.clean.paragraphs:
+            raise ValueError("paragraph-level dedup is part of `neardup clean`, not of dedup")
         self.options = options
         self.progress = progress
         self.engine = engine or LocalEngine()
