@@ -14,25 +14,23 @@ On files (what ``neardup dedup`` runs)::
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import tempfile
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 from .align import Explanation
 from .align import explain as _explain_texts
-from .clean import Cleaned, Cleaner, CleanOptions
-from .clean.cleaner import REPEATED_LINE
-from .clean.learn import RepeatedLines, SeenParagraphs
+from .clean import Cleaned, CleanOptions
+from .clean.passes import CleanTask, FirstPass, first_pass, needs_first_pass
 from .dedup import Deduplicator, DedupOptions, DedupResult, Pair
 from .document import Document, RecordBatch, Rejected, Source, Unparsed
-from .engine import LocalEngine
+from .engine import LocalEngine, batched
 from .io.readers import (
     RawRecord,
     ReadOptions,
@@ -45,7 +43,6 @@ from .io.writers import rejected_rows, write_jsonl, write_kept, write_summary
 from .progress import track
 from .text import DEFAULT_NGRAM
 
-T = TypeVar("T")
 Docs = Iterable[str] | Iterable[tuple[str, str]] | Iterable[Document] | Mapping[str, str]
 
 
@@ -100,7 +97,7 @@ def clean(docs: Docs, options: CleanOptions = CleanOptions()) -> list[tuple[str,
     documents are read twice (learn boilerplate, then clean), so pass a list, not a generator.
     """
     documents = list(as_documents(docs))
-    learned = first_pass(documents, options) if _needs_first_pass(options) else FirstPass()
+    learned = first_pass(documents, options) if needs_first_pass(options) else FirstPass()
     cleaner = options.cleaner(learned.lines)
     return [(d.id, cleaner.clean(d.text, d.meta.get("site", ""), d.meta.get("title"),
                                  learned.seen, n, learned.names))
@@ -120,13 +117,13 @@ def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = C
     stdin = _StdinCopy(sys.stdin.buffer, None) if "-" in inputs else None
     try:
         learned, second = FirstPass(), stdin
-        if _needs_first_pass(options):
+        if needs_first_pass(options):
             learned = first_pass(track(_records(inputs, read, stdin), input_size(inputs),
                                        progress, desc="learning"), options, LocalEngine(workers))
             second = stdin.replay() if stdin else None  # standard input was read once already
         replay = _records(inputs, read, second)
         summary = _write_cleaned(track(replay, input_size(inputs), progress, desc="cleaning"),
-                                 _CleanTask(options.cleaner(learned.lines), learned),
+                                 CleanTask(options.cleaner(learned.lines), learned),
                                  LocalEngine(workers), out)
     finally:
         if stdin is not None:
@@ -137,47 +134,7 @@ def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = C
     return summary
 
 
-@dataclass
-class _CleanedBatch:
-    lines: list[str]  # cleaned.jsonl rows, serialised
-    kinds: dict[str, int]  # removals by kind
-    repeated: list[tuple[str, str]]  # (line, reason) of each learned line removed
-    chars_in: int
-    chars_out: int
-    failed: list[tuple[int, str, str | None]]  # (position in batch, reason, id): not parsed
-
-
-class _CleanTask:
-    """Cleans a batch (its records' positions, and the records by column), parsing them
-    first if need be, and returns finished rows: parsing, cleaning and JSON all run in the
-    engine's workers."""
-
-    def __init__(self, cleaner: Cleaner, learned: FirstPass) -> None:
-        self.cleaner, self.learned = cleaner, learned
-
-    def __call__(self, work: tuple[list[int], RecordBatch]) -> _CleanedBatch:
-        positions, batch = work
-        out = _CleanedBatch([], {}, [], 0, 0, [])
-        for i, doc in batch.parsed():
-            if isinstance(doc, Rejected):
-                out.failed.append((i, doc.reason, doc.id))
-                continue
-            text, meta = doc.text, doc.meta
-            c = self.cleaner.clean(text, meta.get("site", ""), meta.get("title"),
-                                   self.learned.seen, positions[i], self.learned.names)
-            out.chars_in += len(text)
-            out.chars_out += len(c.text)
-            for r in c.removed:
-                out.kinds[r.kind] = out.kinds.get(r.kind, 0) + 1
-                if r.kind == REPEATED_LINE:
-                    out.repeated.append((r.text, r.reason))
-            out.lines.append(json.dumps({"id": doc.id, "text": c.text, **meta, **c.meta,
-                                         "removed": [r.to_dict() for r in c.removed]},
-                                        ensure_ascii=False))
-        return out
-
-
-def _write_cleaned(records: Iterable[RawRecord], task: _CleanTask, engine: LocalEngine,
+def _write_cleaned(records: Iterable[RawRecord], task: CleanTask, engine: LocalEngine,
                    out: Path, batch_size: int = 256) -> dict[str, Any]:
     rejected: list[Rejected] = []
     pending: deque[list[Document | Unparsed]] = deque()
@@ -186,7 +143,7 @@ def _write_cleaned(records: Iterable[RawRecord], task: _CleanTask, engine: Local
     def batches() -> Iterator[tuple[list[int], RecordBatch]]:
         nonlocal read
         position = 0
-        for chunk in _chunks(records, batch_size):
+        for chunk in batched(records, batch_size):
             read += len(chunk)
             rejected.extend(r for r in chunk if isinstance(r, Rejected))
             kept = [r for r in chunk if not isinstance(r, Rejected)]
@@ -258,75 +215,6 @@ def _records(inputs: list[str], read: ReadOptions, stdin: Iterable[bytes] | None
                                          "-", read, deferred)  # type: ignore[arg-type]
         else:
             yield from read_input(path, read, deferred)
-
-
-@dataclass
-class FirstPass:
-    """What cleaning learns by reading the corpus once before cleaning it."""
-
-    lines: dict[int, int] | None = None  # learned boilerplate: line key -> contexts
-    seen: SeenParagraphs | None = None  # paragraph -> first document (paragraph dedup)
-    #: document ids by position among the records read (None: a record that did not parse)
-    names: list[str | None] = field(default_factory=list)
-
-
-class _LearnTask:
-    """First-pass work on a batch, in the workers: per document its id, line keys and
-    context (learned boilerplate) and paragraph keys (paragraph dedup)."""
-
-    def __init__(self, options: CleanOptions) -> None:
-        self.learn = options.learn
-        self.paragraphs = SeenParagraphs() if options.paragraphs else None
-
-    def __call__(self, batch: RecordBatch
-                 ) -> list[tuple[str | None, list[int], int, list[int]]]:
-        out: list[tuple[str | None, list[int], int, list[int]]] = []
-        for _, doc in batch.parsed():
-            if not isinstance(doc, Document):
-                out.append((None, [], 0, []))  # keeps its place: pass two numbers alike
-                continue
-            keys, context = (RepeatedLines.observe(doc.text, doc.meta.get("site", ""))
-                             if self.learn else ([], 0))
-            paragraphs = (list(self.paragraphs.paragraph_keys(doc.text))
-                          if self.paragraphs is not None else [])
-            out.append((doc.id, keys, context, paragraphs))
-        return out
-
-
-def first_pass(records: Iterable[RawRecord], options: CleanOptions,
-               engine: LocalEngine | None = None, batch_size: int = 256) -> FirstPass:
-    """Read every document once: learn boilerplate lines and/or where paragraphs first
-    appear, as ``options`` asks. The per-document work runs on ``engine``."""
-    learner = options.learner() if options.learn else None
-    seen = SeenParagraphs() if options.paragraphs else None
-    names: list[str | None] = []
-    batches = (RecordBatch(chunk) for chunk in _chunks(
-        (r for r in records if not isinstance(r, Rejected)), batch_size))
-    for observed in (engine or LocalEngine(1)).map(_LearnTask(options), batches):
-        for doc_id, keys, context, paragraphs in observed:
-            if learner is not None:
-                learner.add_observed(keys, context)
-            if seen is not None:
-                seen.add_keys(len(names), paragraphs)
-            names.append(doc_id)
-    if seen is not None:
-        seen.finish()
-    return FirstPass(learner.finish() if learner else None, seen, names)
-
-
-def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    chunk: list[T] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _needs_first_pass(options: CleanOptions | None) -> bool:
-    return options is not None and (options.learn or options.paragraphs)
 
 
 def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),

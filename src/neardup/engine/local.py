@@ -22,6 +22,18 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of ``size`` items (the last may be shorter)."""
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def _install(task: Callable[[Any], Any]) -> None:
     global _task
     _task = task

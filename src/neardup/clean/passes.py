@@ -1,0 +1,116 @@
+"""The two passes of cleaning a corpus, as engine tasks.
+
+Pass one (:func:`first_pass`, :class:`LearnTask` in the workers) reads every document to
+learn boilerplate lines and where paragraphs first appear; pass two (:class:`CleanTask`)
+cleans each document with what was learned and serialises its row. The tasks see only
+records by column (:class:`~neardup.document.RecordBatch`) and never open files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..document import Document, RecordBatch, Rejected, Unparsed
+from ..engine import LocalEngine, batched
+from .cleaner import REPEATED_LINE, Cleaner, CleanOptions
+from .learn import RepeatedLines, SeenParagraphs
+
+
+@dataclass
+class CleanedBatch:
+    lines: list[str]  # cleaned.jsonl rows, serialised
+    kinds: dict[str, int]  # removals by kind
+    repeated: list[tuple[str, str]]  # (line, reason) of each learned line removed
+    chars_in: int
+    chars_out: int
+    failed: list[tuple[int, str, str | None]]  # (position in batch, reason, id): not parsed
+
+
+class CleanTask:
+    """Cleans a batch (its records' positions, and the records by column), parsing them
+    first if need be, and returns finished rows: parsing, cleaning and JSON all run in the
+    engine's workers."""
+
+    def __init__(self, cleaner: Cleaner, learned: FirstPass) -> None:
+        self.cleaner, self.learned = cleaner, learned
+
+    def __call__(self, work: tuple[list[int], RecordBatch]) -> CleanedBatch:
+        positions, batch = work
+        out = CleanedBatch([], {}, [], 0, 0, [])
+        for i, doc in batch.parsed():
+            if isinstance(doc, Rejected):
+                out.failed.append((i, doc.reason, doc.id))
+                continue
+            text, meta = doc.text, doc.meta
+            c = self.cleaner.clean(text, meta.get("site", ""), meta.get("title"),
+                                   self.learned.seen, positions[i], self.learned.names)
+            out.chars_in += len(text)
+            out.chars_out += len(c.text)
+            for r in c.removed:
+                out.kinds[r.kind] = out.kinds.get(r.kind, 0) + 1
+                if r.kind == REPEATED_LINE:
+                    out.repeated.append((r.text, r.reason))
+            out.lines.append(json.dumps({"id": doc.id, "text": c.text, **meta, **c.meta,
+                                         "removed": [r.to_dict() for r in c.removed]},
+                                        ensure_ascii=False))
+        return out
+
+
+@dataclass
+class FirstPass:
+    """What cleaning learns by reading the corpus once before cleaning it."""
+
+    lines: dict[int, int] | None = None  # learned boilerplate: line key -> contexts
+    seen: SeenParagraphs | None = None  # paragraph -> first document (paragraph dedup)
+    #: document ids by position among the records read (None: a record that did not parse)
+    names: list[str | None] = field(default_factory=list)
+
+
+class LearnTask:
+    """First-pass work on a batch, in the workers: per document its id, line keys and
+    context (learned boilerplate) and paragraph keys (paragraph dedup)."""
+
+    def __init__(self, options: CleanOptions) -> None:
+        self.learn = options.learn
+        self.paragraphs = SeenParagraphs() if options.paragraphs else None
+
+    def __call__(self, batch: RecordBatch
+                 ) -> list[tuple[str | None, list[int], int, list[int]]]:
+        out: list[tuple[str | None, list[int], int, list[int]]] = []
+        for _, doc in batch.parsed():
+            if not isinstance(doc, Document):
+                out.append((None, [], 0, []))  # keeps its place: pass two numbers alike
+                continue
+            keys, context = (RepeatedLines.observe(doc.text, doc.meta.get("site", ""))
+                             if self.learn else ([], 0))
+            paragraphs = (list(self.paragraphs.paragraph_keys(doc.text))
+                          if self.paragraphs is not None else [])
+            out.append((doc.id, keys, context, paragraphs))
+        return out
+
+
+def first_pass(records: Iterable[Document | Rejected | Unparsed], options: CleanOptions,
+               engine: LocalEngine | None = None, batch_size: int = 256) -> FirstPass:
+    """Read every document once: learn boilerplate lines and/or where paragraphs first
+    appear, as ``options`` asks. The per-document work runs on ``engine``."""
+    learner = options.learner() if options.learn else None
+    seen = SeenParagraphs() if options.paragraphs else None
+    names: list[str | None] = []
+    batches = (RecordBatch(chunk) for chunk in batched(
+        (r for r in records if not isinstance(r, Rejected)), batch_size))
+    for observed in (engine or LocalEngine(1)).map(LearnTask(options), batches):
+        for doc_id, keys, context, paragraphs in observed:
+            if learner is not None:
+                learner.add_observed(keys, context)
+            if seen is not None:
+                seen.add_keys(len(names), paragraphs)
+            names.append(doc_id)
+    if seen is not None:
+        seen.finish()
+    return FirstPass(learner.finish() if learner else None, seen, names)
+
+
+def needs_first_pass(options: CleanOptions | None) -> bool:
+    return options is not None and (options.learn or options.paragraphs)
