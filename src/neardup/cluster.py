@@ -26,8 +26,7 @@ def components(n: int, edges: np.ndarray) -> np.ndarray:
 
     ``edges`` is an ``(m, 2)`` integer array. Union by smallest root, path halving.
     """
-    parent = np.arange(n, dtype=np.int64)
-    par = parent.tolist()  # a Python list is several times faster than numpy item access here
+    par = list(range(n))  # a Python list is several times faster than numpy item access here
 
     def find(x: int) -> int:
         while par[x] != x:
