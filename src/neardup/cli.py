@@ -156,8 +156,10 @@ def _report_rejections(rejected: list[Rejected], where: str) -> None:
 def main() -> None:
     """Find exact and near-duplicate documents, and say why they match.
 
-    INPUT is a directory of text files, a JSONL file (.jsonl/.ndjson, also .gz/.zst),
-    a Parquet file, a text file, or - for JSONL on standard input.
+    INPUT is a directory (text and HTML files, recursively), a JSONL file (.jsonl/.ndjson,
+    also .gz/.zst), a Parquet file, an HTML page, a WARC archive (.warc/.warc.gz), a text
+    file, or - for JSONL on standard input. Texts are cleaned before comparing unless
+    --raw is given.
     """
 
 
@@ -170,7 +172,7 @@ def main() -> None:
               show_default=True, help="Which copy of each group to keep.")
 @_comparison_options
 def dedup(inputs: tuple[str, ...], output: str, keep: str, **settings: Any) -> None:
-    """Group duplicates, keep one copy of each group, write the results to OUTPUT."""
+    """Group duplicates, keep one copy of each group, write the results to --output."""
     run = _run_settings(settings, keep)
     try:
         result = api.dedup_files(list(inputs), output, run.options, run.read, run.workers,
