@@ -79,3 +79,15 @@ def test_minhash_estimate_is_unbiased_against_exact_jaccard(lee_texts: list[str]
     z = (est - true) / np.sqrt(np.maximum(true * (1 - true), 1e-6) / 256)
     assert abs(float(np.mean(est - true))) < 0.01
     assert 0.6 < float(np.std(z)) < 1.4  # a poor permutation family shows a wider spread
+
+
+def test_batched_jaccard_equals_pairwise() -> None:
+    rng = np.random.default_rng(5)
+    universe = rng.integers(0, 2**64, 400, dtype=np.uint64)
+    sets = [np.unique(rng.choice(universe, int(rng.integers(0, 120)))) for _ in range(40)]
+    first, second = rng.integers(0, 40, 300), rng.integers(0, 40, 300)
+    batched = similarity.jaccard_many(sets, first, second)
+    for k in range(300):
+        assert batched[k] == similarity.jaccard(sets[first[k]], sets[second[k]])
+    with pytest.raises(IndexError):
+        similarity.jaccard_many(sets, np.array([0]), np.array([40]))

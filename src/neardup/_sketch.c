@@ -375,9 +375,57 @@ static PyObject *py_intersection_size(PyObject *self, PyObject *args) {
     return PyLong_FromSsize_t(common);
 }
 
+PyDoc_STRVAR(intersections_doc,
+"intersection_sizes(values, offsets, first, second, out)\n"
+"\n"
+"For each k, out[k] = |set first[k] & set second[k]|, where set i is the sorted,\n"
+"duplicate-free uint64 run values[offsets[i]:offsets[i+1]] (all indices int64).");
+
+static PyObject *py_intersection_sizes(PyObject *self, PyObject *args) {
+    PyObject *ov, *oo, *oa, *ob, *out;
+    if (!PyArg_ParseTuple(args, "OOOOO", &ov, &oo, &oa, &ob, &out)) return NULL;
+    Py_buffer vv = {0}, vo = {0}, va = {0}, vb = {0}, vout = {0};
+    PyObject *result = NULL;
+    if (get_buffer(ov, &vv, 0, 0, "values") < 0) goto done;
+    if (get_buffer(oo, &vo, 0, 8, "offsets") < 0) goto done;
+    if (get_buffer(oa, &va, 0, 0, "first") < 0) goto done;
+    if (get_buffer(ob, &vb, 0, va.len, "second") < 0) goto done;
+    if (get_buffer(out, &vout, 1, va.len, "out") < 0) goto done;
+    const uint64_t *values = vv.buf;
+    const int64_t *offsets = vo.buf, *first = va.buf, *second = vb.buf;
+    int64_t *counts = vout.buf;
+    Py_ssize_t nsets = vo.len / 8 - 1, nvalues = vv.len / 8, npairs = va.len / 8;
+    for (Py_ssize_t k = 0; k < npairs; k++) {
+        int64_t x = first[k], y = second[k];
+        if (x < 0 || y < 0 || x >= nsets || y >= nsets || offsets[x + 1] > nvalues ||
+            offsets[y + 1] > nvalues) {
+            PyErr_Format(PyExc_IndexError, "pair %zd refers to a set out of range", k);
+            goto done;
+        }
+        const uint64_t *a = values + offsets[x], *b = values + offsets[y];
+        Py_ssize_t na = offsets[x + 1] - offsets[x], nb = offsets[y + 1] - offsets[y];
+        Py_ssize_t i = 0, j = 0, common = 0;
+        while (i < na && j < nb) {
+            if (a[i] < b[j]) i++;
+            else if (b[j] < a[i]) j++;
+            else { common++; i++; j++; }
+        }
+        counts[k] = common;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    if (vv.obj) PyBuffer_Release(&vv);
+    if (vo.obj) PyBuffer_Release(&vo);
+    if (va.obj) PyBuffer_Release(&va);
+    if (vb.obj) PyBuffer_Release(&vb);
+    if (vout.obj) PyBuffer_Release(&vout);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"sketch", py_sketch, METH_VARARGS, sketch_doc},
     {"intersection_size", py_intersection_size, METH_VARARGS, intersection_doc},
+    {"intersection_sizes", py_intersection_sizes, METH_VARARGS, intersections_doc},
     {NULL, NULL, 0, NULL},
 };
 

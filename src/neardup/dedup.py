@@ -35,7 +35,7 @@ from .engine import LocalEngine
 from .lsh import band_keys, candidate_pairs
 from .minhash import DEFAULT_MAX_MISS, LSHParams, choose_lsh_params, estimate_jaccard
 from .progress import counted
-from .similarity import jaccard
+from .similarity import jaccard, jaccard_many
 from .sketch import Sketcher, SketchParams
 from .store import SpillRef, SpillStore, SpillWriter
 from .text import DEFAULT_NGRAM
@@ -388,8 +388,7 @@ class Deduplicator:
         self._keys = self._bands = []  # all per-document state now lives in the arrays above
         candidates = reps[candidate_pairs(bands[reps], opts.max_bucket)]
         del bands
-        scores = np.array([self._similarity(a, b) for a, b in counted(
-            candidates.tolist(), len(candidates), "verifying", self.progress)], dtype=float)
+        scores = self._similarities(candidates)
         match = scores >= opts.threshold - 1e-12
         edges, edge_scores = candidates[match], scores[match]
 
@@ -432,6 +431,22 @@ class Deduplicator:
             score = known.get((min(a, b), max(a, b)))
             to_kept[doc] = score if score is not None else self._similarity(a, b)
         return to_kept
+
+    def _similarities(self, pairs: np.ndarray, chunk: int = 16_384) -> np.ndarray:
+        """Similarity of each pair of documents: exact Jaccard, a chunk of pairs at a time
+        (each document's set read once per chunk, intersections in one compiled call), or
+        the MinHash estimate when not verifying."""
+        if not self.options.verify:
+            return np.array([self._similarity(a, b) for a, b in pairs.tolist()], dtype=float)
+        out = np.empty(len(pairs))
+        for start in counted(range(0, len(pairs), chunk), -(-len(pairs) // chunk),
+                             "verifying", self.progress, unit=f" x{chunk:,} pairs"):
+            part = pairs[start:start + chunk]
+            docs, local = np.unique(part, return_inverse=True)
+            local = local.reshape(-1, 2)
+            sets = [self._store.get(d) for d in docs.tolist()]
+            out[start:start + len(part)] = jaccard_many(sets, local[:, 0], local[:, 1])
+        return out
 
     def _similarity(self, a: int, b: int) -> float:
         if self.options.verify:

@@ -19,8 +19,8 @@ def progress_wanted() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
-def counted(items: Iterable[T], total: int, desc: str, enabled: bool | None = None
-            ) -> Iterator[T]:
+def counted(items: Iterable[T], total: int, desc: str, enabled: bool | None = None,
+            unit: str = "it") -> Iterator[T]:
     """Pass items through with a bar of ``total`` steps (ETA), on a terminal only."""
     if enabled is None:
         enabled = progress_wanted()
@@ -28,7 +28,7 @@ def counted(items: Iterable[T], total: int, desc: str, enabled: bool | None = No
         yield from items
         return
     yield from tqdm(items, total=total, desc=desc, file=sys.stderr, dynamic_ncols=True,
-                    mininterval=0.5, unit="pairs")
+                    mininterval=0.5, unit=unit)
 
 
 Record = TypeVar("Record", Document, Rejected, Unparsed)

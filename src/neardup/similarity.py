@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._sketch import intersection_size
+from ._sketch import intersection_size, intersection_sizes
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -22,3 +22,18 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 def containment(a: np.ndarray, b: np.ndarray) -> float:
     """``|a ∩ b| / |a|``: how much of ``a`` is in ``b``; an empty ``a`` gives 0."""
     return intersection_size(a, b) / len(a) if len(a) else 0.0
+
+
+def jaccard_many(sets: list[np.ndarray], first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """``jaccard(sets[first[k]], sets[second[k]])`` for every ``k``, in one compiled loop."""
+    sizes = np.array([len(s) for s in sets], dtype=np.int64)
+    offsets = np.zeros(len(sets) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    values = np.concatenate(sets) if sets else np.empty(0, dtype=np.uint64)
+    first = np.ascontiguousarray(first, dtype=np.int64)
+    second = np.ascontiguousarray(second, dtype=np.int64)
+    common = np.empty(len(first), dtype=np.int64)
+    intersection_sizes(np.ascontiguousarray(values, dtype=np.uint64), offsets, first, second,
+                       common)
+    union = sizes[first] + sizes[second] - common
+    return np.divide(common, union, out=np.zeros(len(first)), where=union > 0)
