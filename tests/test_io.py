@@ -214,3 +214,11 @@ def test_plain_text_files_given_one_by_one(tmp_path: Path) -> None:
     # which goes to the copy read first.
     assert kept == [str(SEED_B)]
     assert [p.name for p in (out / "kept").iterdir()] == [SEED_B.name]
+
+
+def test_an_empty_input_says_so(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    proc = run(["dedup", str(tmp_path / "empty"), "-o", str(tmp_path / "out")])
+    assert proc.returncode == 0
+    assert b"no documents found in" in proc.stderr
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["documents_read"] == 0

@@ -143,6 +143,11 @@ def _run_settings(s: dict[str, Any], keep: str = "first") -> _Run:
                 s["max_group_pairs"])
 
 
+def _warn_if_empty(read: int, inputs: tuple[str, ...]) -> None:
+    if read == 0:
+        click.echo(f"neardup: no documents found in {', '.join(inputs)}", err=True)
+
+
 def _report_rejections(rejected: list[Rejected], where: str) -> None:
     for r in rejected[:SHOWN_REJECTIONS]:
         click.echo(f"neardup: rejected {r.message()}", err=True)
@@ -180,6 +185,7 @@ def dedup(inputs: tuple[str, ...], output: str, keep: str, **settings: Any) -> N
     except InputError as err:
         raise click.ClickException(str(err)) from None
     _report_rejections(result.rejected, f"see {Path(output) / 'rejected.jsonl'}")
+    _warn_if_empty(result.stats.documents_read, inputs)
     s = result.stats
     click.echo(
         f"{s.documents_read:,} read: {s.kept:,} kept, {s.removed:,} removed "
@@ -203,6 +209,7 @@ def pairs(inputs: tuple[str, ...], **settings: Any) -> None:
         out.write(json.dumps(pair.to_dict(), ensure_ascii=False) + "\n")
     out.flush()
     _report_rejections(result.rejected, "use `neardup dedup` for rejected.jsonl")
+    _warn_if_empty(result.stats.documents_read, inputs)
 
 
 @main.command()
@@ -229,6 +236,7 @@ def clean(inputs: tuple[str, ...], output: str, dedup_paragraphs: bool, workers:
                                   progress, workers or None)
     except InputError as err:
         raise click.ClickException(str(err)) from None
+    _warn_if_empty(summary["documents_read"], inputs)
     removed = ", ".join(f"{n:,} {k}" for k, n in summary["removed_by_kind"].items()) or "nothing"
     click.echo(f"{summary['documents_read']:,} read, {summary['cleaned']:,} cleaned, "
                f"{summary['rejected']:,} rejected; removed {removed}; "
