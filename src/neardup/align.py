@@ -152,7 +152,8 @@ def align(a: Tokens, b: Tokens, ngram: int = DEFAULT_NGRAM) -> tuple[
     return runs, covered_a, covered_b
 
 
-def _span(t: Tokens, first: int, last: int) -> Span:
+def token_span(t: Tokens, first: int, last: int) -> Span:
+    """The span of ``t``'s tokens ``first`` to ``last`` (inclusive) in its text."""
     start, end = t.starts[first], t.ends[last]
     return Span(start, end, last - first + 1, t.text[start:end])
 
@@ -220,7 +221,8 @@ def explain(a_text: str, b_text: str, ngram: int = DEFAULT_NGRAM, a_id: str = "A
         containment_b_in_a=common / len(sb) if sb else 0.0,
         shingles_a=len(sa), shingles_b=len(sb), shared_shingles=common,
         exact=ta.words == tb.words and bool(ta.words),
-        passages=[Passage(_span(ta, i, i + n - 1), _span(tb, j, j + n - 1)) for i, j, n in runs],
+        passages=[Passage(token_span(ta, i, i + n - 1), token_span(tb, j, j + n - 1))
+                  for i, j, n in runs],
         only_a=only_a, only_b=only_b, jaccard_cleaned=jaccard_cleaned,
     )
 
