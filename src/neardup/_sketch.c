@@ -352,6 +352,18 @@ done:
     return result;
 }
 
+/* |a & b| for sorted, duplicate-free runs: one merge pass. */
+static Py_ssize_t count_common(const uint64_t *a, Py_ssize_t na, const uint64_t *b,
+                               Py_ssize_t nb) {
+    Py_ssize_t i = 0, j = 0, common = 0;
+    while (i < na && j < nb) {
+        if (a[i] < b[j]) i++;
+        else if (b[j] < a[i]) j++;
+        else { common++; i++; j++; }
+    }
+    return common;
+}
+
 PyDoc_STRVAR(intersection_doc,
 "intersection_size(a, b) -> int\n"
 "\n"
@@ -363,13 +375,7 @@ static PyObject *py_intersection_size(PyObject *self, PyObject *args) {
     Py_buffer va = {0}, vb = {0};
     if (get_buffer(oa, &va, 0, 0, "a") < 0) return NULL;
     if (get_buffer(ob, &vb, 0, 0, "b") < 0) { PyBuffer_Release(&va); return NULL; }
-    const uint64_t *a = va.buf, *b = vb.buf;
-    Py_ssize_t na = va.len / 8, nb = vb.len / 8, i = 0, j = 0, common = 0;
-    while (i < na && j < nb) {
-        if (a[i] < b[j]) i++;
-        else if (b[j] < a[i]) j++;
-        else { common++; i++; j++; }
-    }
+    Py_ssize_t common = count_common(va.buf, va.len / 8, vb.buf, vb.len / 8);
     PyBuffer_Release(&va);
     PyBuffer_Release(&vb);
     return PyLong_FromSsize_t(common);
@@ -402,15 +408,8 @@ static PyObject *py_intersection_sizes(PyObject *self, PyObject *args) {
             PyErr_Format(PyExc_IndexError, "pair %zd refers to a set out of range", k);
             goto done;
         }
-        const uint64_t *a = values + offsets[x], *b = values + offsets[y];
-        Py_ssize_t na = offsets[x + 1] - offsets[x], nb = offsets[y + 1] - offsets[y];
-        Py_ssize_t i = 0, j = 0, common = 0;
-        while (i < na && j < nb) {
-            if (a[i] < b[j]) i++;
-            else if (b[j] < a[i]) j++;
-            else { common++; i++; j++; }
-        }
-        counts[k] = common;
+        counts[k] = count_common(values + offsets[x], offsets[x + 1] - offsets[x],
+                                 values + offsets[y], offsets[y + 1] - offsets[y]);
     }
     result = Py_NewRef(Py_None);
 done:
