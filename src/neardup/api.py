@@ -63,11 +63,14 @@ def as_documents(docs: Docs) -> Iterator[Document]:
 def dedup(docs: Docs, threshold: float = 0.8, *, workers: int = 1,
           options: DedupOptions | None = None) -> DedupResult:
     """Exact and near-duplicate groups of in-memory documents (see :class:`DedupResult`).
-    With ``options.clean`` learning boilerplate, ``docs`` is read twice: pass a list."""
+    ``docs`` streams through once, or is held and read twice when ``options.clean``
+    learns boilerplate."""
     opts = options or DedupOptions(threshold=threshold)
-    documents = list(as_documents(docs))
-    learned = (first_pass(documents, opts.clean).lines
-               if opts.clean is not None and opts.clean.learn else None)
+    documents: Iterable[Document] = as_documents(docs)
+    learned = None
+    if opts.clean is not None and opts.clean.learn:
+        documents = list(documents)
+        learned = first_pass(documents, opts.clean).lines
     with Deduplicator(opts, LocalEngine(workers), learned=learned) as run:
         run.add(documents)
         return run.finish()
