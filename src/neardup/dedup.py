@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +32,7 @@ from .clean import Cleaner, CleanOptions
 from .cluster import KeepPolicy, group_labels, kept_members
 from .document import Document, RecordBatch, Rejected, Source, Unparsed
 from .engine import LocalEngine
+from .intake import Intake, in_order
 from .lsh import band_keys, candidate_pairs
 from .minhash import DEFAULT_MAX_MISS, LSHParams, choose_lsh_params, estimate_jaccard
 from .progress import counted
@@ -39,9 +40,6 @@ from .similarity import jaccard, jaccard_many
 from .sketch import Sketcher, SketchParams
 from .store import SpillRef, SpillStore, SpillWriter
 from .text import DEFAULT_NGRAM
-
-T = TypeVar("T")
-NO_WORDS = "no words to compare (empty, or only spaces and punctuation)"
 
 
 @dataclass(frozen=True)
@@ -287,83 +285,43 @@ class Deduplicator:
         cleaner = options.clean.cleaner(learned) if options.clean is not None else None
         self._task = SketchTask(options.sketch_params, self.lsh, options.verify,
                                 self._store.writer(), cleaner)
-        self.ids: list[str] = []
-        self.sources: list[Source | None] = []
-        self._seen: dict[str, Source | None] = {}
+        self.intake = Intake(options.batch_size)
         self._status: list[np.ndarray] = []
         self._keys: list[np.ndarray] = []
         self._ntokens: list[np.ndarray] = []
         self._bands: list[np.ndarray] = []
-        self._rejected: list[tuple[int, Rejected]] = []  # (reading order, what and why)
-        self.documents_read = 0
 
     def add(self, records: Iterable[Document | Rejected | Unparsed]) -> None:
         """Read and sketch records; call any number of times before :meth:`finish`."""
         pending: deque[tuple[int, list[Document | Unparsed]]] = deque()
         # zip pulls the engine first: its input generator fills `pending` before it is read.
         for sketched, (first, batch) in zip(
-                self.engine.map(self._task, self._batches(records, pending)), _defer(pending)):
-            self._absorb(first, batch, sketched)
+                self.engine.map(self._task, self.intake.batches(records, pending)),
+                in_order(pending)):
+            rejected = self.intake.absorb(first, batch, sketched.ids, sketched.failed,
+                                          (sketched.ntokens == 0).tolist())
+            self._status.append(np.where(rejected, Status.REJECTED, Status.OK).astype(np.int8))
+            self._keys.append(sketched.keys)
+            self._ntokens.append(sketched.ntokens)
+            self._bands.append(sketched.band_keys)
+            self._store.register(sketched.spill, sketched.counts)
 
-    def _batches(self, records: Iterable[Document | Rejected | Unparsed],
-                 pending: deque[tuple[int, list[Document | Unparsed]]]
-                 ) -> Iterator[RecordBatch]:
-        batch: list[Document | Unparsed] = []
-        first = 0
-        for record in records:
-            if isinstance(record, Rejected):
-                self._rejected.append((self.documents_read, record))
-            else:
-                if not batch:
-                    first = self.documents_read
-                batch.append(record)
-            self.documents_read += 1
-            if len(batch) >= self.options.batch_size:
-                pending.append((first, batch))
-                yield RecordBatch(batch)
-                batch = []
-        if batch:
-            pending.append((first, batch))
-            yield RecordBatch(batch)
+    @property
+    def ids(self) -> list[str]:
+        return self.intake.ids
 
-    def _absorb(self, first: int, batch: list[Document | Unparsed], sk: SketchedBatch) -> None:
-        """Book a sketched batch: ids, where each came from, and what could not be used."""
-        failed = {i for i, _, _ in sk.failed}
-        ordinals = [first + i for i in range(len(batch)) if i not in failed]
-        sources = [batch[i].source for i in range(len(batch)) if i not in failed]
-        self._rejected.extend((first + i, Rejected(batch[i].source or Source("<memory>"),
-                                                   reason, doc_id))
-                              for i, reason, doc_id in sk.failed)
-        empty = (sk.ntokens == 0).tolist()
-        rejected = [False] * len(sk.ids)
-        seen = self._seen
-        for i, (doc_id, source) in enumerate(zip(sk.ids, sources)):
-            if empty[i]:
-                rejected[i] = True
-                self._rejected.append((ordinals[i], Rejected(
-                    source or Source("<memory>"), NO_WORDS, doc_id)))
-            elif doc_id in seen:
-                # Sketched already, so it keeps its place in the arrays, marked rejected.
-                rejected[i] = True
-                earlier = seen[doc_id] or "an earlier record"
-                self._rejected.append((ordinals[i], Rejected(
-                    source or Source("<memory>"),
-                    f"duplicate id {doc_id!r}, first read at {earlier}", doc_id)))
-            else:
-                seen[doc_id] = source
-        status = np.where(rejected, Status.REJECTED, Status.OK).astype(np.int8)
-        self.ids.extend(sk.ids)
-        self.sources.extend(sources)
-        self._status.append(status)
-        self._keys.append(sk.keys)
-        self._ntokens.append(sk.ntokens)
-        self._bands.append(sk.band_keys)
-        self._store.register(sk.spill, sk.counts)
+    @property
+    def sources(self) -> list[Source | None]:
+        return self.intake.sources
+
+    @property
+    def documents_read(self) -> int:
+        return self.intake.documents_read
 
     @property
     def rejected(self) -> list[Rejected]:
         """Every record not compared, in reading order."""
-        return [r for _, r in sorted(self._rejected, key=lambda pair: pair[0])]
+        return self.intake.rejected
 
     def close(self) -> None:
         """Remove the spill files (:meth:`finish` does this too)."""
@@ -470,12 +428,6 @@ def exact_representatives(keys: np.ndarray, valid: np.ndarray, n: int) -> np.nda
         _, first, inverse = np.unique(structured, return_index=True, return_inverse=True)
     exact_rep[valid] = valid[first][inverse.ravel()]
     return exact_rep
-
-
-def _defer(pending: deque[T]) -> Iterator[T]:
-    """Yields the oldest pending batch each time: the engine returns results in order."""
-    while True:
-        yield pending.popleft()
 
 
 def _cat(parts: list[np.ndarray], dtype: type, empty_shape: tuple[int, ...]) -> np.ndarray:

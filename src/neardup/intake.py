@@ -1,0 +1,98 @@
+"""Reading-order bookkeeping shared by the stages that stream documents through an engine.
+
+Every record read is either a document a stage works on or a :class:`Rejected` with its
+reason, in reading order, so ``read = used + rejected`` always holds. Records are cut
+into :class:`RecordBatch` es for the engine; what comes back is booked here: ids, where
+each document was read from, and which records failed to parse, had no words or repeated
+an earlier id.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+import numpy as np
+
+from .document import Document, RecordBatch, Rejected, Source, Unparsed
+
+T = TypeVar("T")
+NO_WORDS = "no words to compare (empty, or only spaces and punctuation)"
+
+
+class Intake:
+    """Ids, sources and rejections of the records a stage has read, in reading order."""
+
+    def __init__(self, batch_size: int = 256) -> None:
+        self.batch_size = batch_size
+        self.ids: list[str] = []
+        self.sources: list[Source | None] = []
+        self.documents_read = 0
+        self._seen: dict[str, Source | None] = {}
+        self._rejected: list[tuple[int, Rejected]] = []  # (reading order, what and why)
+
+    def batches(self, records: Iterable[Document | Rejected | Unparsed],
+                pending: deque[tuple[int, list[Document | Unparsed]]]
+                ) -> Iterator[RecordBatch]:
+        """Records cut into batches; rejected ones are booked, each batch sent is also put
+        on ``pending`` with its first record's reading position."""
+        batch: list[Document | Unparsed] = []
+        first = 0
+        for record in records:
+            if isinstance(record, Rejected):
+                self._rejected.append((self.documents_read, record))
+            else:
+                if not batch:
+                    first = self.documents_read
+                batch.append(record)
+            self.documents_read += 1
+            if len(batch) >= self.batch_size:
+                pending.append((first, batch))
+                yield RecordBatch(batch)
+                batch = []
+        if batch:
+            pending.append((first, batch))
+            yield RecordBatch(batch)
+
+    def absorb(self, first: int, batch: list[Document | Unparsed], ids: list[str],
+               failed: list[tuple[int, str, str | None]], empty: list[bool]) -> np.ndarray:
+        """Book a processed batch: ``ids`` of the documents that parsed (in order),
+        ``failed`` ``(position in batch, reason, id)`` for those that did not, ``empty``
+        per parsed document. Returns per parsed document whether it is rejected (no words,
+        or an id read before); rejected ones keep their place in the stage's arrays."""
+        failed_at = {i for i, _, _ in failed}
+        ordinals = [first + i for i in range(len(batch)) if i not in failed_at]
+        sources = [batch[i].source for i in range(len(batch)) if i not in failed_at]
+        self._rejected.extend((first + i, Rejected(batch[i].source or Source("<memory>"),
+                                                   reason, doc_id))
+                              for i, reason, doc_id in failed)
+        rejected = np.zeros(len(ids), dtype=bool)
+        seen = self._seen
+        for i, (doc_id, source) in enumerate(zip(ids, sources)):
+            if empty[i]:
+                rejected[i] = True
+                self._rejected.append((ordinals[i], Rejected(
+                    source or Source("<memory>"), NO_WORDS, doc_id)))
+            elif doc_id in seen:
+                rejected[i] = True
+                earlier = seen[doc_id] or "an earlier record"
+                self._rejected.append((ordinals[i], Rejected(
+                    source or Source("<memory>"),
+                    f"duplicate id {doc_id!r}, first read at {earlier}", doc_id)))
+            else:
+                seen[doc_id] = source
+        self.ids.extend(ids)
+        self.sources.extend(sources)
+        return rejected
+
+    @property
+    def rejected(self) -> list[Rejected]:
+        """Every record not used, in reading order."""
+        return [r for _, r in sorted(self._rejected, key=lambda pair: pair[0])]
+
+
+def in_order(pending: deque[T]) -> Iterator[T]:
+    """Yields the oldest pending batch each time: engines return results in order."""
+    while True:
+        yield pending.popleft()
