@@ -1,36 +1,172 @@
-"""Partial reuse: planted passages found, with their boundaries, inside unrelated articles."""
+"""Text reuse: planted passages found with their boundaries, groups, series, provenance."""
 
 from __future__ import annotations
 
-import numpy as np
+from collections import Counter
+from itertools import combinations
 
-from neardup.reuse import ReuseOptions, find_reuse
+import numpy as np
+import pytest
+
+from neardup import ReuseOptions, find_reuse, synth
+from neardup.reuse import attributions, parse_date
+from neardup.reuse.candidates import shared_shingle_pairs
 from neardup.text import tokens
 
+from .conftest import SEED_A, SEED_B
 
-def test_planted_passages_are_found_with_their_boundaries(lee_texts) -> None:
+
+@pytest.fixture(scope="module")
+def distinct_lee(lee_texts: list[str]) -> list[str]:
+    return synth.distinct_texts(lee_texts)
+
+
+def test_planted_passages_are_found_with_their_boundaries(distinct_lee) -> None:
+    hosts = distinct_lee[200:] + synth.chain_articles(distinct_lee, 1200, seed=3)
+    corpus = synth.plant_reuse(distinct_lee[:200], hosts, n_passages=150, seed=5)
+    result = find_reuse(corpus.docs, workers=2)
+    score = synth.score_reuse(corpus, result.pairs)
+    assert score["planted"] >= 200
+    assert score["recall"] >= 0.95
+    assert score["boundary_recall"] >= 0.95
+    assert score["false_passages"] < 0.01
+    # The hosts are mostly their own text; containment says so both ways.
+    host_pairs = [p for p in result.pairs if p.a.startswith("wire") and p.b.startswith("host")]
+    assert host_pairs and all(0 < p.containment_a < 1 and 0 < p.containment_b < 1
+                              for p in host_pairs)
+
+
+def test_one_edited_passage_is_one_passage(lee_texts) -> None:
     rng = np.random.default_rng(11)
     sources = [t for t in lee_texts if len(t.split()) > 250]
     docs, planted = [], {}
     for k in range(12):
-        wire = sources[k].split()
-        host = sources[50 + k].split()
+        wire, host = sources[k].split(), sources[50 + k].split()
         start = int(rng.integers(0, len(wire) - 120))
         length = int(rng.integers(45, 110))
         passage = wire[start:start + length]
         edited = list(passage)
-        edited[length // 2] = "reportedly"  # one changed word inside the passage
+        edited[length // 2] = "reportedly"
         at = int(rng.integers(10, len(host) - 10))
         docs.append((f"wire{k}", " ".join(wire)))
-        docs.append((f"host{k}", " ".join(host[:at] + edited + host[at:])))
-        planted[(f"wire{k}", f"host{k}")] = " ".join(passage)
-    pairs = find_reuse(docs, ReuseOptions(min_words=40))
-    found = {(p.a, p.b): p for p in pairs}
-    assert set(found) == set(planted)  # every planted pair, and no unrelated one
+        docs.append((f"host{k}", "\n".join(host[:at] + edited + host[at:])))  # reflowed
+        planted[(f"wire{k}", f"host{k}")] = passage
+    found = {(p.a, p.b): p for p in find_reuse(docs).pairs}
+    assert set(found) == set(planted)
     for key, passage in planted.items():
-        (got,) = found[key].passages  # one passage despite the edited word
-        want = tokens(passage)
-        assert abs(len(tokens(got.a.text)) - len(want)) <= 5
-        assert " ".join(tokens(got.a.text)) in " ".join(tokens(passage)) or \
-            " ".join(want) in " ".join(tokens(got.a.text))
-        assert 0 < found[key].containment_b < 0.6  # the host is mostly its own text
+        (got,) = found[key].passages
+        assert abs(len(tokens(got.a.text)) - len(tokens(" ".join(passage)))) <= 5
+        assert got.identity < 1.0  # the changed word shows
+        assert got.a.text == docs[[d[0] for d in docs].index(key[0])][1][got.a.start:got.a.end]
+
+
+def _wire_in_outlets(lee_texts: list[str], outlets: int) -> list[tuple[str, str]]:
+    wire = lee_texts[3].split()
+    docs = [("wire", " ".join(wire))]
+    for k in range(outlets):
+        own = lee_texts[100 + k].split()
+        docs.append((f"outlet{k}", " ".join(own[:30] + wire[5:85] + own[30:])))
+    return docs
+
+
+@pytest.mark.parametrize("star_above", [5, 50])
+def test_a_passage_in_40_outlets_is_one_group_of_41(distinct_lee, star_above) -> None:
+    docs = _wire_in_outlets(distinct_lee, 40)
+    result = find_reuse(docs, ReuseOptions(star_above=star_above))
+    assert result.stats.groups == 1
+    (group,) = result.groups
+    assert group.size == 41 and {m.id for m in group.members} == {d[0] for d in docs}
+    assert abs(len(tokens(group.text)) - 80) <= 5
+    # Linking to the first holder only costs 40 pairs, not 40 * 41 / 2.
+    assert len(result.pairs) == (40 if star_above == 5 else 41 * 40 // 2)
+
+
+def test_series_ignores_reuse_within_one_source(lee_texts) -> None:
+    masthead = " ".join(lee_texts[7].split()[:60])  # a site's long standing paragraph
+    docs = []
+    for k in range(4):
+        docs.append({"id": f"a{k}", "text": lee_texts[20 + k] + "\n\n" + masthead, "site": "a"})
+    wire = " ".join(lee_texts[30].split()[:70])
+    docs.append({"id": "b0", "text": lee_texts[40] + "\n\n" + wire, "site": "b"})
+    docs.append({"id": "c0", "text": wire + "\n\n" + lee_texts[41], "site": "c"})
+    as_docs = [synth_doc(d) for d in docs]
+    everything = find_reuse(as_docs)
+    assert {(p.a, p.b) for p in everything.pairs} == \
+        {*combinations(["a0", "a1", "a2", "a3"], 2), ("b0", "c0")}
+    across = find_reuse([synth_doc(d) for d in docs], ReuseOptions(same_series=False))
+    assert [(p.a, p.b) for p in across.pairs] == [("b0", "c0")]
+
+
+def synth_doc(record: dict):
+    from neardup import Document
+
+    return Document(record["id"], record["text"], meta={"site": record["site"]})
+
+
+def test_seed_pair_provenance() -> None:
+    docs = [("000", SEED_A.read_text(encoding="utf-8")),
+            ("004", SEED_B.read_text(encoding="utf-8"))]
+    result = find_reuse(docs)
+    (pair,) = result.pairs
+    assert pair.containment_a > 0.8 and pair.containment_b > 0.9
+    (group,) = result.groups
+    assert group.origin == "000"  # the scrape carries the date line, November 15, 2020
+    assert [m.date for m in group.members] == ["2020-11-15", None]
+    assert group.credits == {"Fars News Agency": ["000", "004"], "Mehr News Agency": ["004"]}
+    (licence,) = [a for a in group.members[1].attributions if a.kind == "licence"]
+    assert docs[1][1][licence.start:licence.end].startswith("All Content by Mehr News Agency")
+
+
+@pytest.mark.parametrize("text, source", [
+    ("LONDON (Reuters) - Oil prices rose on Monday", "Reuters"),
+    ("WASHINGTON (AP) — The Senate voted", "AP"),
+    ("the minister told the Associated Press on Monday", "AP"),
+    ("said, according to the Xinhua news agency.", "Xinhua"),
+    ("The IRNA news agency reported that talks resumed", "IRNA"),
+    ("Hatami was quoted by Fars news agency as saying", "Fars News Agency"),
+    ("Source: Tehran Times\n", "Tehran Times"),
+    ("Copyright 2020 The Tehran Times. All rights reserved", "Tehran Times"),
+])
+def test_attribution_phrases(text, source) -> None:
+    assert [a.source for a in attributions(text)] == [source]
+
+
+def test_no_attribution_in_plain_prose(lee_texts) -> None:
+    assert not attributions("the agency said it would review the report on Monday")
+    # Real ABC stories rarely credit anyone; most have no phrase at all.
+    assert sum(1 for t in lee_texts if attributions(t)) < len(lee_texts) // 4
+
+
+def test_dates() -> None:
+    assert parse_date("2020-11-15T18:02:00Z") == "2020-11-15"
+    assert parse_date("November 15, 2020 - 18:2") == "2020-11-15"
+    assert parse_date("15 Nov 2020") == "2020-11-15"
+    assert parse_date("2020-13-45") is None and parse_date("Sunday") is None
+
+
+def test_candidates_match_brute_force_counts() -> None:
+    rng = np.random.default_rng(5)
+    sets = [np.unique(rng.integers(0, 400, rng.integers(0, 60)).astype(np.uint64) * 7919)
+            for _ in range(80)]
+    truth = Counter()
+    holders: dict[int, list[int]] = {}
+    for d, s in enumerate(sets):
+        for h in s.tolist():
+            holders.setdefault(h, []).append(d)
+    for docs in holders.values():
+        if len(docs) <= 12:
+            truth.update(combinations(docs, 2))
+    pairs, shared = shared_shingle_pairs(
+        np.concatenate(sets), np.array([len(s) for s in sets]), min_shared=3,
+        star_above=12, max_doc_frequency=12, chunk=97)  # small chunks: groups cross them
+    assert {tuple(p): c for p, c in zip(pairs.tolist(), shared.tolist())} == \
+        {p: c for p, c in truth.items() if c >= 3}
+
+
+def test_unusable_documents_are_reported_not_lost(lee_texts) -> None:
+    docs = _wire_in_outlets(lee_texts, 3) + [("empty", "  ... "), ("outlet1", "again")]
+    result = find_reuse(docs)
+    assert result.stats.documents_read == 6 and result.stats.rejected == 2
+    assert [r.id for r in result.rejected] == ["empty", "outlet1"]
+    assert "duplicate id" in result.rejected[1].reason
+    assert result.groups[0].size == 4

@@ -8,11 +8,21 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     _os.environ.setdefault(_var, "1")
 
 from .align import Explanation, Passage, Span
-from .api import clean, clean_files, dedup, dedup_files, explain, find_pairs, run_files
+from .api import (
+    clean,
+    clean_files,
+    dedup,
+    dedup_files,
+    explain,
+    find_pairs,
+    find_reuse,
+    run_files,
+)
 from .clean import Cleaned, CleanOptions, Removal
 from .cluster import KeepPolicy
 from .dedup import DedupOptions, DedupResult, ExactGroup, Pair
 from .document import Document, Rejected, Source
+from .reuse import ReuseGroup, ReuseOptions, ReusePair, ReuseResult
 
 __version__ = "0.1.0"
 
@@ -20,5 +30,6 @@ __all__ = [
     "CleanOptions", "Cleaned", "Removal", "clean", "clean_files",
     "DedupOptions", "DedupResult", "Document", "ExactGroup", "Explanation", "KeepPolicy",
     "Pair", "Passage", "Rejected", "Source", "Span", "dedup", "dedup_files", "explain",
-    "find_pairs", "run_files",
+    "find_pairs", "run_files", "find_reuse", "ReuseGroup", "ReuseOptions", "ReusePair",
+    "ReuseResult",
 ]

@@ -85,10 +85,13 @@ class Span:
 
 @dataclass(frozen=True)
 class Passage:
-    """A run of identical tokens in both documents."""
+    """Text both documents hold: ``a`` in the first, ``b`` in the second. ``identity`` is
+    the share of its tokens aligned exactly (1.0 for a run of identical tokens, less for a
+    reused passage joined across small edits)."""
 
     a: Span
     b: Span
+    identity: float = 1.0
 
     @property
     def words(self) -> int:

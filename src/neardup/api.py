@@ -6,6 +6,7 @@ In memory::
     pairs = neardup.find_pairs(["text one ...", "text two ..."], threshold=0.8)
     result = neardup.dedup({"a": "text ...", "b": "text ..."})
     why = neardup.explain(text_a, text_b)
+    reuse = neardup.find_reuse({"wire": "...", "paper": "..."})
 
 On files (what ``neardup dedup`` runs)::
 
@@ -41,6 +42,7 @@ from .io.readers import (
 )
 from .io.writers import rejected_rows, write_jsonl, write_kept, write_summary
 from .progress import track
+from .reuse import ReuseFinder, ReuseOptions, ReuseResult
 from .text import DEFAULT_NGRAM
 
 Docs = Iterable[str] | Iterable[tuple[str, str]] | Iterable[Document] | Mapping[str, str]
@@ -93,6 +95,17 @@ def explain(a: str, b: str, ngram: int = DEFAULT_NGRAM, a_id: str = "A",
     (learned boilerplate needs a corpus, so only patterns and the header rule apply)."""
     cleaner = replace(clean, learn=False).cleaner() if clean is not None else None
     return _explain_texts(a, b, ngram, a_id, b_id, cleaner)
+
+
+def find_reuse(docs: Docs, options: ReuseOptions = ReuseOptions(), *,
+               workers: int = 1) -> ReuseResult:
+    """Passages of at least ``options.min_words`` words that documents share, even when the
+    documents as wholes differ: pairs with their aligned passages (offsets in both texts,
+    identity, containment both ways) and passage groups across documents with provenance
+    (see :mod:`neardup.reuse`). ``docs`` streams through once."""
+    with ReuseFinder(options, LocalEngine(workers)) as finder:
+        finder.add(as_documents(docs))
+        return finder.finish()
 
 
 def clean(docs: Docs, options: CleanOptions = CleanOptions()) -> list[tuple[str, Cleaned]]:

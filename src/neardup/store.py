@@ -67,9 +67,9 @@ class SpillStore:
             os.makedirs(directory, exist_ok=True)
         self.directory = tempfile.mkdtemp(prefix="neardup-", dir=directory)
         self._files: dict[str, int] = {}
-        self._fds: list[int] = []
         self._parts: list[tuple[int, np.ndarray, np.ndarray]] = []  # (file, starts, counts)
         self._index: np.ndarray | None = None  # (documents, 3): file, start, count
+        self._reader: SpillReader | None = None
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
 
@@ -83,21 +83,23 @@ class SpillStore:
         counts = np.asarray(counts, dtype=np.int64)
         starts = ref.start + np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
         self._parts.append((self._files[ref.file], starts, counts))
-        self._index = None
+        if self._reader is not None:  # it indexes fewer documents than there now are
+            self._reader.close()
+        self._index, self._reader = None, None
 
-    def get(self, doc: int) -> np.ndarray:
-        """The array of document ``doc`` as written."""
+    def reader(self) -> SpillReader:
+        """A picklable reader of every array registered so far (for worker processes)."""
         if self._index is None:
             self._index = np.concatenate(
                 [np.stack([np.full(len(s), f), s, c], axis=1) for f, s, c in self._parts]
                 or [np.empty((0, 3), np.int64)])
             names = sorted(self._files, key=self._files.__getitem__)
-            self._fds += [os.open(os.path.join(self.directory, n), os.O_RDONLY)
-                          for n in names[len(self._fds):]]
-        file, start, count = self._index[doc].tolist()
-        size = self.dtype.itemsize
-        return np.frombuffer(os.pread(self._fds[file], count * size, start * size),
-                             dtype=self.dtype)
+            self._reader = SpillReader(self.directory, self.dtype, names, self._index)
+        return self._reader
+
+    def get(self, doc: int) -> np.ndarray:
+        """The array of document ``doc`` as written."""
+        return self.reader().get(doc)
 
     def get_cached(self, doc: int) -> np.ndarray:
         """:meth:`get` through a small cache (least recently used out): candidates come in
@@ -113,7 +115,36 @@ class SpillStore:
         return values
 
     def close(self) -> None:
-        for fd in self._fds:
-            os.close(fd)
-        self._fds = []
+        if self._reader is not None:
+            self._reader.close()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class SpillReader:
+    """Reads spilled arrays by document number. Picklable: each process opens the files
+    on first use."""
+
+    def __init__(self, directory: str, dtype: np.dtype, files: list[str],
+                 index: np.ndarray) -> None:
+        self.directory, self.dtype, self.files, self.index = directory, dtype, files, index
+        self._fds: list[int] = []
+        self._pid = -1
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_fds": [], "_pid": -1}
+
+    def get(self, doc: int) -> np.ndarray:
+        if self._pid != os.getpid():  # first use, or a copy in another process
+            self._fds = [os.open(os.path.join(self.directory, n), os.O_RDONLY)
+                         for n in self.files]
+            self._pid = os.getpid()
+        file, start, count = self.index[doc].tolist()
+        size = self.dtype.itemsize
+        return np.frombuffer(os.pread(self._fds[file], count * size, start * size),
+                             dtype=self.dtype)
+
+    def close(self) -> None:
+        if self._pid == os.getpid():
+            for fd in self._fds:
+                os.close(fd)
+        self._fds, self._pid = [], -1
