@@ -21,7 +21,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -144,7 +144,8 @@ def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = C
     finally:
         if stdin is not None:
             stdin.close()
-    summary.update({"inputs": inputs, "seconds": round(time.perf_counter() - started, 3),
+    summary.update({"command": "clean", "inputs": inputs, "read": asdict(read),
+                    "seconds": round(time.perf_counter() - started, 3),
                     "learned_lines": len(learned.lines or {})})
     write_summary(out / "summary.json", summary)
     return summary
@@ -260,6 +261,31 @@ def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
             stdin.close()
 
 
+def reuse_files(inputs: list[str], outdir: str | Path, options: ReuseOptions = ReuseOptions(),
+                read: ReadOptions = ReadOptions(), workers: int | None = None,
+                progress: bool | None = None) -> ReuseResult:
+    """Find reuse in files and write ``outdir``: ``pairs.jsonl`` (documents sharing
+    passages: offsets in both texts, words, identity, containment both ways),
+    ``groups.jsonl`` (passages across documents, largest first, with dates, origin and
+    credits), ``rejected.jsonl`` and ``summary.json``. Raises
+    :class:`~neardup.io.readers.InputError` for unusable inputs before any work starts."""
+    check_inputs(inputs, read)
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with ReuseFinder(options, LocalEngine(workers), progress) as finder:
+        finder.add(track(_records(inputs, read, None), input_size(inputs), progress))
+        result = finder.finish()
+    write_jsonl(out / "pairs.jsonl", (p.to_dict() for p in result.pairs))
+    write_jsonl(out / "groups.jsonl", (g.to_dict() for g in result.groups))
+    write_jsonl(out / "rejected.jsonl", rejected_rows(result.rejected))
+    result.seconds = time.perf_counter() - started
+    write_summary(out / "summary.json", {
+        "command": "reuse", "inputs": inputs, "read": asdict(read), **result.stats.to_dict(),
+        "seconds": round(result.seconds, 3), "settings": asdict(options)})
+    return result
+
+
 def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = DedupOptions(),
                 read: ReadOptions = ReadOptions(), workers: int | None = None,
                 progress: bool | None = None, max_group_pairs: int | None = 1_000
@@ -286,15 +312,18 @@ def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = D
         if stdin is not None:
             stdin.close()
     result.seconds = time.perf_counter() - started
-    write_summary(out / "summary.json", summary_dict(result, inputs))
+    write_summary(out / "summary.json", summary_dict(result, inputs, read))
     return result
 
 
-def summary_dict(result: DedupResult, inputs: list[str]) -> dict[str, Any]:
+def summary_dict(result: DedupResult, inputs: list[str],
+                 read: ReadOptions = ReadOptions()) -> dict[str, Any]:
     """What ``summary.json`` holds: the run's :class:`~neardup.dedup.Stats` and settings."""
     opts = result.options
     return {
+        "command": "dedup",
         "inputs": inputs,
+        "read": asdict(read),
         **result.stats.to_dict(),
         "seconds": round(result.seconds, 3),
         "settings": {"threshold": opts.threshold, "ngram": opts.ngram,

@@ -20,6 +20,7 @@ from .dedup import DedupOptions
 from .document import Document, Rejected
 from .io.html import EXTRACTORS
 from .io.readers import DEFAULT_MAX_DOC_BYTES, InputError, ReadOptions, check_inputs, read_inputs
+from .reuse import ReuseOptions
 from .text import DEFAULT_NGRAM
 
 SHOWN_REJECTIONS = 10
@@ -73,6 +74,9 @@ def _input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--site-field", default=None,
                      help="JSONL/Parquet field naming each document's site (boilerplate is "
                           "learned per site; HTML and WARC documents know theirs)."),
+        click.option("--date-field", default="date", show_default=True,
+                     help="JSONL/Parquet field holding the publication date, where present "
+                          "(HTML pages know theirs)."),
         click.option("--max-doc-bytes", type=click.IntRange(1), default=DEFAULT_MAX_DOC_BYTES,
                      show_default=True, help="Documents larger than this are rejected."),
         click.option("--extractor", type=click.Choice(EXTRACTORS), default="trafilatura",
@@ -87,7 +91,7 @@ def _input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _read_options(s: dict[str, Any]) -> ReadOptions:
     return ReadOptions(s["id_field"], s["text_field"], s["max_doc_bytes"], s["site_field"],
-                       s["extractor"])
+                       s["extractor"], s["date_field"])
 
 
 def _cleaning_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -241,6 +245,70 @@ def clean(inputs: tuple[str, ...], output: str, dedup_paragraphs: bool, workers:
     click.echo(f"{summary['documents_read']:,} read, {summary['cleaned']:,} cleaned, "
                f"{summary['rejected']:,} rejected; removed {removed}; "
                f"{summary['learned_lines']:,} boilerplate lines learned -> {output}", err=True)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
+              help="Directory for pairs.jsonl, groups.jsonl, rejected.jsonl and summary.json.")
+@click.option("--min-words", type=click.IntRange(1), default=40, show_default=True,
+              help="Shortest passage reported, in words.")
+@click.option("--max-gap", type=click.IntRange(0), default=10, show_default=True,
+              help="Words of edit (changed, inserted or dropped) allowed inside one passage "
+                   "between two aligned runs.")
+@click.option("--min-shared", type=click.IntRange(1), default=10, show_default=True,
+              help="Shared shingles that make two documents worth aligning.")
+@click.option("--max-doc-frequency", type=click.IntRange(2), default=1000, show_default=True,
+              help="Shingles found in more documents than this are ignored (stock phrases, "
+                   "templates).")
+@click.option("--star-above", type=click.IntRange(1), default=50, show_default=True,
+              help="Shingles found in more documents than this pair each one with the first "
+                   "only (a passage in 500 outlets costs 499 alignments, not 124,750).")
+@click.option("--series-field", default=None,
+              help="Field naming each document's source (publication, site): reuse between "
+                   "two documents of one source is ignored. For HTML and WARC input use "
+                   "`site` (the page's host).")
+@click.option("--ngram", type=click.IntRange(1), default=DEFAULT_NGRAM, show_default=True,
+              help="Tokens per shingle (and the shortest aligned run).")
+@click.option("--workers", "-w", type=click.IntRange(0), default=0,
+              help="Processes to use; 0 (default) uses all cores, 1 runs in one.")
+@click.option("--tmp-dir", type=click.Path(file_okay=False), default=None,
+              help="Where to spill texts while aligning (default: the system's temp dir).")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar (default: on a terminal, off in pipes and CI).")
+@_input_options
+def reuse(inputs: tuple[str, ...], output: str, min_words: int, max_gap: int, min_shared: int,
+          max_doc_frequency: int, star_above: int, series_field: str | None, ngram: int,
+          workers: int, tmp_dir: str | None, progress: bool | None, **settings: Any) -> None:
+    """Find passages documents share (text reuse), even when the documents as wholes differ.
+
+    Writes every pair of documents sharing passages of --min-words or more (offsets in
+    both, words, identity, containment both ways) and groups of the same passage across
+    documents, with each copy's date and the attribution phrases it carries. Text is
+    compared as it is (not cleaned): offsets point into the original documents.
+    """
+    if min_words < ngram:
+        raise click.BadParameter(f"must be at least --ngram ({ngram})", param_hint="--min-words")
+    read = _read_options(settings)
+    if series_field is not None:
+        if settings["site_field"] not in (None, series_field):
+            raise click.UsageError("--series-field and --site-field name different fields")
+        read = replace(read, site_field=series_field)
+    options = ReuseOptions(ngram=ngram, min_words=min_words, max_gap=max_gap,
+                           min_shared=min_shared, star_above=min(star_above, max_doc_frequency),
+                           max_doc_frequency=max_doc_frequency,
+                           same_series=series_field is None, tmp_dir=tmp_dir)
+    try:
+        result = api.reuse_files(list(inputs), output, options, read, workers or None, progress)
+    except InputError as err:
+        raise click.ClickException(str(err)) from None
+    _report_rejections(result.rejected, f"see {Path(output) / 'rejected.jsonl'}")
+    s = result.stats
+    _warn_if_empty(s.documents_read, inputs)
+    click.echo(
+        f"{s.documents_read:,} read, {s.rejected:,} rejected: {s.pairs:,} pairs share "
+        f"{s.passages:,} passages; {s.groups:,} passage groups across "
+        f"{s.documents_in_groups:,} documents; {result.seconds:.1f}s -> {output}", err=True)
 
 
 @main.command()

@@ -66,6 +66,13 @@ class ReadOptions:
     site_field: str | None = None
     #: Main-text extractor for HTML and WARC (see :mod:`neardup.io.html`).
     extractor: str = "trafilatura"
+    #: JSONL/Parquet field holding the publication date, kept as ``meta["date"]`` if present.
+    date_field: str | None = "date"
+
+    def meta_fields(self) -> dict[str, str]:
+        """Record fields copied into ``Document.meta``, by meta key."""
+        return {key: name for key, name in (("site", self.site_field),
+                                            ("date", self.date_field)) if name}
 
 
 Record = Document | Rejected
@@ -260,10 +267,11 @@ def parse_jsonl_line(line: bytes, source: Source, options: ReadOptions) -> Recor
         return Rejected(source, f"expected a JSON object, found {type(obj).__name__}")
     record = _record_from_fields(obj.get(options.id_field), obj.get(options.text_field),
                                  source, options)
-    if options.site_field and isinstance(record, Document):
-        site = obj.get(options.site_field)
-        if site is not None:
-            record.meta["site"] = str(site)
+    if isinstance(record, Document):
+        for key, name in options.meta_fields().items():
+            value = obj.get(name)
+            if value is not None:
+                record.meta[key] = str(value)
     return record
 
 
@@ -310,17 +318,18 @@ def read_parquet(path: str, options: ReadOptions) -> Iterator[Record]:
                 "name the right one with --id-field / --text-field",
             )
         return
-    columns = [options.id_field, options.text_field]
-    if options.site_field and options.site_field in names:
-        columns.append(options.site_field)
+    extra = {key: name for key, name in options.meta_fields().items() if name in names}
+    columns = [options.id_field, options.text_field, *extra.values()]
     row = 0
     for batch in pf.iter_batches(columns=columns):
         ids = batch.column(0).to_pylist()
         texts = batch.column(1).to_pylist()
-        sites = batch.column(2).to_pylist() if len(columns) == 3 else [None] * len(ids)
-        for doc_id, text, site in zip(ids, texts, sites):
+        metas = {key: batch.column(2 + k).to_pylist() for k, key in enumerate(extra)}
+        for k, (doc_id, text) in enumerate(zip(ids, texts)):
             record = _record_from_fields(doc_id, text, Source(path, row), options)
-            if site is not None and isinstance(record, Document):
-                record.meta["site"] = str(site)
+            if isinstance(record, Document):
+                for key, values in metas.items():
+                    if values[k] is not None:
+                        record.meta[key] = str(values[k])
             yield record
             row += 1
