@@ -16,12 +16,14 @@ from .api import (
     explain,
     find_pairs,
     find_reuse,
+    reuse_files,
     run_files,
 )
 from .clean import Cleaned, CleanOptions, Removal
 from .cluster import KeepPolicy
 from .dedup import DedupOptions, DedupResult, ExactGroup, Pair
 from .document import Document, Rejected, Source
+from .report import write_report
 from .reuse import ReuseGroup, ReuseOptions, ReusePair, ReuseResult
 
 __version__ = "0.1.0"
@@ -31,5 +33,5 @@ __all__ = [
     "DedupOptions", "DedupResult", "Document", "ExactGroup", "Explanation", "KeepPolicy",
     "Pair", "Passage", "Rejected", "Source", "Span", "dedup", "dedup_files", "explain",
     "find_pairs", "run_files", "find_reuse", "ReuseGroup", "ReuseOptions", "ReusePair",
-    "ReuseResult",
+    "ReuseResult", "reuse_files", "write_report",
 ]

@@ -8,6 +8,11 @@ In memory::
     why = neardup.explain(text_a, text_b)
     reuse = neardup.find_reuse({"wire": "...", "paper": "..."})
 
+On files (what ``neardup reuse`` and ``neardup report`` run)::
+
+    neardup.reuse_files(["corpus/"], "out/")
+    neardup.write_report("out/")        # out/report.html
+
 On files (what ``neardup dedup`` runs)::
 
     result = neardup.dedup_files(["corpus/"], "out/")
@@ -15,6 +20,7 @@ On files (what ``neardup dedup`` runs)::
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -281,7 +287,8 @@ def reuse_files(inputs: list[str], outdir: str | Path, options: ReuseOptions = R
     write_jsonl(out / "rejected.jsonl", rejected_rows(result.rejected))
     result.seconds = time.perf_counter() - started
     write_summary(out / "summary.json", {
-        "command": "reuse", "inputs": inputs, "read": asdict(read), **result.stats.to_dict(),
+        "command": "reuse", "inputs": inputs, "working_dir": os.getcwd(), "read": asdict(read),
+        **result.stats.to_dict(),
         "seconds": round(result.seconds, 3), "settings": asdict(options)})
     return result
 
@@ -323,6 +330,7 @@ def summary_dict(result: DedupResult, inputs: list[str],
     return {
         "command": "dedup",
         "inputs": inputs,
+        "working_dir": os.getcwd(),
         "read": asdict(read),
         **result.stats.to_dict(),
         "seconds": round(result.seconds, 3),

@@ -20,6 +20,7 @@ from .dedup import DedupOptions
 from .document import Document, Rejected
 from .io.html import EXTRACTORS
 from .io.readers import DEFAULT_MAX_DOC_BYTES, InputError, ReadOptions, check_inputs, read_inputs
+from .report import ReportError, write_report
 from .reuse import ReuseOptions
 from .text import DEFAULT_NGRAM
 
@@ -309,6 +310,29 @@ def reuse(inputs: tuple[str, ...], output: str, min_words: int, max_gap: int, mi
         f"{s.documents_read:,} read, {s.rejected:,} rejected: {s.pairs:,} pairs share "
         f"{s.passages:,} passages; {s.groups:,} passage groups across "
         f"{s.documents_in_groups:,} documents; {result.seconds:.1f}s -> {output}", err=True)
+
+
+@main.command()
+@click.argument("outdir", type=click.Path(exists=True, file_okay=False))
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Where to write the report (default: OUTDIR/report.html).")
+@click.option("--max-pairs", type=click.IntRange(0), default=300, show_default=True,
+              help="Pairs listed and shown side by side (dedup: lowest similarity first; "
+                   "reuse: most shared words first).")
+@click.option("--max-groups", type=click.IntRange(0), default=300, show_default=True,
+              help="Groups listed, largest first.")
+def report(outdir: str, output: str | None, max_pairs: int, max_groups: int) -> None:
+    """Write a static HTML report of a `dedup` or `reuse` output directory.
+
+    It opens from disk in any browser (no server): the run's figures, a histogram of pair
+    similarities, groups by size, and each listed pair side by side with shared passages
+    and each copy's extras highlighted. The inputs are read again for the texts.
+    """
+    try:
+        path = write_report(outdir, output, max_pairs, max_groups)
+    except ReportError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"report -> {path}", err=True)
 
 
 @main.command()

@@ -1,0 +1,368 @@
+"""A static HTML report of a ``dedup`` or ``reuse`` output directory.
+
+One self-contained file (inline CSS, no script, no server): the run's figures, a histogram
+of pair similarities, groups ordered by size, and for each listed pair a side-by-side view
+of the two documents with shared passages numbered alike on both sides and each copy's
+extras highlighted (for ``dedup`` with cleaning, extras that cleaning removes say why).
+
+The output directory holds ids and offsets, not whole texts, so the report reads the
+run's inputs again (``summary.json`` names them and the read options); without them it
+still shows everything but the side-by-side views, and says so. All document text is
+escaped: a document containing ``<script>`` shows it as text.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .align import explain
+from .clean import CleanOptions
+from .document import Document
+from .io.readers import InputError, ReadOptions, check_inputs, read_inputs
+
+BINS = 20
+
+
+class ReportError(Exception):
+    """The directory is not a neardup output directory."""
+
+
+@dataclass
+class Run:
+    """What a report shows of one output directory."""
+
+    command: str
+    summary: dict[str, Any]
+    pairs: list[dict[str, Any]]  # the listed ones
+    pairs_total: int
+    scores: list[float]  # of every pair, for the histogram
+    groups: list[dict[str, Any]]  # {"members": [...], ...}, largest first
+    texts: dict[str, str] = field(default_factory=dict)
+    texts_missing: str | None = None  # why the views are absent
+
+
+def load_run(outdir: str | Path, max_pairs: int = 300, max_groups: int = 300) -> Run:
+    """Read an output directory of ``neardup dedup`` or ``neardup reuse``."""
+    out = Path(outdir)
+    try:
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ReportError(f"{out}: no summary.json here; give the --output directory of "
+                          "`neardup dedup` or `neardup reuse`") from None
+    command = summary.get("command", "dedup")
+    if command not in ("dedup", "reuse"):
+        raise ReportError(f"{out}: a report covers `dedup` and `reuse` output, this is "
+                          f"`{command}` output")
+    scores: list[float] = []
+    listed: list[dict[str, Any]] = []
+    total = 0
+    for row in _jsonl(out / "pairs.jsonl"):
+        if "exact_group" in row:  # a large exact group written as one line
+            n = row["size"]
+            scores.extend([1.0] * (n * (n - 1) // 2))
+            total += n * (n - 1) // 2
+            continue
+        row["score"] = _score(command, row)
+        scores.append(row["score"])
+        listed.append(row)
+        total += 1
+    if command == "dedup":
+        listed.sort(key=lambda r: r["score"])  # borderline pairs first: they need a look
+        groups = _dedup_groups(out / "clusters.jsonl")
+    else:
+        listed.sort(key=lambda r: -sum(p["words"] for p in r["passages"]))
+        groups = list(_jsonl(out / "groups.jsonl"))
+    return Run(command, summary, listed[:max_pairs], total, scores, groups[:max_groups])
+
+
+def _score(command: str, row: dict[str, Any]) -> float:
+    if command == "dedup":
+        return float(row["jaccard"])
+    return max(float(row["containment_a"]), float(row["containment_b"]))
+
+
+def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    if not path.exists():
+        raise ReportError(f"{path} is missing: the output directory is incomplete")
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _dedup_groups(path: Path) -> list[dict[str, Any]]:
+    groups: dict[int, dict[str, Any]] = {}
+    for row in _jsonl(path):
+        group = groups.setdefault(row["cluster"], {"members": [], "kept": None})
+        group["members"].append(row)
+        if row["keep"]:
+            group["kept"] = row["id"]
+    return sorted(groups.values(), key=lambda g: -len(g["members"]))
+
+
+def load_texts(run: Run) -> None:
+    """The texts of the listed pairs' documents, read again from the run's inputs."""
+    wanted = {p[k] for p in run.pairs for k in ("a", "b")}
+    if not wanted:
+        return
+    base = Path(run.summary.get("working_dir", "."))
+    inputs = [p if p == "-" else str(base / p) for p in run.summary.get("inputs", [])]
+    read = ReadOptions(**run.summary.get("read", {}))
+    if "-" in inputs:
+        run.texts_missing = "the run read standard input, which cannot be read again"
+        return
+    try:
+        check_inputs(inputs, read)
+    except InputError as err:
+        run.texts_missing = f"its inputs cannot be read again ({err})"
+        return
+    for record in read_inputs(inputs, read):
+        if isinstance(record, Document) and record.id in wanted:
+            run.texts.setdefault(record.id, record.text)
+    missing = wanted - run.texts.keys()
+    if missing:
+        run.texts_missing = (f"{len(missing):,} documents were not found in the inputs "
+                             "(changed since the run?)")
+
+
+def write_report(outdir: str | Path, path: str | Path | None = None, max_pairs: int = 300,
+                 max_groups: int = 300) -> Path:
+    """Write ``report.html`` (or ``path``) for an output directory; returns its path."""
+    run = load_run(outdir, max_pairs, max_groups)
+    load_texts(run)
+    target = Path(path) if path is not None else Path(outdir) / "report.html"
+    target.write_text(render(run), encoding="utf-8")
+    return target
+
+
+# --- Rendering (pure: a Run in, a string out) -------------------------------------------------
+
+_CSS = """
+body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1400px;padding:0 1.5em;
+color:#1d232a}
+h1{margin:.8em 0 .2em}h2{margin-top:1.6em;border-bottom:1px solid #ccd}
+.stats{display:flex;flex-wrap:wrap;gap:.4em 2em;padding:0}.stats div{min-width:9em}
+.stats dt{font-size:.8em;color:#556}.stats dd{margin:0;font-size:1.3em;font-weight:600}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #e3e6ea;
+padding:.3em .5em;text-align:left;vertical-align:top}th{background:#f3f5f8}
+.num{text-align:right;font-variant-numeric:tabular-nums}
+.side-by-side{display:grid;grid-template-columns:1fr 1fr;gap:1em}
+.doc{border:1px solid #ccd;border-radius:4px;padding:.6em;overflow-wrap:anywhere}
+.doc h4{margin:0 0 .4em}.text{white-space:pre-wrap;font:13px/1.5 ui-monospace,monospace;
+max-height:38em;overflow:auto}
+mark.shared{background:#d8f0d8}mark.extra{background:#ffd9b3}
+mark.boilerplate{background:#e2e2e2;text-decoration:line-through}
+mark sup{font-size:.7em;color:#285;font-weight:700}
+.pair{margin:1.5em 0;padding-top:.5em;border-top:2px solid #ccd}
+.note{color:#6a4;font-style:italic}.warn{color:#a40}
+.passage{white-space:pre-wrap;font-size:.9em;max-height:8em;overflow:auto}
+svg text{font:11px system-ui,sans-serif;fill:#334}
+"""
+
+
+def render(run: Run) -> str:
+    s = run.summary
+    title = f"neardup {run.command} report"
+    parts = [
+        "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{_e(title)}</h1>",
+        f"<p>Inputs: {_e(', '.join(map(str, s.get('inputs', []))))}. "
+        f"Settings: {_e(_settings(s))}.</p>",
+        _stats(run),
+        '<nav><a href="#histogram">Similarities</a> · <a href="#groups">Groups</a> · '
+        '<a href="#pairs">Pairs</a></nav>',
+        _histogram(run), _groups(run), _pairs(run), "</body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _settings(s: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in s.get("settings", {}).items()
+                     if k not in ("tmp_dir", "batch_size"))
+
+
+def _stats(run: Run) -> str:
+    s = run.summary
+    keys = (["documents_read", "kept", "removed", "exact_duplicates", "near_duplicates",
+             "groups", "pairs", "rejected", "seconds"] if run.command == "dedup" else
+            ["documents_read", "pairs", "passages", "groups", "documents_in_groups",
+             "rejected", "seconds"])
+    cells = "".join(f"<div><dt>{_e(k.replace('_', ' '))}</dt><dd>{_e(_fmt(s.get(k)))}</dd></div>"
+                    for k in keys if k in s)
+    return f'<dl class="stats">{cells}</dl>'
+
+
+def _fmt(v: object) -> str:
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def _histogram(run: Run) -> str:
+    counts = [0] * BINS
+    for score in run.scores:
+        counts[min(BINS - 1, int(score * BINS))] += 1
+    what = ("Jaccard similarity of each pair (exact, on 5-word shingles)" if run.command ==
+            "dedup" else "share of the more contained document inside shared passages")
+    width, height, left, bottom, right = 660, 180, 40, 30, 20
+    bar = (width - left - right) / BINS
+    top = max(counts) or 1
+    shapes = []
+    for k, n in enumerate(counts):
+        h = (height - bottom - 14) * n / top
+        x, y = left + k * bar, height - bottom - h
+        label = f"{k / BINS:.2f}–{(k + 1) / BINS:.2f}: {n:,} pairs"
+        shapes.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar - 2:.1f}" height="{h:.1f}" '
+                      f'fill="#4a7bb7"><title>{_e(label)}</title></rect>')
+        if n:
+            shapes.append(f'<text x="{x + bar / 2:.1f}" y="{y - 3:.1f}" '
+                          f'text-anchor="middle">{n:,}</text>')
+    for k in range(0, BINS + 1, BINS // 4):
+        shapes.append(f'<text x="{left + k * bar:.1f}" y="{height - bottom + 16}" '
+                      f'text-anchor="middle">{k / BINS:.2f}</text>')
+    axis = (f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" '
+            f'y2="{height - bottom}" '
+            'stroke="#889"/>')
+    return (f'<section id="histogram"><h2>Similarities of {len(run.scores):,} pairs</h2>'
+            f"<p>{_e(what)}.</p>"
+            f'<svg role="img" aria-label="histogram of pair similarities" width="{width}" '
+            f'height="{height}" viewBox="0 0 {width} {height}">{axis}{"".join(shapes)}</svg>'
+            "</section>")
+
+
+def _groups(run: Run) -> str:
+    total = run.summary.get("groups", len(run.groups))
+    shown = len(run.groups)
+    head = f"<h2>Groups ({total:,}, largest first)</h2>"
+    if shown < total:
+        head += f'<p class="note">The {shown:,} largest are listed (--max-groups).</p>'
+    if not run.groups:
+        return f'<section id="groups">{head}<p>No groups.</p></section>'
+    rows = []
+    if run.command == "dedup":
+        rows.append("<tr><th>#</th><th class=num>size</th><th>kept</th>"
+                    "<th>members (Jaccard to the kept one)</th></tr>")
+        for k, g in enumerate(run.groups):
+            members = ", ".join(f"{_e(m['id'])} ({m['jaccard_to_kept']:.3f})"
+                                for m in g["members"] if not m["keep"])
+            rows.append(f"<tr><td>{k + 1}</td><td class=num>{len(g['members'])}</td>"
+                        f"<td>{_e(g['kept'])}</td><td>{members}</td></tr>")
+    else:
+        rows.append("<tr><th>#</th><th class=num>size</th><th>origin (earliest dated)</th>"
+                    "<th>credits</th><th>members</th><th>passage</th></tr>")
+        for k, g in enumerate(run.groups):
+            credits = "; ".join(f"{_e(src)}: {_e(', '.join(ids))}"
+                                for src, ids in g["credits"].items()) or "none found"
+            members = ", ".join(_e(m["id"]) + (f" ({_e(m['date'])})" if m["date"] else "")
+                                for m in g["members"])
+            rows.append(f"<tr><td>{k + 1}</td><td class=num>{g['size']}</td>"
+                        f"<td>{_e(g['origin'] or 'no dates')}</td><td>{credits}</td>"
+                        f"<td>{members}</td><td><div class=passage>{_e(g['text'])}</div></td>"
+                        "</tr>")
+    return f'<section id="groups">{head}<table>{"".join(rows)}</table></section>'
+
+
+def _pairs(run: Run) -> str:
+    order = ("lowest similarity first" if run.command == "dedup"
+             else "most shared words first")
+    head = f"<h2>Pairs ({run.pairs_total:,}; {order})</h2>"
+    if len(run.pairs) < run.pairs_total:
+        head += (f'<p class="note">The first {len(run.pairs):,} are listed and shown '
+                 "side by side (--max-pairs).</p>")
+    if run.texts_missing:
+        head += (f'<p class="warn">Side-by-side views are missing: {_e(run.texts_missing)}.'
+                 "</p>")
+    if not run.pairs:
+        return f'<section id="pairs">{head}<p>No pairs.</p></section>'
+    score_name = "Jaccard" if run.command == "dedup" else "containment a / b"
+    rows = [f"<tr><th>#</th><th>a</th><th>b</th><th class=num>{score_name}</th>"
+            "<th></th></tr>"]
+    views = []
+    for k, p in enumerate(run.pairs):
+        score = (f"{p['jaccard']:.3f}" if run.command == "dedup"
+                 else f"{p['containment_a']:.2f} / {p['containment_b']:.2f}")
+        view = _view(run, k, p)
+        link = f'<a href="#pair-{k + 1}">side by side</a>' if view else ""
+        rows.append(f"<tr><td>{k + 1}</td><td>{_e(p['a'])}</td><td>{_e(p['b'])}</td>"
+                    f"<td class=num>{score}</td><td>{link}</td></tr>")
+        views.append(view)
+    return (f'<section id="pairs">{head}<table>{"".join(rows)}</table>'
+            f'{"".join(views)}</section>')
+
+
+Mark = tuple[int, int, str, str]  # start, end, css class, label
+
+
+def _view(run: Run, k: int, p: dict[str, Any]) -> str:
+    a_text, b_text = run.texts.get(p["a"]), run.texts.get(p["b"])
+    if a_text is None or b_text is None:
+        return ""
+    if run.command == "dedup":
+        cleaned = run.summary.get("settings", {}).get("cleaned", False)
+        cleaner = CleanOptions(learn=False).cleaner() if cleaned else None
+        why = explain(a_text, b_text, cleaner=cleaner)
+        marks_a: list[Mark] = [(q.a.start, q.a.end, "shared", str(n + 1))
+                               for n, q in enumerate(why.passages)]
+        marks_b: list[Mark] = [(q.b.start, q.b.end, "shared", str(n + 1))
+                               for n, q in enumerate(why.passages)]
+        marks_a += [_extra(x.start, x.end, x.boilerplate, "a") for x in why.only_a]
+        marks_b += [_extra(x.start, x.end, x.boilerplate, "b") for x in why.only_b]
+        caption = (f"Jaccard {p['jaccard']:.3f}; {len(why.passages)} shared runs, "
+                   f"{len(why.only_a)} extra spans in a, {len(why.only_b)} in b")
+    else:
+        marks_a = [(q["a"]["start"], q["a"]["end"], "shared", str(n + 1))
+                   for n, q in enumerate(p["passages"])]
+        marks_b = [(q["b"]["start"], q["b"]["end"], "shared", str(n + 1))
+                   for n, q in enumerate(p["passages"])]
+        marks_a += [_extra(s, e, None, "a") for s, e in _gaps(a_text, marks_a)]
+        marks_b += [_extra(s, e, None, "b") for s, e in _gaps(b_text, marks_b)]
+        idents = ", ".join(f"{q['words']} words at {q['identity']:.0%} identity"
+                           for q in p["passages"])
+        caption = (f"{len(p['passages'])} shared passages ({idents}); "
+                   f"{p['containment_a']:.0%} of a and {p['containment_b']:.0%} of b")
+    return (f'<article class="pair" id="pair-{k + 1}"><h3>Pair {k + 1}: {_e(p["a"])} ↔ '
+            f'{_e(p["b"])}</h3><p>{_e(caption)}. <mark class="shared">shared</mark> '
+            '(numbered alike on both sides) · <mark class="extra">only in this copy</mark>'
+            + (' · <mark class="boilerplate">removed by cleaning</mark>'
+               if run.command == "dedup" else "") + '</p><div class="side-by-side">'
+            f'{_doc(p["a"], a_text, marks_a)}{_doc(p["b"], b_text, marks_b)}</div></article>')
+
+
+def _extra(start: int, end: int, reason: str | None, side: str) -> Mark:
+    if reason:
+        return (start, end, "boilerplate", f"only in {side}; cleaning removes it: {reason}")
+    return (start, end, "extra", f"only in {side}")
+
+
+def _gaps(text: str, marks: list[Mark]) -> Iterator[tuple[int, int]]:
+    """Stretches of ``text`` outside ``marks`` that hold more than whitespace."""
+    at = 0
+    for start, end, _, _ in sorted(marks) + [(len(text), len(text), "", "")]:
+        if start > at and text[at:start].strip():
+            lead = len(text[at:start]) - len(text[at:start].lstrip())
+            yield at + lead, at + len(text[at:start].rstrip())
+        at = max(at, end)
+
+
+def _doc(doc_id: str, text: str, marks: list[Mark]) -> str:
+    out, at = [], 0
+    for start, end, css, label in sorted(marks):
+        if start < at:  # overlapping marks: the first one wins
+            continue
+        out.append(_e(text[at:start]))
+        tag = f"<sup>{_e(label)}</sup>" if css == "shared" else ""
+        title = f"shared passage {label}" if css == "shared" else label
+        out.append(f'<mark class="{css}" title="{_e(title)}">{tag}{_e(text[start:end])}</mark>')
+        at = end
+    out.append(_e(text[at:]))
+    return (f'<div class="doc"><h4>{_e(doc_id)}</h4><div class="text">{"".join(out)}</div>'
+            "</div>")
