@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, replace
+from functools import cached_property
 from typing import Any
+
+import numpy as np
 
 from .clean.cleaner import Cleaner, Removal
 from .text import DEFAULT_NGRAM, WORD, jaccard, normalise, shingles
-
-_RUN = re.compile(r"\S+")
 
 
 @dataclass(frozen=True)
@@ -33,42 +34,84 @@ class Tokens:
     starts: list[int]
     ends: list[int]
 
+    @cached_property
+    def hashes(self) -> np.ndarray:
+        """A 64-bit hash per token (Python's string hash: equal words, equal hashes, within
+        one process), computed once per :class:`Tokens`."""
+        return np.fromiter(map(hash, self.words), dtype=np.int64,
+                           count=len(self.words)).view(np.uint64)
+
 
 def tokenize_with_offsets(text: str) -> Tokens:
     """The tokens of :func:`neardup.text.tokens` with their spans in ``text``.
 
-    Normalisation is applied per whitespace-separated run (NFKC does not
-    compose across whitespace, so the tokens are the same as normalising the
-    whole text). Where normalising changes a run's length, offsets are mapped
-    per character; if that is not exact the token gets its whole run's span.
+    ASCII stretches are tokenised in bulk (NFKC leaves ASCII alone and casefolding it is
+    lowercasing, so offsets carry over). Whitespace-separated runs holding other
+    characters are normalised one by one (NFKC does not compose across whitespace, so the
+    tokens are the same as normalising the whole text); where normalising changes a run's
+    length, offsets are mapped per character, and if that is not exact the token gets its
+    whole run's span.
     """
     words: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
-    for run in _RUN.finditer(text):
-        raw = run.group()
-        norm = normalise(raw)
-        base = run.start()
-        if len(norm) == len(raw):
-            for m in WORD.finditer(norm):
-                words.append(m.group())
-                starts.append(base + m.start())
-                ends.append(base + m.end())
-            continue
-        # Each normalised character's origin, if char-wise normalisation reproduces the run.
-        origin: list[int] = []
-        for i, ch in enumerate(raw):
-            origin.extend([i] * len(normalise(ch)))
-        exact = "".join(normalise(ch) for ch in raw) == norm
+    at = 0
+    for run in () if text.isascii() else _NON_ASCII_RUN.finditer(text):
+        _ascii_tokens(text, at, run.start(), words, starts, ends)
+        _run_tokens(run, words, starts, ends)
+        at = run.end()
+    _ascii_tokens(text, at, len(text), words, starts, ends)
+    return Tokens(text, words, starts, ends)
+
+
+_NON_ASCII_RUN = re.compile(r"\S*[^\x00-\x7f]\S*")
+
+
+_ASCII_WORD = np.zeros(256, dtype=np.int8)
+_ASCII_WORD[np.frombuffer(b"abcdefghijklmnopqrstuvwxyz0123456789_", dtype=np.uint8)] = 1
+
+
+def _ascii_tokens(text: str, start: int, end: int, words: list[str], starts: list[int],
+                  ends: list[int]) -> None:
+    low = text[start:end].lower()
+    if len(low) < 256:
+        for m in WORD.finditer(low):
+            words.append(m.group())
+            starts.append(start + m.start())
+            ends.append(start + m.end())
+        return
+    # Long stretches: word boundaries from a character table in numpy (\w on ASCII).
+    edges = np.diff(_ASCII_WORD[np.frombuffer(low.encode("ascii"), dtype=np.uint8)],
+                    prepend=0, append=0)
+    words.extend(WORD.findall(low))
+    starts.extend((np.flatnonzero(edges == 1) + start).tolist())
+    ends.extend((np.flatnonzero(edges == -1) + start).tolist())
+
+
+def _run_tokens(run: re.Match[str], words: list[str], starts: list[int],
+                ends: list[int]) -> None:
+    raw = run.group()
+    norm = normalise(raw)
+    base = run.start()
+    if len(norm) == len(raw):
         for m in WORD.finditer(norm):
             words.append(m.group())
-            if exact:
-                starts.append(base + origin[m.start()])
-                ends.append(base + origin[m.end() - 1] + 1)
-            else:
-                starts.append(base)
-                ends.append(run.end())
-    return Tokens(text, words, starts, ends)
+            starts.append(base + m.start())
+            ends.append(base + m.end())
+        return
+    # Each normalised character's origin, if char-wise normalisation reproduces the run.
+    origin: list[int] = []
+    for i, ch in enumerate(raw):
+        origin.extend([i] * len(normalise(ch)))
+    exact = "".join(normalise(ch) for ch in raw) == norm
+    for m in WORD.finditer(norm):
+        words.append(m.group())
+        if exact:
+            starts.append(base + origin[m.start()])
+            ends.append(base + origin[m.end() - 1] + 1)
+        else:
+            starts.append(base)
+            ends.append(run.end())
 
 
 @dataclass(frozen=True)
@@ -127,32 +170,56 @@ class Explanation:
 
 def align(a: Tokens, b: Tokens, ngram: int = DEFAULT_NGRAM) -> tuple[
         list[tuple[int, int, int]], list[bool], list[bool]]:
-    """Passages as ``(i, j, length)`` token runs, and which tokens of A and B they cover."""
-    n = max(1, min(ngram, len(a.words), len(b.words)))
-    index: dict[tuple[str, ...], list[int]] = {}
-    for j in range(len(b.words) - n + 1):
-        index.setdefault(tuple(b.words[j : j + n]), []).append(j)
-    covered_a = [False] * len(a.words)
-    covered_b = [False] * len(b.words)
+    """Passages as ``(i, j, length)`` token runs, and which tokens of A and B they cover.
+
+    Scanning A left to right, the first ``ngram``-token window that also occurs in B
+    anchors a run, extended while the texts agree; the scan resumes after the run. Windows
+    are matched by 64-bit keys in numpy (then checked word by word), so the Python loop
+    runs once per anchor, not once per token.
+    """
+    aw, bw = a.words, b.words
+    n = max(1, min(ngram, len(aw), len(bw)))
+    covered_a = [False] * len(aw)
+    covered_b = [False] * len(bw)
     runs: list[tuple[int, int, int]] = []
+    if not aw or not bw:
+        return runs, covered_a, covered_b
+    key_a, key_b = _window_keys(a, n), _window_keys(b, n)
+    order = np.argsort(key_b, kind="stable")  # equal keys keep B's order
+    sorted_b = key_b[order]
+    lo = np.searchsorted(sorted_b, key_a, "left")
+    hi = np.searchsorted(sorted_b, key_a, "right")
+    anchors = np.flatnonzero(hi > lo).tolist()
+    lo_l, hi_l, order_l = lo.tolist(), hi.tolist(), order.tolist()
     i, last_j = 0, 0
-    while i <= len(a.words) - n:
-        places = index.get(tuple(a.words[i : i + n]))
+    for start in anchors:
+        if start < i:
+            continue
+        window = aw[start:start + n]
+        places = [p for p in order_l[lo_l[start]:hi_l[start]] if bw[p:p + n] == window]
         if not places:
-            i += 1
             continue
         # Prefer the first occurrence after the previous passage: keeps order when text repeats.
         j = next((p for p in places if p >= last_j), places[0])
         length = n
-        while (i + length < len(a.words) and j + length < len(b.words)
-               and a.words[i + length] == b.words[j + length]):
+        while start + length < len(aw) and j + length < len(bw) and \
+                aw[start + length] == bw[j + length]:
             length += 1
-        runs.append((i, j, length))
-        for k in range(length):
-            covered_a[i + k] = True
-            covered_b[j + k] = True
-        i, last_j = i + length, j + length
+        runs.append((start, j, length))
+        covered_a[start:start + length] = [True] * length
+        covered_b[j:j + length] = [True] * length
+        i, last_j = start + length, j + length
     return runs, covered_a, covered_b
+
+
+def _window_keys(t: Tokens, n: int) -> np.ndarray:
+    """A 64-bit key per ``n``-token window of ``t`` (equal windows, equal keys)."""
+    ids = t.hashes
+    windows = len(ids) - n + 1
+    key = np.zeros(max(windows, 0), dtype=np.uint64)
+    for k in range(n):
+        key = key * np.uint64(0x9E3779B97F4A7C15) + ids[k:k + windows]
+    return key
 
 
 def token_span(t: Tokens, first: int, last: int) -> Span:

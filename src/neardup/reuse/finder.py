@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..align import Passage, Tokens, tokenize_with_offsets
+from ..align import Passage, Span, Tokens, tokenize_with_offsets
 from ..document import Document, RecordBatch, Rejected, Unparsed
 from ..engine import LocalEngine
 from ..intake import Intake, in_order
@@ -81,6 +81,14 @@ class ReusePair:
         for p in d["passages"]:
             p["words"] = max(p["a"]["words"], p["b"]["words"])
         return d
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> ReusePair:
+        """A pair as :meth:`to_dict` wrote it (a line of ``pairs.jsonl``)."""
+        passages = [Passage(Span(**p["a"]), Span(**p["b"]), p["identity"])
+                    for p in row["passages"]]
+        return cls(row["a"], row["b"], passages, row["containment_a"], row["containment_b"],
+                   row["shared_shingles"])
 
 
 @dataclass(frozen=True)
@@ -206,9 +214,7 @@ class AlignTask:
         tokens: dict[int, Tokens] = {}
 
         def tokens_of(doc: int) -> Tokens:
-            if doc not in tokens:
-                if len(tokens) > 64:
-                    tokens.clear()
+            if doc not in tokens:  # a batch's pairs share documents: tokenise each once
                 tokens[doc] = tokenize_with_offsets(_text(self.texts, doc))
             return tokens[doc]
 

@@ -1,0 +1,97 @@
+"""Text reuse on planted partial reuse: recall, boundaries, false passages, time and memory.
+
+    python bench/reuse.py [--hosts 100000] [--passages N] [--repeat 3] [--workers 0]
+
+The corpus: wire documents (real ABC news from tests/data, three articles each, after
+dropping articles that already share text) and host articles from a word chain over the
+same news (real vocabulary and stock phrases, no long passage shared by chance), plus the
+real articles left over. Passages of 40 to 500 words are cut from the wires and pasted
+into hosts (each into 1 to 3), with edits: ~2% of words changed, dropped or doubled,
+punctuation changed, lines reflowed. The truth is where each copy went, in tokens.
+
+`neardup reuse` runs as a whole process on the corpus's JSONL; its pairs.jsonl is
+scored: recall of planted passages, recall with both boundaries on both sides within
+5 words, and the share of reported passages that match no planted copy. Writes
+bench/results/reuse-N.md with the median of --repeat runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import measure  # noqa: E402
+
+from neardup import synth  # noqa: E402
+from neardup.reuse import ReusePair  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+LEE = HERE.parent / "tests" / "data" / "lee_background.cor"
+
+
+def build(hosts: int, passages: int, seed: int = 0) -> tuple[Path, synth.PlantedReuse]:
+    lee = synth.distinct_texts(LEE.read_text(encoding="utf-8").splitlines())
+    host_texts = lee[200:] + synth.chain_articles(lee, hosts, seed=seed + 1)
+    corpus = synth.plant_reuse(lee[:200], host_texts, passages, seed=seed + 2)
+    path = HERE / "data" / f"reuse-{hosts}-s{seed}.jsonl"
+    path.parent.mkdir(exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        for doc_id, text in corpus.docs:
+            fh.write(json.dumps({"id": doc_id, "text": text}) + "\n")
+    return path, corpus
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--hosts", type=int, default=100_000)
+    ap.add_argument("--passages", type=int, default=0, help="default: hosts / 20")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=0)
+    args = ap.parse_args()
+    started = time.perf_counter()
+    path, corpus = build(args.hosts, args.passages or args.hosts // 20)
+    built = time.perf_counter() - started
+    out = HERE / "data" / "out" / "reuse"
+    cmd = [sys.executable, "-m", "neardup", "reuse", str(path), "-o", str(out),
+           "--workers", str(args.workers)]
+    runs = [measure(cmd, HERE / "data" / "out" / "reuse.stdout") for _ in range(args.repeat)]
+    seconds = statistics.median(r[0] for r in runs)
+    peak = statistics.median(r[1] for r in runs)
+    summary = json.loads((out / "summary.json").read_text())
+    with open(out / "pairs.jsonl", encoding="utf-8") as fh:
+        pairs = [ReusePair.from_dict(json.loads(line)) for line in fh]
+    score = synth.score_reuse(corpus, pairs)
+    lengths = [p.source_tokens[1] - p.source_tokens[0] for p in corpus.planted]
+    docs = summary["documents_read"]
+    text = "\n".join([
+        f"`neardup reuse` on {docs:,} documents ({path.stat().st_size / 1e6:,.0f} MB JSONL; "
+        f"{len(corpus.planted):,} planted copies of passages of {min(lengths)}-{max(lengths)} "
+        f"words), --workers {args.workers or 'all'}, median of {args.repeat} runs, "
+        f"{time.strftime('%Y-%m-%d %H:%M')} (corpus built in {built:.0f} s):",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| recall of planted passages | {score['recall']:.4f} |",
+        f"| ... with both boundaries within 5 words | {score['boundary_recall']:.4f} |",
+        f"| false passages (of {score['reported']:,} reported) | "
+        f"{score['false_passages']:.4f} |",
+        f"| wall time | {seconds:,.1f} s ({docs / seconds:,.0f} docs/s; runs: "
+        f"{', '.join(f'{r[0]:.1f}' for r in runs)}) |",
+        f"| peak memory (sum of RSS over the process tree) | {peak / 2**30:.2f} GiB |",
+        f"| candidate pairs aligned | {summary['candidate_pairs']:,} |",
+        f"| pairs / passages / groups | {summary['pairs']:,} / {summary['passages']:,} / "
+        f"{summary['groups']:,} |",
+    ])
+    print(text)
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / f"reuse-{args.hosts}.md").write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
