@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import measure  # noqa: E402
+from run import measure_memory  # noqa: E402
 
 from neardup import synth  # noqa: E402
 from neardup.reuse import ReusePair  # noqa: E402
@@ -50,19 +50,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--hosts", type=int, default=100_000)
-    ap.add_argument("--passages", type=int, default=0, help="default: hosts / 20")
+    ap.add_argument("--passages", type=int, default=0, help="default: hosts / 40")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--workers", type=int, default=0)
     args = ap.parse_args()
     started = time.perf_counter()
-    path, corpus = build(args.hosts, args.passages or args.hosts // 20)
+    path, corpus = build(args.hosts, args.passages or args.hosts // 40)
     built = time.perf_counter() - started
     out = HERE / "data" / "out" / "reuse"
     cmd = [sys.executable, "-m", "neardup", "reuse", str(path), "-o", str(out),
            "--workers", str(args.workers)]
-    runs = [measure(cmd, HERE / "data" / "out" / "reuse.stdout") for _ in range(args.repeat)]
+    runs = [measure_memory(cmd, HERE / "data" / "out" / "reuse.stdout", pss=True)
+            for _ in range(args.repeat)]
     seconds = statistics.median(r[0] for r in runs)
     peak = statistics.median(r[1] for r in runs)
+    peak_pss = statistics.median(r[2] for r in runs)
     summary = json.loads((out / "summary.json").read_text())
     with open(out / "pairs.jsonl", encoding="utf-8") as fh:
         pairs = [ReusePair.from_dict(json.loads(line)) for line in fh]
@@ -71,8 +73,9 @@ def main() -> None:
     docs = summary["documents_read"]
     text = "\n".join([
         f"`neardup reuse` on {docs:,} documents ({path.stat().st_size / 1e6:,.0f} MB JSONL; "
-        f"{len(corpus.planted):,} planted copies of passages of {min(lengths)}-{max(lengths)} "
-        f"words), --workers {args.workers or 'all'}, median of {args.repeat} runs, "
+        f"{len(corpus.planted):,} planted copies of passages of 40-500 words, "
+        f"{min(lengths)}-{max(lengths)} tokens), --workers {args.workers or 'all'}, "
+        f"median of {args.repeat} runs, "
         f"{time.strftime('%Y-%m-%d %H:%M')} (corpus built in {built:.0f} s):",
         "",
         "| figure | value |",
@@ -83,7 +86,9 @@ def main() -> None:
         f"{score['false_passages']:.4f} |",
         f"| wall time | {seconds:,.1f} s ({docs / seconds:,.0f} docs/s; runs: "
         f"{', '.join(f'{r[0]:.1f}' for r in runs)}) |",
-        f"| peak memory (sum of RSS over the process tree) | {peak / 2**30:.2f} GiB |",
+        f"| peak memory, sum of PSS over the process tree | {peak_pss / 2**30:.2f} GiB |",
+        f"| peak memory, sum of RSS (counts pages shared by forked workers in each) | "
+        f"{peak / 2**30:.2f} GiB |",
         f"| candidate pairs aligned | {summary['candidate_pairs']:,} |",
         f"| pairs / passages / groups | {summary['pairs']:,} / {summary['passages']:,} / "
         f"{summary['groups']:,} |",

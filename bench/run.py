@@ -34,22 +34,32 @@ PEERS = ("rensa", "rensa-split", "datasketch")
 
 def measure(cmd: list[str], out_path: Path) -> tuple[float, int]:
     """Wall seconds and peak tree RSS (bytes) of ``cmd`` with stdout to ``out_path``."""
+    seconds, rss, _ = measure_memory(cmd, out_path)
+    return seconds, rss
+
+
+def measure_memory(cmd: list[str], out_path: Path, pss: bool = False
+                   ) -> tuple[float, int, int]:
+    """Wall seconds, peak tree RSS and (with ``pss``) peak tree PSS, in bytes. PSS splits
+    pages shared by forked workers among them; RSS counts them in every process."""
     with open(out_path, "wb") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE)
         root = psutil.Process(proc.pid)
-        peak = 0
+        peak = peak_pss = 0
         while proc.poll() is None:
             try:
-                procs = [root] + root.children(recursive=True)
-                peak = max(peak, sum(p.memory_info().rss for p in procs if p.is_running()))
+                procs = [p for p in [root] + root.children(recursive=True) if p.is_running()]
+                peak = max(peak, sum(p.memory_info().rss for p in procs))
+                if pss:
+                    peak_pss = max(peak_pss, sum(p.memory_full_info().pss for p in procs))
             except psutil.Error:
                 pass
             time.sleep(0.02)
         seconds = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"{cmd} failed: {proc.stderr.read().decode()[-2000:]}")
-    return seconds, peak
+    return seconds, peak, peak_pss
 
 
 def quality(out_path: Path, ids: dict[str, int], truth: dict[tuple[int, int], float]) -> dict:

@@ -27,27 +27,38 @@ from __future__ import annotations
 import numpy as np
 
 
-def shared_shingle_pairs(shingles: np.ndarray, counts: np.ndarray, *, min_shared: int,
+def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_shared: int,
                          star_above: int, max_doc_frequency: int,
                          series: np.ndarray | None = None, chunk: int = 1 << 22
                          ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs of documents sharing at least ``min_shared`` counted shingles.
 
     ``shingles`` holds each document's distinct shingle hashes one document after
-    another, ``counts[d]`` of them for document ``d``. ``series[d]`` (optional, ``-1`` for
-    none) names each document's source: pairs within one series are not counted. Returns
-    ``(pairs, shared)``: an ``(m, 2)`` array of document numbers ``i < j``, sorted, and the
-    number of shared shingles that linked each pair.
+    another, in parts (say one per batch; the list is emptied as the parts are packed, so
+    memory does not hold them twice), ``counts[d]`` of them for document ``d``.
+    ``series[d]`` (optional, ``-1`` for none) names each document's source: pairs within
+    one series are not counted. Returns ``(pairs, shared)``: an ``(m, 2)`` array of
+    document numbers ``i < j``, sorted, and the number of shared shingles that linked
+    each pair.
     """
     n = len(counts)
-    if n < 2 or not len(shingles):
+    total = int(counts.sum())
+    if n < 2 or not total:
+        shingles.clear()
         return np.empty((0, 2), np.int64), np.empty(0, np.int64)
     if n >= 1 << 32:
         raise ValueError("at most 2**32 documents")
     bits = max(1, (n - 1).bit_length())
     low = np.uint64((1 << bits) - 1)
+    packed = np.empty(total, dtype=np.uint64)
     owners = np.repeat(np.arange(n, dtype=np.uint64), counts)
-    packed = (shingles & ~low) | owners
+    at = 0
+    while shingles:
+        part = shingles.pop(0)
+        packed[at:at + len(part)] = (part & ~low) | owners[at:at + len(part)]
+        at += len(part)
+    if at != total:
+        raise ValueError(f"{at} shingles given, counts say {total}")
     del owners
     packed.sort()
     keys: list[np.ndarray] = []
@@ -59,6 +70,7 @@ def shared_shingle_pairs(shingles: np.ndarray, counts: np.ndarray, *, min_shared
         keys.append(k)
         shared.append(c)
         start = stop
+    del packed
     all_keys = np.concatenate(keys)
     unique, inverse = np.unique(all_keys, return_inverse=True)
     totals = np.bincount(inverse.ravel(), weights=np.concatenate(shared)).astype(np.int64)

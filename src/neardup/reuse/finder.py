@@ -24,7 +24,7 @@ import numpy as np
 
 from ..align import Passage, Span, Tokens, tokenize_with_offsets
 from ..document import Document, RecordBatch, Rejected, Unparsed
-from ..engine import LocalEngine
+from ..engine import LocalEngine, release_freed_memory
 from ..intake import Intake, in_order
 from ..progress import counted
 from ..sketch import Sketcher, SketchParams
@@ -293,13 +293,11 @@ class ReuseFinder:
         opts = self.options
         ids = self.intake.ids
         ntokens = _cat(self._ntokens, np.int64)
-        shingles = _cat(self._shingles, np.uint64)
-        self._shingles = []
         candidates, shared = shared_shingle_pairs(
-            shingles, _cat(self._counts, np.int64), min_shared=opts.min_shared,
+            self._shingles, _cat(self._counts, np.int64), min_shared=opts.min_shared,
             star_above=opts.star_above, max_doc_frequency=opts.max_doc_frequency,
             series=None if opts.same_series else _labels(self._series))
-        del shingles
+        release_freed_memory()  # before worker processes fork from this one
         reader = self._texts.reader()
         pairs: list[ReusePair] = []
         sides: list[tuple[int, int, int, int]] = []  # (doc, start, end, words) per passage side
