@@ -24,6 +24,12 @@ demo: install
 	$(BIN)/neardup clean examples/seeds -o out/clean
 	@echo "canonical text of the seed story (first 300 characters):"
 	@$(BIN)/python -c "import json; print(json.loads(open('out/clean/cleaned.jsonl').readline())['text'][:300])"
+	@echo
+	$(BIN)/neardup reuse examples/seeds examples/reuse.jsonl -o out/reuse --series-field site
+	@$(BIN)/python -c "import json; g = json.loads(open('out/reuse/groups.jsonl').readline()); \
+	  print('largest passage group:', g['size'], 'copies; origin', g['origin'], '; credits', g['credits'])"
+	$(BIN)/neardup report out/demo
+	$(BIN)/neardup report out/reuse
 
 # The report's browser test drives Debian's Chromium; install it where we may (root + apt).
 browser:

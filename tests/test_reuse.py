@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from itertools import combinations
 
@@ -171,3 +172,33 @@ def test_unusable_documents_are_reported_not_lost(lee_texts) -> None:
     assert [r.id for r in result.rejected] == ["empty", "outlet1"]
     assert "duplicate id" in result.rejected[1].reason
     assert result.groups[0].size == 4
+
+
+def test_cli_reuse_on_the_example_with_bad_records(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from neardup.cli import main
+
+    from .conftest import ROOT
+
+    corpus = tmp_path / "news.jsonl"
+    good = (ROOT / "examples" / "reuse.jsonl").read_text(encoding="utf-8")
+    corpus.write_text(good + '{"id": "broken", "text": \n' + good.splitlines()[1] + "\n",
+                      encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["reuse", str(corpus), "-o", str(out),
+                                       "--series-field", "site", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "line 6: malformed JSON" in result.output and "duplicate id 'outlet-1'" in result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["documents_read"] == 7 and summary["rejected"] == 2
+    group = json.loads((out / "groups.jsonl").read_text().splitlines()[0])
+    assert group["size"] == 4 and group["origin"] == "wire-aap"
+    assert group["credits"]["AAP"] == ["wire-aap", "outlet-2"]
+    assert [m["date"] for m in group["members"]] == ["2001-12-04", "2001-12-05", "2001-12-05",
+                                                     "2001-12-07"]
+    pairs = [json.loads(line) for line in (out / "pairs.jsonl").read_text().splitlines()]
+    assert {(p["a"], p["b"]) for p in pairs} >= {("wire-aap", f"outlet-{k}") for k in (1, 2, 3)}
+    assert all("unrelated" not in (p["a"], p["b"]) for p in pairs)
+    rejected = [json.loads(line) for line in (out / "rejected.jsonl").read_text().splitlines()]
+    assert [r["record"] for r in rejected] == [6, 7]

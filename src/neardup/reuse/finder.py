@@ -29,7 +29,7 @@ from ..intake import Intake, in_order
 from ..progress import counted
 from ..sketch import Sketcher, SketchParams
 from ..store import SpillReader, SpillRef, SpillStore, SpillWriter
-from ..text import DEFAULT_NGRAM
+from ..text import DEFAULT_NGRAM, tokens
 from .candidates import shared_shingle_pairs
 from .groups import group_spans
 from .passages import shared_passages
@@ -227,14 +227,20 @@ class AlignTask:
         return found
 
 
-class AttributionTask:
-    """Per batch of document numbers: the attribution phrases in each document."""
+class MemberTask:
+    """Per batch of ``(document, [(start, end), ...])``: the attribution phrases in the
+    document, and the words in each of its member spans."""
 
     def __init__(self, texts: SpillReader) -> None:
         self.texts = texts
 
-    def __call__(self, docs: list[int]) -> list[list[Attribution]]:
-        return [attributions(_text(self.texts, d)) for d in docs]
+    def __call__(self, items: list[tuple[int, list[tuple[int, int]]]]
+                 ) -> list[tuple[list[Attribution], list[int]]]:
+        out = []
+        for doc, spans in items:
+            text = _text(self.texts, doc)
+            out.append((attributions(text), [len(tokens(text[s:e])) for s, e in spans]))
+        return out
 
 
 class ReuseFinder:
@@ -300,7 +306,7 @@ class ReuseFinder:
         release_freed_memory()  # before worker processes fork from this one
         reader = self._texts.reader()
         pairs: list[ReusePair] = []
-        sides: list[tuple[int, int, int, int]] = []  # (doc, start, end, words) per passage side
+        sides: list[tuple[int, int, int]] = []  # (doc, start, end) per passage side
         work = np.concatenate([candidates, shared[:, None]], axis=1)
         chunk = 256
         chunks = (work[k:k + chunk] for k in range(0, len(work), chunk))
@@ -313,9 +319,9 @@ class ReuseFinder:
                 pairs.append(ReusePair(ids[i], ids[j], passages, float(words_a / ntokens[i]),
                                        float(words_b / ntokens[j]), count))
                 for p in passages:
-                    sides.append((i, p.a.start, p.a.end, p.a.words))
-                    sides.append((j, p.b.start, p.b.end, p.b.words))
-        groups = self._groups(np.array(sides, dtype=np.int64).reshape(-1, 4), reader)
+                    sides.append((i, p.a.start, p.a.end))
+                    sides.append((j, p.b.start, p.b.end))
+        groups = self._groups(np.array(sides, dtype=np.int64).reshape(-1, 3), reader)
         stats = ReuseStats(
             documents_read=self.intake.documents_read, rejected=len(self.intake.rejected),
             candidate_pairs=len(candidates), pairs=len(pairs),
@@ -327,23 +333,26 @@ class ReuseFinder:
     def _groups(self, sides: np.ndarray, reader: SpillReader) -> list[ReuseGroup]:
         if not len(sides):
             return []
-        docs, starts, ends, words = sides.T
+        docs, starts, ends = sides.T
         links = np.arange(len(sides)).reshape(-1, 2)
         group, member = group_spans(docs, starts, ends, links, self.options.min_overlap)
         # One row per member: its document and the extent of the spans it merged.
         heads, member_of = np.unique(member, return_inverse=True)
         m_start = np.full(len(heads), np.iinfo(np.int64).max)
         m_end = np.zeros(len(heads), np.int64)
-        m_words = np.zeros(len(heads), np.int64)
         np.minimum.at(m_start, member_of, starts)
         np.maximum.at(m_end, member_of, ends)
-        np.maximum.at(m_words, member_of, words)
         m_doc, m_group = docs[heads], group[heads]
-        member_docs = np.unique(m_doc).tolist()
-        credits = dict(zip(member_docs, (a for batch in self.engine.map(
-            AttributionTask(reader), (member_docs[k:k + 256]
-                                      for k in range(0, len(member_docs), 256)))
-            for a in batch)))
+        # Per document holding members: its credits, and the words of each member in it.
+        by_doc = np.argsort(m_doc, kind="stable")
+        cuts = np.flatnonzero(np.diff(m_doc[by_doc])) + 1
+        work = [(int(m_doc[rows[0]]), list(zip(m_start[rows].tolist(), m_end[rows].tolist())))
+                for rows in np.split(by_doc, cuts)]
+        found = [f for batch in self.engine.map(MemberTask(reader), (
+            work[k:k + 256] for k in range(0, len(work), 256))) for f in batch]
+        credits = {doc: attrs for (doc, _), (attrs, _) in zip(work, found)}
+        m_words = np.zeros(len(heads), np.int64)
+        m_words[np.concatenate(np.split(by_doc, cuts))] = [w for _, ws in found for w in ws]
         ids, dates = self.intake.ids, self._dates
         order = np.lexsort((m_start, m_doc, m_group))
         bounds = np.flatnonzero(np.diff(m_group[order])) + 1
