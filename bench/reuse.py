@@ -50,12 +50,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--hosts", type=int, default=100_000)
-    ap.add_argument("--passages", type=int, default=0, help="default: hosts / 40")
+    ap.add_argument("--passages", type=int, default=0, help="default: hosts / 100")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--workers", type=int, default=0)
     args = ap.parse_args()
     started = time.perf_counter()
-    path, corpus = build(args.hosts, args.passages or args.hosts // 40)
+    path, corpus = build(args.hosts, args.passages or args.hosts // 100)
     built = time.perf_counter() - started
     out = HERE / "data" / "out" / "reuse"
     cmd = [sys.executable, "-m", "neardup", "reuse", str(path), "-o", str(out),
@@ -95,7 +95,8 @@ def main() -> None:
     ])
     print(text)
     (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / f"reuse-{args.hosts}.md").write_text(text + "\n")
+    name = f"reuse-{args.hosts}" + (f"-p{args.passages}" if args.passages else "")
+    (HERE / "results" / f"{name}.md").write_text(text + "\n")
 
 
 if __name__ == "__main__":

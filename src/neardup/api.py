@@ -20,6 +20,7 @@ On files (what ``neardup dedup`` runs)::
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -279,10 +280,11 @@ def reuse_files(inputs: list[str], outdir: str | Path, options: ReuseOptions = R
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    with ReuseFinder(options, LocalEngine(workers), progress) as finder:
+    with ReuseFinder(options, LocalEngine(workers), progress) as finder, \
+            open(out / "pairs.jsonl", "w", encoding="utf-8") as pairs_file:
         finder.add(track(_records(inputs, read, None), input_size(inputs), progress))
-        result = finder.finish()
-    write_jsonl(out / "pairs.jsonl", (p.to_dict() for p in result.pairs))
+        result = finder.finish(lambda pair: pairs_file.write(
+            json.dumps(pair.to_dict(), ensure_ascii=False) + "\n"))
     write_jsonl(out / "groups.jsonl", (g.to_dict() for g in result.groups))
     write_jsonl(out / "rejected.jsonl", rejected_rows(result.rejected))
     result.seconds = time.perf_counter() - started

@@ -51,15 +51,16 @@ def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_
     bits = max(1, (n - 1).bit_length())
     low = np.uint64((1 << bits) - 1)
     packed = np.empty(total, dtype=np.uint64)
-    owners = np.repeat(np.arange(n, dtype=np.uint64), counts)
-    at = 0
+    ends = np.cumsum(counts)
+    at = first = 0
     while shingles:
         part = shingles.pop(0)
-        packed[at:at + len(part)] = (part & ~low) | owners[at:at + len(part)]
-        at += len(part)
-    if at != total:
-        raise ValueError(f"{at} shingles given, counts say {total}")
-    del owners
+        last = int(np.searchsorted(ends, at + len(part), "left")) + 1  # the part's documents
+        owners = np.repeat(np.arange(first, last, dtype=np.uint64), counts[first:last])
+        if len(owners) != len(part):
+            raise ValueError("shingle parts do not follow document boundaries")
+        packed[at:at + len(part)] = (part & ~low) | owners
+        at, first = at + len(part), last
     packed.sort()
     keys: list[np.ndarray] = []
     shared: list[np.ndarray] = []

@@ -16,7 +16,7 @@ Flow (each step a function of its inputs; files are never opened here):
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -143,8 +143,8 @@ class ReuseStats:
 
 @dataclass
 class ReuseResult:
-    """What a reuse run found. ``pairs`` in reading order of ``a`` then ``b``; ``groups``
-    largest first."""
+    """What a reuse run found. ``pairs`` in reading order of ``a`` then ``b`` (empty when
+    they went to a sink, as :func:`neardup.reuse_files` does); ``groups`` largest first."""
 
     pairs: list[ReusePair]
     groups: list[ReuseGroup]
@@ -294,8 +294,11 @@ class ReuseFinder:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def finish(self) -> ReuseResult:
-        """Candidates, aligned passages and groups; removes the spilled texts."""
+    def finish(self, pair_sink: Callable[[ReusePair], None] | None = None) -> ReuseResult:
+        """Candidates, aligned passages and groups; removes the spilled texts.
+
+        With ``pair_sink``, each pair goes there as it is found and is not kept in the
+        result (memory then grows with groups, not with pairs and their passage texts)."""
         opts = self.options
         ids = self.intake.ids
         ntokens = _cat(self._ntokens, np.int64)
@@ -306,6 +309,7 @@ class ReuseFinder:
         release_freed_memory()  # before worker processes fork from this one
         reader = self._texts.reader()
         pairs: list[ReusePair] = []
+        n_pairs = n_passages = 0
         sides: list[tuple[int, int, int]] = []  # (doc, start, end) per passage side
         work = np.concatenate([candidates, shared[:, None]], axis=1)
         chunk = 256
@@ -316,16 +320,22 @@ class ReuseFinder:
             for i, j, count, passages in found:
                 words_a = sum(p.a.words for p in passages)
                 words_b = sum(p.b.words for p in passages)
-                pairs.append(ReusePair(ids[i], ids[j], passages, float(words_a / ntokens[i]),
-                                       float(words_b / ntokens[j]), count))
+                pair = ReusePair(ids[i], ids[j], passages, float(words_a / ntokens[i]),
+                                 float(words_b / ntokens[j]), count)
+                if pair_sink is None:
+                    pairs.append(pair)
+                else:
+                    pair_sink(pair)
+                n_pairs += 1
+                n_passages += len(passages)
                 for p in passages:
                     sides.append((i, p.a.start, p.a.end))
                     sides.append((j, p.b.start, p.b.end))
         groups = self._groups(np.array(sides, dtype=np.int64).reshape(-1, 3), reader)
         stats = ReuseStats(
             documents_read=self.intake.documents_read, rejected=len(self.intake.rejected),
-            candidate_pairs=len(candidates), pairs=len(pairs),
-            passages=sum(len(p.passages) for p in pairs), groups=len(groups),
+            candidate_pairs=len(candidates), pairs=n_pairs, passages=n_passages,
+            groups=len(groups),
             documents_in_groups=len({m.id for g in groups for m in g.members}))
         self.close()
         return ReuseResult(pairs, groups, self.intake.rejected, stats, opts)
