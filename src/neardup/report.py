@@ -13,6 +13,7 @@ escaped: a document containing ``<script>`` shows it as text.
 
 from __future__ import annotations
 
+import heapq
 import html
 import json
 from collections.abc import Iterator
@@ -40,7 +41,7 @@ class Run:
     summary: dict[str, Any]
     pairs: list[dict[str, Any]]  # the listed ones
     pairs_total: int
-    scores: list[float]  # of every pair, for the histogram
+    histogram: list[int]  # pairs per similarity bin, of every pair
     groups: list[dict[str, Any]]  # {"members": [...], ...}, largest first
     texts: dict[str, str] = field(default_factory=dict)
     texts_missing: str | None = None  # why the views are absent
@@ -58,26 +59,31 @@ def load_run(outdir: str | Path, max_pairs: int = 300, max_groups: int = 300) ->
     if command not in ("dedup", "reuse"):
         raise ReportError(f"{out}: a report covers `dedup` and `reuse` output, this is "
                           f"`{command}` output")
-    scores: list[float] = []
-    listed: list[dict[str, Any]] = []
+    histogram = [0] * BINS
     total = 0
-    for row in _jsonl(out / "pairs.jsonl"):
-        if "exact_group" in row:  # a large exact group written as one line
-            n = row["size"]
-            scores.extend([1.0] * (n * (n - 1) // 2))
-            total += n * (n - 1) // 2
-            continue
-        row["score"] = _score(command, row)
-        scores.append(row["score"])
-        listed.append(row)
-        total += 1
-    if command == "dedup":
-        listed.sort(key=lambda r: r["score"])  # borderline pairs first: they need a look
+
+    def rows() -> Iterator[dict[str, Any]]:
+        nonlocal total
+        for row in _jsonl(out / "pairs.jsonl"):
+            if "exact_group" in row:  # a large exact group written as one line
+                n = row["size"] * (row["size"] - 1) // 2
+                histogram[-1] += n
+                total += n
+                continue
+            row["score"] = _score(command, row)
+            histogram[min(BINS - 1, int(row["score"] * BINS))] += 1
+            total += 1
+            yield row
+
+    # Only the listed pairs are held: a million-pair run reports in bounded memory.
+    if command == "dedup":  # borderline pairs first: they need a look
+        listed = heapq.nsmallest(max_pairs, rows(), key=lambda r: r["score"])
         groups = _dedup_groups(out / "clusters.jsonl")
     else:
-        listed.sort(key=lambda r: -sum(p["words"] for p in r["passages"]))
+        listed = heapq.nlargest(max_pairs, rows(),
+                                key=lambda r: sum(p["words"] for p in r["passages"]))
         groups = list(_jsonl(out / "groups.jsonl"))
-    return Run(command, summary, listed[:max_pairs], total, scores, groups[:max_groups])
+    return Run(command, summary, listed, total, histogram, groups[:max_groups])
 
 
 def _score(command: str, row: dict[str, Any]) -> float:
@@ -208,9 +214,7 @@ def _fmt(v: object) -> str:
 
 
 def _histogram(run: Run) -> str:
-    counts = [0] * BINS
-    for score in run.scores:
-        counts[min(BINS - 1, int(score * BINS))] += 1
+    counts = run.histogram
     what = ("Jaccard similarity of each pair (exact, on 5-word shingles)" if run.command ==
             "dedup" else "share of the more contained document inside shared passages")
     width, height, left, bottom, right = 660, 180, 40, 30, 20
@@ -232,7 +236,7 @@ def _histogram(run: Run) -> str:
     axis = (f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" '
             f'y2="{height - bottom}" '
             'stroke="#889"/>')
-    return (f'<section id="histogram"><h2>Similarities of {len(run.scores):,} pairs</h2>'
+    return (f'<section id="histogram"><h2>Similarities of {run.pairs_total:,} pairs</h2>'
             f"<p>{_e(what)}.</p>"
             f'<svg role="img" aria-label="histogram of pair similarities" width="{width}" '
             f'height="{height}" viewBox="0 0 {width} {height}">{axis}{"".join(shapes)}</svg>'
