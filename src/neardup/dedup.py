@@ -32,7 +32,7 @@ from .clean import Cleaner, CleanOptions
 from .cluster import KeepPolicy, group_labels, kept_members
 from .document import Document, RecordBatch, Rejected, Source, Unparsed
 from .engine import LocalEngine
-from .intake import Intake, in_order
+from .intake import Intake, concat, in_order
 from .lsh import band_keys, candidate_pairs
 from .minhash import DEFAULT_MAX_MISS, LSHParams, choose_lsh_params, estimate_jaccard
 from .progress import counted
@@ -337,12 +337,12 @@ class Deduplicator:
         """Decide exact groups, verified pairs and groups; close the spill file."""
         opts = self.options
         n = len(self.ids)
-        status = _cat(self._status, np.int8, (0,))
-        ntokens = _cat(self._ntokens, np.int64, (0,))
+        status = concat(self._status, np.int8, (0,))
+        ntokens = concat(self._ntokens, np.int64, (0,))
         valid = np.flatnonzero(status == Status.OK)
-        exact_rep = exact_representatives(_cat(self._keys, np.uint64, (0, 2)), valid, n)
+        exact_rep = exact_representatives(concat(self._keys, np.uint64, (0, 2)), valid, n)
         reps = np.unique(exact_rep[valid])
-        bands = _cat(self._bands, np.uint64, (0, self.lsh.bands))
+        bands = concat(self._bands, np.uint64, (0, self.lsh.bands))
         self._keys = self._bands = []  # all per-document state now lives in the arrays above
         candidates = reps[candidate_pairs(bands[reps], opts.max_bucket)]
         del bands
@@ -428,7 +428,3 @@ def exact_representatives(keys: np.ndarray, valid: np.ndarray, n: int) -> np.nda
         _, first, inverse = np.unique(structured, return_index=True, return_inverse=True)
     exact_rep[valid] = valid[first][inverse.ravel()]
     return exact_rep
-
-
-def _cat(parts: list[np.ndarray], dtype: type, empty_shape: tuple[int, ...]) -> np.ndarray:
-    return np.concatenate(parts) if parts else np.empty(empty_shape, dtype=dtype)

@@ -96,3 +96,9 @@ def in_order(pending: deque[T]) -> Iterator[T]:
     """Yields the oldest pending batch each time: engines return results in order."""
     while True:
         yield pending.popleft()
+
+
+def concat(parts: list[np.ndarray], dtype: type, empty_shape: tuple[int, ...] = (0,)
+           ) -> np.ndarray:
+    """Per-batch arrays as one array in reading order (an empty one of ``empty_shape``)."""
+    return np.concatenate(parts) if parts else np.empty(empty_shape, dtype=dtype)

@@ -25,7 +25,7 @@ import numpy as np
 from ..align import Passage, Span, Tokens, tokenize_with_offsets
 from ..document import Document, RecordBatch, Rejected, Unparsed
 from ..engine import LocalEngine, release_freed_memory
-from ..intake import Intake, in_order
+from ..intake import Intake, concat, in_order
 from ..progress import counted
 from ..sketch import Sketcher, SketchParams
 from ..store import SpillReader, SpillRef, SpillStore, SpillWriter
@@ -301,9 +301,9 @@ class ReuseFinder:
         result (memory then grows with groups, not with pairs and their passage texts)."""
         opts = self.options
         ids = self.intake.ids
-        ntokens = _cat(self._ntokens, np.int64)
+        ntokens = concat(self._ntokens, np.int64)
         candidates, shared = shared_shingle_pairs(
-            self._shingles, _cat(self._counts, np.int64), min_shared=opts.min_shared,
+            self._shingles, concat(self._counts, np.int64), min_shared=opts.min_shared,
             star_above=opts.star_above, max_doc_frequency=opts.max_doc_frequency,
             series=None if opts.same_series else _labels(self._series))
         release_freed_memory()  # before worker processes fork from this one
@@ -390,8 +390,3 @@ def _labels(values: list[str | None]) -> np.ndarray:
     numbers: dict[str, int] = {}
     return np.array([-1 if v is None else numbers.setdefault(v, len(numbers)) for v in values],
                     dtype=np.int64)
-
-
-def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-    return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
-
