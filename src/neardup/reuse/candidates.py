@@ -29,8 +29,8 @@ import numpy as np
 
 def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_shared: int,
                          star_above: int, max_doc_frequency: int,
-                         series: np.ndarray | None = None, chunk: int = 1 << 22
-                         ) -> tuple[np.ndarray, np.ndarray]:
+                         series: np.ndarray | None = None, chunk: int = 1 << 20,
+                         merge_parts: int = 16) -> tuple[np.ndarray, np.ndarray]:
     """Pairs of documents sharing at least ``min_shared`` counted shingles.
 
     ``shingles`` holds each document's distinct shingle hashes one document after
@@ -62,24 +62,42 @@ def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_
         packed[at:at + len(part)] = (part & ~low) | owners
         at, first = at + len(part), last
     packed.sort()
-    keys: list[np.ndarray] = []
-    shared: list[np.ndarray] = []
+    # Pair counts come out per chunk of postings, sorted by pair key; they are cut by the
+    # first document's range into parts that are summed one part at a time, so the final
+    # sum never needs memory for all chunks' pairs at once (the spurious pairs sharing a
+    # shingle or two outnumber real candidates a thousand to one).
+    bounds = (np.linspace(0, n, merge_parts + 1).astype(np.uint64) << np.uint64(32))[1:-1]
+    parts: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(merge_parts)]
     start = 0
     while start < len(packed):
         stop = _group_end(packed, min(start + chunk, len(packed)), low)
-        k, c = _pair_counts(packed[start:stop], low, star_above, max_doc_frequency, series)
-        keys.append(k)
-        shared.append(c)
+        keys, counted = _pair_counts(packed[start:stop], low, star_above, max_doc_frequency,
+                                     series)
+        cuts = [0, *np.searchsorted(keys, bounds).tolist(), len(keys)]
+        for k in range(merge_parts):
+            parts[k].append((keys[cuts[k]:cuts[k + 1]].copy(),
+                             counted[cuts[k]:cuts[k + 1]].astype(np.uint32)))
         start = stop
     del packed
-    all_keys = np.concatenate(keys)
-    unique, inverse = np.unique(all_keys, return_inverse=True)
-    totals = np.bincount(inverse.ravel(), weights=np.concatenate(shared)).astype(np.int64)
-    keep = totals >= min_shared
-    unique, totals = unique[keep], totals[keep]
-    pairs = np.stack([(unique >> np.uint64(32)).astype(np.int64),
-                      (unique & np.uint64(0xFFFFFFFF)).astype(np.int64)], axis=1)
-    return pairs, totals
+    pairs, totals = [], []
+    for k in range(merge_parts):
+        keys = np.concatenate([p[0] for p in parts[k]])
+        weights = np.concatenate([p[1] for p in parts[k]])
+        parts[k] = []
+        if not len(keys):
+            continue
+        order = np.argsort(keys, kind="stable")
+        keys, weights = keys[order], weights[order]
+        del order
+        heads = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        sums = np.add.reduceat(weights.astype(np.int64), heads) if len(heads) else heads
+        keep = sums >= min_shared
+        pairs.append(keys[heads[keep]])
+        totals.append(sums[keep])
+    unique = np.concatenate(pairs) if pairs else np.empty(0, np.uint64)
+    pair_array = np.stack([(unique >> np.uint64(32)).astype(np.int64),
+                           (unique & np.uint64(0xFFFFFFFF)).astype(np.int64)], axis=1)
+    return pair_array, (np.concatenate(totals) if totals else np.empty(0)).astype(np.int64)
 
 
 def _group_end(packed: np.ndarray, stop: int, low: np.uint64) -> int:
