@@ -47,6 +47,7 @@ bench: install
 	$(BIN)/python bench/clean_speed.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/scale.py --clean
+	$(BIN)/python bench/reuse.py
 
 clean:
 	rm -rf $(VENV) out build src/*.egg-info src/neardup/*.so
