@@ -34,11 +34,13 @@ HERE = Path(__file__).resolve().parent
 LEE = HERE.parent / "tests" / "data" / "lee_background.cor"
 
 
-def build(hosts: int, passages: int, seed: int = 0) -> tuple[Path, synth.PlantedReuse]:
+def build(hosts: int, passages: int, edit_rate: float = 0.02, seed: int = 0
+          ) -> tuple[Path, synth.PlantedReuse]:
     lee = synth.distinct_texts(LEE.read_text(encoding="utf-8").splitlines())
     host_texts = lee[200:] + synth.chain_articles(lee, hosts, seed=seed + 1)
-    corpus = synth.plant_reuse(lee[:200], host_texts, passages, seed=seed + 2)
-    path = HERE / "data" / f"reuse-{hosts}-s{seed}.jsonl"
+    corpus = synth.plant_reuse(lee[:200], host_texts, passages, edit_rate=edit_rate,
+                               seed=seed + 2)
+    path = HERE / "data" / f"reuse-{hosts}-p{passages}-e{edit_rate}-s{seed}.jsonl"
     path.parent.mkdir(exist_ok=True)
     with open(path, "w", encoding="utf-8") as fh:
         for doc_id, text in corpus.docs:
@@ -51,11 +53,13 @@ def main() -> None:
                                  formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--hosts", type=int, default=100_000)
     ap.add_argument("--passages", type=int, default=0, help="default: hosts / 100")
+    ap.add_argument("--edit-rate", type=float, default=0.02,
+                    help="share of a copy's words changed, dropped or doubled")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--workers", type=int, default=0)
     args = ap.parse_args()
     started = time.perf_counter()
-    path, corpus = build(args.hosts, args.passages or args.hosts // 100)
+    path, corpus = build(args.hosts, args.passages or args.hosts // 100, args.edit_rate)
     built = time.perf_counter() - started
     out = HERE / "data" / "out" / "reuse"
     cmd = [sys.executable, "-m", "neardup", "reuse", str(path), "-o", str(out),
@@ -74,7 +78,8 @@ def main() -> None:
     text = "\n".join([
         f"`neardup reuse` on {docs:,} documents ({path.stat().st_size / 1e6:,.0f} MB JSONL; "
         f"{len(corpus.planted):,} planted copies of passages of 40-500 words, "
-        f"{min(lengths)}-{max(lengths)} tokens), --workers {args.workers or 'all'}, "
+        f"{min(lengths)}-{max(lengths)} tokens, edit rate {args.edit_rate}), "
+        f"--workers {args.workers or 'all'}, "
         f"median of {args.repeat} runs, "
         f"{time.strftime('%Y-%m-%d %H:%M')} (corpus built in {built:.0f} s):",
         "",
@@ -95,7 +100,8 @@ def main() -> None:
     ])
     print(text)
     (HERE / "results").mkdir(exist_ok=True)
-    name = f"reuse-{args.hosts}" + (f"-p{args.passages}" if args.passages else "")
+    name = (f"reuse-{args.hosts}" + (f"-p{args.passages}" if args.passages else "")
+            + (f"-e{args.edit_rate}" if args.edit_rate != 0.02 else ""))
     (HERE / "results" / f"{name}.md").write_text(text + "\n")
 
 
