@@ -130,3 +130,21 @@ def test_report_without_inputs_says_why(tmp_path, reuse_run) -> None:
 def test_report_refuses_other_directories(tmp_path) -> None:
     with pytest.raises(ReportError, match="no summary.json"):
         load_run(tmp_path)
+
+
+def test_reuse_view_marks_the_edit_inside_a_passage(browser, tmp_path) -> None:
+    from .conftest import ROOT
+
+    out = tmp_path / "reuse"
+    reuse_files([str(ROOT / "examples" / "reuse.jsonl")], out, workers=1, progress=False)
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    page.goto(write_report(out).resolve().as_uri())
+    row = page.locator("#pairs tr", has_text="outlet-2").filter(has_text="wire-aap")
+    row.locator("a").click()
+    view = page.locator(page.url[page.url.index("#"):])
+    wire, outlet = view.locator(".doc").nth(0), view.locator(".doc").nth(1)
+    assert outlet.locator("mark.edit").all_inner_texts() == ["reportedly"]
+    (changed,) = wire.locator("mark.edit").all_inner_texts()
+    assert changed != "reportedly" and changed.isalpha()
+    assert wire.locator("mark.shared sup").all_inner_texts() == ["1"]
+    page.close()

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .align import explain
+from .align import align, explain, tokenize_with_offsets
 from .clean import CleanOptions
 from .document import Document
 from .io.readers import InputError, ReadOptions, check_inputs, read_inputs
@@ -161,7 +161,8 @@ padding:.3em .5em;text-align:left;vertical-align:top}th{background:#f3f5f8}
 .doc{border:1px solid #ccd;border-radius:4px;padding:.6em;overflow-wrap:anywhere}
 .doc h4{margin:0 0 .4em}.text{white-space:pre-wrap;font:13px/1.5 ui-monospace,monospace;
 max-height:38em;overflow:auto}
-mark.shared{background:#d8f0d8}mark.extra{background:#ffd9b3}
+mark.shared,mark.shared-more{background:#d8f0d8}mark.extra{background:#ffd9b3}
+mark.edit{background:#f4b6b6}
 mark.boilerplate{background:#e2e2e2;text-decoration:line-through}
 mark sup{font-size:.7em;color:#285;font-weight:700}
 .pair{margin:1.5em 0;padding-top:.5em;border-top:2px solid #ccd}
@@ -323,10 +324,11 @@ def _view(run: Run, k: int, p: dict[str, Any]) -> str:
         caption = (f"Jaccard {p['jaccard']:.3f}; {len(why.passages)} shared runs, "
                    f"{len(why.only_a)} extra spans in a, {len(why.only_b)} in b")
     else:
-        marks_a = [(q["a"]["start"], q["a"]["end"], "shared", str(n + 1))
-                   for n, q in enumerate(p["passages"])]
-        marks_b = [(q["b"]["start"], q["b"]["end"], "shared", str(n + 1))
-                   for n, q in enumerate(p["passages"])]
+        marks_a, marks_b = [], []
+        for n, q in enumerate(p["passages"]):
+            a_span, b_span = (q["a"]["start"], q["a"]["end"]), (q["b"]["start"], q["b"]["end"])
+            marks_a += _passage_marks(a_text, a_span, b_text, b_span, str(n + 1))
+            marks_b += _passage_marks(b_text, b_span, a_text, a_span, str(n + 1))
         marks_a += [_extra(s, e, None, "a") for s, e in _gaps(a_text, marks_a)]
         marks_b += [_extra(s, e, None, "b") for s, e in _gaps(b_text, marks_b)]
         idents = ", ".join(f"{q['words']} words at {q['identity']:.0%} identity"
@@ -336,9 +338,35 @@ def _view(run: Run, k: int, p: dict[str, Any]) -> str:
     return (f'<article class="pair" id="pair-{k + 1}"><h3>Pair {k + 1}: {_e(p["a"])} ↔ '
             f'{_e(p["b"])}</h3><p>{_e(caption)}. <mark class="shared">shared</mark> '
             '(numbered alike on both sides) · <mark class="extra">only in this copy</mark>'
+            + (' · <mark class="edit">edited inside a shared passage</mark>'
+               if run.command == "reuse" else "")
             + (' · <mark class="boilerplate">removed by cleaning</mark>'
                if run.command == "dedup" else "") + '</p><div class="side-by-side">'
             f'{_doc(p["a"], a_text, marks_a)}{_doc(p["b"], b_text, marks_b)}</div></article>')
+
+
+def _passage_marks(text: str, span: tuple[int, int], other: str, other_span: tuple[int, int],
+                   label: str) -> list[Mark]:
+    """A shared passage as marks: its words aligned with the other copy's passage are
+    shared (numbered on the first stretch), the words the copies differ in are edits."""
+    mine = tokenize_with_offsets(text[span[0]:span[1]])
+    theirs = tokenize_with_offsets(other[other_span[0]:other_span[1]])
+    _, covered, _ = align(mine, theirs)
+    marks: list[Mark] = []
+    k = 0
+    while k < len(covered):
+        end = k
+        while end + 1 < len(covered) and covered[end + 1] == covered[k]:
+            end += 1
+        start_char = span[0] + mine.starts[k]
+        stop_char = span[0] + (mine.starts[end + 1] if end + 1 < len(covered) else mine.ends[end])
+        if covered[k]:
+            marks.append((start_char, stop_char, "shared" if not marks else "shared-more", label))
+        else:
+            marks.append((start_char, span[0] + mine.ends[end], "edit",
+                          f"in passage {label}, differs in the other copy"))
+        k = end + 1
+    return marks
 
 
 def _extra(start: int, end: int, reason: str | None, side: str) -> Mark:
@@ -364,7 +392,7 @@ def _doc(doc_id: str, text: str, marks: list[Mark]) -> str:
             continue
         out.append(_e(text[at:start]))
         tag = f"<sup>{_e(label)}</sup>" if css == "shared" else ""
-        title = f"shared passage {label}" if css == "shared" else label
+        title = f"shared passage {label}" if css.startswith("shared") else label
         out.append(f'<mark class="{css}" title="{_e(title)}">{tag}{_e(text[start:end])}</mark>')
         at = end
     out.append(_e(text[at:]))
