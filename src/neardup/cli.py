@@ -17,9 +17,16 @@ from .clean import CleanOptions
 from .clean.patterns import PatternError
 from .cluster import KeepPolicy
 from .dedup import DedupOptions
-from .document import Document, Rejected
+from .document import Rejected
 from .io.html import EXTRACTORS
-from .io.readers import DEFAULT_MAX_DOC_BYTES, InputError, ReadOptions, check_inputs, read_inputs
+from .io.readers import (
+    DEFAULT_MAX_DOC_BYTES,
+    InputError,
+    ReadOptions,
+    check_inputs,
+    read_inputs,
+    read_texts,
+)
 from .report import ReportError, write_report
 from .reuse import ReuseOptions
 from .text import DEFAULT_NGRAM
@@ -373,13 +380,10 @@ def _load_pair(a: str, b: str, corpus: list[str], read: ReadOptions) -> dict[str
             texts[path] = record.text
         return texts
     check_inputs(corpus)
-    wanted, texts = {a, b}, {}
-    for record in read_inputs(corpus, read):
-        if isinstance(record, Document) and record.id in wanted:
-            texts[record.id] = record.text
-            if len(texts) == len(wanted):
-                return texts
-    missing = sorted(wanted - texts.keys())
+    texts = read_texts(corpus, {a, b}, read)
+    if len(texts) == len({a, b}):
+        return texts
+    missing = sorted({a, b} - texts.keys())
     raise InputError(f"no document with id {', '.join(map(repr, missing))} in "
                      f"{', '.join(corpus)}")
 

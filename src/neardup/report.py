@@ -23,8 +23,7 @@ from typing import Any
 
 from .align import align, explain, tokenize_with_offsets
 from .clean import CleanOptions
-from .document import Document
-from .io.readers import InputError, ReadOptions, check_inputs, read_inputs
+from .io.readers import InputError, ReadOptions, check_inputs, read_texts
 
 BINS = 20
 
@@ -127,9 +126,7 @@ def load_texts(run: Run) -> None:
     except InputError as err:
         run.texts_missing = f"its inputs cannot be read again ({err})"
         return
-    for record in read_inputs(inputs, read):
-        if isinstance(record, Document) and record.id in wanted:
-            run.texts.setdefault(record.id, record.text)
+    run.texts = read_texts(inputs, wanted, read)
     missing = wanted - run.texts.keys()
     if missing:
         run.texts_missing = (f"{len(missing):,} documents were not found in the inputs "

@@ -142,6 +142,19 @@ def read_inputs(paths: list[str], options: ReadOptions = ReadOptions(),
         yield from read_input(path, options, deferred)
 
 
+def read_texts(paths: list[str], ids: set[str], options: ReadOptions = ReadOptions()
+               ) -> dict[str, str]:
+    """The texts of the documents with these ids (the first record of an id, as everywhere
+    else), reading only until all are found; ids not found are absent."""
+    texts: dict[str, str] = {}
+    for record in read_inputs(paths, options):
+        if isinstance(record, Document) and record.id in ids:
+            texts.setdefault(record.id, record.text)
+            if len(texts) == len(ids):
+                break
+    return texts
+
+
 def read_input(path: str, options: ReadOptions = ReadOptions(),
                deferred: bool = False) -> Iterator[RawRecord]:
     """The records of one input. With ``deferred``, JSONL lines come as :class:`Unparsed`
