@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .align import align, explain, tokenize_with_offsets
+from .align import align, tokenize_with_offsets
+from .api import explain
 from .clean import CleanOptions
 from .io.readers import InputError, ReadOptions, check_inputs, read_texts
 
@@ -310,8 +311,7 @@ def _view(run: Run, k: int, p: dict[str, Any]) -> str:
         return ""
     if run.command == "dedup":
         cleaned = run.summary.get("settings", {}).get("cleaned", False)
-        cleaner = CleanOptions(learn=False).cleaner() if cleaned else None
-        why = explain(a_text, b_text, cleaner=cleaner)
+        why = explain(a_text, b_text, clean=CleanOptions() if cleaned else None)
         marks_a: list[Mark] = [(q.a.start, q.a.end, "shared", str(n + 1))
                                for n, q in enumerate(why.passages)]
         marks_b: list[Mark] = [(q.b.start, q.b.end, "shared", str(n + 1))
