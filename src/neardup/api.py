@@ -20,7 +20,6 @@ On files (what ``neardup dedup`` runs)::
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -47,7 +46,7 @@ from .io.readers import (
     read_input,
     read_jsonl_stream,
 )
-from .io.writers import rejected_rows, write_jsonl, write_kept, write_summary
+from .io.writers import jsonl_line, rejected_rows, write_jsonl, write_kept, write_summary
 from .progress import track
 from .reuse import ReuseFinder, ReuseOptions, ReuseResult
 from .text import DEFAULT_NGRAM
@@ -283,8 +282,7 @@ def reuse_files(inputs: list[str], outdir: str | Path, options: ReuseOptions = R
     with ReuseFinder(options, LocalEngine(workers), progress) as finder, \
             open(out / "pairs.jsonl", "w", encoding="utf-8") as pairs_file:
         finder.add(track(_records(inputs, read, None), input_size(inputs), progress))
-        result = finder.finish(lambda pair: pairs_file.write(
-            json.dumps(pair.to_dict(), ensure_ascii=False) + "\n"))
+        result = finder.finish(lambda pair: pairs_file.write(jsonl_line(pair.to_dict())))
     write_jsonl(out / "groups.jsonl", (g.to_dict() for g in result.groups))
     write_jsonl(out / "rejected.jsonl", rejected_rows(result.rejected))
     result.seconds = time.perf_counter() - started

@@ -27,6 +27,7 @@ from .io.readers import (
     read_inputs,
     read_texts,
 )
+from .io.writers import jsonl_line
 from .report import ReportError, write_report
 from .reuse import ReuseOptions
 from .text import DEFAULT_NGRAM
@@ -218,7 +219,7 @@ def pairs(inputs: tuple[str, ...], **settings: Any) -> None:
         raise click.ClickException(str(err)) from None
     out = sys.stdout
     for pair in result.iter_pairs(run.max_group_pairs):
-        out.write(json.dumps(pair.to_dict(), ensure_ascii=False) + "\n")
+        out.write(jsonl_line(pair.to_dict()))
     out.flush()
     _report_rejections(result.rejected, "use `neardup dedup` for rejected.jsonl")
     _warn_if_empty(result.stats.documents_read, inputs)

@@ -22,13 +22,17 @@ from ..document import Rejected, Source
 from .readers import STREAM_ERRORS, input_kind, open_compressed
 
 
+def jsonl_line(row: dict[str, Any]) -> str:
+    """One row as a JSON line (UTF-8 text kept as is, newline included)."""
+    return json.dumps(row, ensure_ascii=False) + "\n"
+
+
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
     """Write rows as JSON lines; returns how many."""
     count = 0
     with open(path, "w", encoding="utf-8") as fh:
         for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False))
-            fh.write("\n")
+            fh.write(jsonl_line(row))
             count += 1
     return count
 
