@@ -24,7 +24,7 @@ import numpy as np
 
 from ..align import Passage, Span, Tokens, tokenize_with_offsets
 from ..document import Document, RecordBatch, Rejected, Unparsed
-from ..engine import LocalEngine, release_freed_memory
+from ..engine import LocalEngine, batched, release_freed_memory
 from ..intake import Intake, concat, in_order
 from ..progress import counted
 from ..sketch import Sketcher, SketchParams
@@ -358,11 +358,11 @@ class ReuseFinder:
         cuts = np.flatnonzero(np.diff(m_doc[by_doc])) + 1
         work = [(int(m_doc[rows[0]]), list(zip(m_start[rows].tolist(), m_end[rows].tolist())))
                 for rows in np.split(by_doc, cuts)]
-        found = [f for batch in self.engine.map(MemberTask(reader), (
-            work[k:k + 256] for k in range(0, len(work), 256))) for f in batch]
+        found = [f for batch in self.engine.map(MemberTask(reader), batched(work, 256))
+                 for f in batch]
         credits = {doc: attrs for (doc, _), (attrs, _) in zip(work, found)}
         m_words = np.zeros(len(heads), np.int64)
-        m_words[np.concatenate(np.split(by_doc, cuts))] = [w for _, ws in found for w in ws]
+        m_words[by_doc] = [w for _, ws in found for w in ws]
         ids, dates = self.intake.ids, self._dates
         order = np.lexsort((m_start, m_doc, m_group))
         bounds = np.flatnonzero(np.diff(m_group[order])) + 1
