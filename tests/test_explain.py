@@ -74,7 +74,7 @@ def test_cli_explain_files_human_output() -> None:
     assert result.exit_code == 0, result.output
     assert "Jaccard similarity (5-word shingles): 0.897" in result.output
     assert '"Leave a Comment"' in result.output and '"0 + 0 ="' in result.output
-    assert "Only in B (1 spans" in result.output
+    assert "Only in B (1 span, 19 words)" in result.output
 
 
 def test_explain_clean_marks_every_difference_as_boilerplate(seed_texts) -> None:

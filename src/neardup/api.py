@@ -21,12 +21,12 @@ On files (what ``neardup dedup`` runs)::
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import tempfile
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import IO, Any
@@ -36,17 +36,29 @@ from .align import explain as _explain_texts
 from .clean import Cleaned, CleanOptions
 from .clean.passes import CleanTask, FirstPass, first_pass, needs_first_pass
 from .dedup import Deduplicator, DedupOptions, DedupResult, Pair
-from .document import Document, RecordBatch, Rejected, Source, Unparsed
-from .engine import LocalEngine, batched
+from .document import Document, RecordBatch, Source, Unparsed
+from .engine import LocalEngine
+from .intake import Intake, in_order
+from .io.outdir import OutputDir
 from .io.readers import (
     RawRecord,
     ReadOptions,
     check_inputs,
+    input_fingerprints,
     input_size,
     read_input,
     read_jsonl_stream,
 )
-from .io.writers import jsonl_line, rejected_rows, write_jsonl, write_kept, write_summary
+from .io.writers import (
+    CLEAN_FILES,
+    DEDUP_FILES,
+    REUSE_FILES,
+    jsonl_line,
+    rejected_rows,
+    write_jsonl,
+    write_kept,
+    write_summary,
+)
 from .progress import track
 from .reuse import ReuseFinder, ReuseOptions, ReuseResult
 from .text import DEFAULT_NGRAM
@@ -128,16 +140,16 @@ def clean(docs: Docs, options: CleanOptions = CleanOptions()) -> list[tuple[str,
 
 def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = CleanOptions(),
                 read: ReadOptions = ReadOptions(), progress: bool | None = None,
-                workers: int | None = None) -> dict[str, Any]:
+                workers: int | None = None, force: bool = False) -> dict[str, Any]:
     """Clean files into ``outdir``: ``cleaned.jsonl`` (id, text, title, date, removed spans
     with reasons and offsets into the original), ``boilerplate.jsonl`` (the learned lines),
-    ``rejected.jsonl`` and ``summary.json``; returns the summary."""
+    ``rejected.jsonl`` and ``summary.json``; returns the summary. Outputs appear only when
+    complete (see :mod:`neardup.io.outdir`)."""
     check_inputs(inputs, read)
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    stdin = _StdinCopy(sys.stdin.buffer, None) if "-" in inputs else None
-    try:
+    fingerprints = input_fingerprints(inputs)
+    with OutputDir(outdir, "clean", force=force, expected=CLEAN_FILES) as out, \
+            _stdin_copy(inputs, None) as stdin:
         learned, second = FirstPass(), stdin
         if needs_first_pass(options):
             learned = first_pass(track(_records(inputs, read, stdin), input_size(inputs),
@@ -147,54 +159,49 @@ def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = C
         summary = _write_cleaned(track(replay, input_size(inputs), progress, desc="cleaning"),
                                  CleanTask(options.cleaner(learned.lines), learned),
                                  LocalEngine(workers), out)
-    finally:
-        if stdin is not None:
-            stdin.close()
-    summary.update({"command": "clean", "inputs": inputs, "read": asdict(read),
-                    "seconds": round(time.perf_counter() - started, 3),
-                    "learned_lines": len(learned.lines or {})})
-    write_summary(out / "summary.json", summary)
+        summary = {**_run_header("clean", inputs, read, fingerprints), **summary,
+                   "seconds": round(time.perf_counter() - started, 3),
+                   "learned_lines": len(learned.lines or {})}
+        write_summary(out.file("summary.json"), summary)
+        out.commit()
     return summary
 
 
 def _write_cleaned(records: Iterable[RawRecord], task: CleanTask, engine: LocalEngine,
-                   out: Path, batch_size: int = 256) -> dict[str, Any]:
-    rejected: list[Rejected] = []
-    pending: deque[list[Document | Unparsed]] = deque()
-    read = 0
+                   out: OutputDir, batch_size: int = 256) -> dict[str, Any]:
+    intake = Intake(batch_size)
+    pending: deque[tuple[int, list[Document | Unparsed]]] = deque()
 
-    def batches() -> Iterator[tuple[list[int], RecordBatch]]:
-        nonlocal read
-        position = 0
-        for chunk in batched(records, batch_size):
-            read += len(chunk)
-            rejected.extend(r for r in chunk if isinstance(r, Rejected))
-            kept = [r for r in chunk if not isinstance(r, Rejected)]
-            if kept:
-                pending.append(kept)
-                yield list(range(position, position + len(kept))), RecordBatch(kept)
-                position += len(kept)
+    def work() -> Iterator[tuple[list[int], RecordBatch]]:
+        position = 0  # among the records that reached the engine, as the first pass counts
+        for batch in intake.batches(records, pending):
+            yield list(range(position, position + len(batch))), batch
+            position += len(batch)
 
     kinds: dict[str, int] = {}
     seen_lines: dict[str, dict[str, Any]] = {}
     chars_in = chars_out = 0
-    with open(out / "cleaned.jsonl", "w", encoding="utf-8") as fh:
-        for done in engine.map(task, batches()):
-            sent = pending.popleft()
-            rejected.extend(Rejected(sent[i].source or Source("<memory>"), reason, doc_id)
-                            for i, reason, doc_id in done.failed)
-            fh.writelines(line + "\n" for line in done.lines)
-            chars_in += done.chars_in
-            chars_out += done.chars_out
-            for kind, n in done.kinds.items():
-                kinds[kind] = kinds.get(kind, 0) + n
-            for text, reason in done.repeated:
-                entry = seen_lines.setdefault(text, {"line": text, "reason": reason,
-                                                     "removed_from": 0})
-                entry["removed_from"] += 1
-    write_jsonl(out / "boilerplate.jsonl",
+    with open(out.file("cleaned.jsonl"), "w", encoding="utf-8") as fh:
+        for done, (first, sent) in zip(engine.map(task, work()), in_order(pending)):
+            repeated_id = intake.absorb(first, sent, done.ids, done.failed,
+                                        [False] * len(done.ids))
+            for doc, skip in zip(done.docs, repeated_id.tolist()):
+                if skip:
+                    continue
+                fh.write(doc.line + "\n")
+                chars_in += doc.chars_in
+                chars_out += doc.chars_out
+                for kind, n in doc.kinds.items():
+                    kinds[kind] = kinds.get(kind, 0) + n
+                for text, reason in doc.repeated:
+                    entry = seen_lines.setdefault(text, {"line": text, "reason": reason,
+                                                         "removed_from": 0})
+                    entry["removed_from"] += 1
+    rejected = intake.rejected
+    write_jsonl(out.file("boilerplate.jsonl"),
                 sorted(seen_lines.values(), key=lambda e: -e["removed_from"]))
-    write_jsonl(out / "rejected.jsonl", rejected_rows(rejected))
+    write_jsonl(out.file("rejected.jsonl"), rejected_rows(rejected))
+    read = intake.documents_read
     return {"documents_read": read, "cleaned": read - len(rejected), "rejected": len(rejected),
             "characters_in": chars_in, "characters_out": chars_out,
             "removed_by_kind": dict(sorted(kinds.items(), key=lambda kv: -kv[1]))}
@@ -226,6 +233,25 @@ class _StdinCopy:
             replay.close()
         self.copy.close()
         Path(self.copy.name).unlink(missing_ok=True)
+
+
+@contextmanager
+def _stdin_copy(inputs: list[str], tmp_dir: str | None) -> Iterator[_StdinCopy | None]:
+    """A saving copy of standard input when ``-`` is among the inputs, removed at the end."""
+    copy = _StdinCopy(sys.stdin.buffer, tmp_dir) if "-" in inputs else None
+    try:
+        yield copy
+    finally:
+        if copy is not None:
+            copy.close()
+
+
+def _run_header(command: str, inputs: list[str], read: ReadOptions,
+                fingerprints: list[dict[str, Any]]) -> dict[str, Any]:
+    """What every ``summary.json`` starts with: the command, its inputs as given and as they
+    were when read (so a report can tell whether they changed), and the read options."""
+    return {"command": command, "inputs": inputs, "working_dir": os.getcwd(),
+            "input_fingerprints": fingerprints, "read": asdict(read)}
 
 
 def _records(inputs: list[str], read: ReadOptions, stdin: Iterable[bytes] | None,
@@ -269,69 +295,66 @@ def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
 
 def reuse_files(inputs: list[str], outdir: str | Path, options: ReuseOptions = ReuseOptions(),
                 read: ReadOptions = ReadOptions(), workers: int | None = None,
-                progress: bool | None = None) -> ReuseResult:
+                progress: bool | None = None, force: bool = False) -> ReuseResult:
     """Find reuse in files and write ``outdir``: ``pairs.jsonl`` (documents sharing
     passages: offsets in both texts, words, identity, containment both ways),
     ``groups.jsonl`` (passages across documents, largest first, with dates, origin and
     credits), ``rejected.jsonl`` and ``summary.json``. Raises
-    :class:`~neardup.io.readers.InputError` for unusable inputs before any work starts."""
+    :class:`~neardup.errors.InputError` or :class:`~neardup.errors.OutputError` for unusable
+    inputs or outputs before any work starts; outputs appear only when complete."""
     check_inputs(inputs, read)
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    with ReuseFinder(options, LocalEngine(workers), progress) as finder, \
-            open(out / "pairs.jsonl", "w", encoding="utf-8") as pairs_file:
+    fingerprints = input_fingerprints(inputs)
+    with OutputDir(outdir, "reuse", force=force, expected=REUSE_FILES) as out, \
+            ReuseFinder(options, LocalEngine(workers), progress) as finder, \
+            open(out.file("pairs.jsonl"), "w", encoding="utf-8") as pairs_file:
         finder.add(track(_records(inputs, read, None), input_size(inputs), progress))
         result = finder.finish(lambda pair: pairs_file.write(jsonl_line(pair.to_dict())))
-    write_jsonl(out / "groups.jsonl", (g.to_dict() for g in result.groups))
-    write_jsonl(out / "rejected.jsonl", rejected_rows(result.rejected))
-    result.seconds = time.perf_counter() - started
-    write_summary(out / "summary.json", {
-        "command": "reuse", "inputs": inputs, "working_dir": os.getcwd(), "read": asdict(read),
-        **result.stats.to_dict(),
-        "seconds": round(result.seconds, 3), "settings": asdict(options)})
+        pairs_file.close()
+        write_jsonl(out.file("groups.jsonl"), (g.to_dict() for g in result.groups))
+        write_jsonl(out.file("rejected.jsonl"), rejected_rows(result.rejected))
+        result.seconds = time.perf_counter() - started
+        write_summary(out.file("summary.json"), {
+            **_run_header("reuse", inputs, read, fingerprints), **result.stats.to_dict(),
+            "seconds": round(result.seconds, 3), "settings": asdict(options)})
+        out.commit()
     return result
 
 
 def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = DedupOptions(),
                 read: ReadOptions = ReadOptions(), workers: int | None = None,
-                progress: bool | None = None, max_group_pairs: int | None = 1_000
-                ) -> DedupResult:
+                progress: bool | None = None, max_group_pairs: int | None = 1_000,
+                force: bool = False) -> DedupResult:
     """Dedup files into ``outdir``: ``pairs.jsonl``, ``clusters.jsonl``, ``rejected.jsonl``,
     ``kept/`` and ``summary.json`` (see :mod:`neardup.io.writers`). Raises
-    :class:`~neardup.io.readers.InputError` for unusable inputs before any work starts."""
+    :class:`~neardup.errors.InputError` or :class:`~neardup.errors.OutputError` for unusable
+    inputs or outputs before any work starts; outputs appear only when complete."""
     check_inputs(inputs, read)
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    stdin = _StdinCopy(sys.stdin.buffer, options.tmp_dir) if "-" in inputs else None
-    try:
+    fingerprints = input_fingerprints(inputs)
+    with OutputDir(outdir, "dedup", force=force, expected=DEDUP_FILES) as out, \
+            _stdin_copy(inputs, options.tmp_dir) as stdin:
         result = run_files(inputs, options, read, workers, progress, stdin)
-        write_jsonl(out / "pairs.jsonl", (p.to_dict() for p in result.iter_pairs(max_group_pairs)))
-        write_jsonl(out / "clusters.jsonl", result.iter_cluster_rows())
-        write_jsonl(out / "rejected.jsonl", rejected_rows(result.rejected))
-        kept_dir = out / "kept"
-        if kept_dir.exists():
-            shutil.rmtree(kept_dir)
+        write_jsonl(out.file("pairs.jsonl"),
+                    (p.to_dict() for p in result.iter_pairs(max_group_pairs)))
+        write_jsonl(out.file("clusters.jsonl"), result.iter_cluster_rows())
+        write_jsonl(out.file("rejected.jsonl"), rejected_rows(result.rejected))
         kept_sources = [result.sources[i] for i in result.kept_indices()]
-        write_kept(inputs, kept_sources, kept_dir, stdin.copy.name if stdin else None)
-    finally:
-        if stdin is not None:
-            stdin.close()
-    result.seconds = time.perf_counter() - started
-    write_summary(out / "summary.json", summary_dict(result, inputs, read))
+        write_kept(inputs, kept_sources, out.subdir("kept"),
+                   stdin.copy.name if stdin else None)
+        result.seconds = time.perf_counter() - started
+        write_summary(out.file("summary.json"), summary_dict(result, inputs, read, fingerprints))
+        out.commit()
     return result
 
 
-def summary_dict(result: DedupResult, inputs: list[str],
-                 read: ReadOptions = ReadOptions()) -> dict[str, Any]:
+def summary_dict(result: DedupResult, inputs: list[str], read: ReadOptions = ReadOptions(),
+                 fingerprints: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """What ``summary.json`` holds: the run's :class:`~neardup.dedup.Stats` and settings."""
     opts = result.options
     return {
-        "command": "dedup",
-        "inputs": inputs,
-        "working_dir": os.getcwd(),
-        "read": asdict(read),
+        **_run_header("dedup", inputs, read,
+                      fingerprints if fingerprints is not None else input_fingerprints(inputs)),
         **result.stats.to_dict(),
         "seconds": round(result.seconds, 3),
         "settings": {"threshold": opts.threshold, "ngram": opts.ngram,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -14,21 +16,20 @@ import click
 from . import api
 from .align import Explanation
 from .clean import CleanOptions
-from .clean.patterns import PatternError
 from .cluster import KeepPolicy
 from .dedup import DedupOptions
 from .document import Rejected
+from .errors import InputError, NeardupError, os_error_message
 from .io.html import EXTRACTORS
 from .io.readers import (
     DEFAULT_MAX_DOC_BYTES,
-    InputError,
     ReadOptions,
     check_inputs,
     read_inputs,
     read_texts,
 )
 from .io.writers import jsonl_line
-from .report import ReportError, write_report
+from .report import write_report
 from .reuse import ReuseOptions
 from .text import DEFAULT_NGRAM
 
@@ -128,10 +129,7 @@ def _clean_options(pattern_files: tuple[str, ...], no_patterns: bool, no_learn: 
                    min_repeats: int, no_header: bool) -> CleanOptions:
     options = CleanOptions(patterns=not no_patterns, extra_patterns=pattern_files,
                            learn=not no_learn, min_contexts=min_repeats, header=not no_header)
-    try:
-        options.cleaner()  # a bad pattern file fails here, before any input is read
-    except PatternError as err:
-        raise click.ClickException(f"bad pattern file: {err}") from None
+    options.cleaner()  # a bad pattern file fails here, before any input is read
     return options
 
 
@@ -169,7 +167,48 @@ def _report_rejections(rejected: list[Rejected], where: str) -> None:
                    f"({where})", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The one place where errors become messages: a :class:`NeardupError` or an OS error
+    is one line naming the file and what to do (exit status 1), Ctrl-C or SIGTERM exits
+    130 after the running command has removed its temporary files, and anything else is
+    one line asking for a bug report (``NEARDUP_DEBUG=1`` shows the traceback)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            return super().invoke(ctx)
+        except NeardupError as err:
+            raise click.ClickException(str(err)) from None
+        except KeyboardInterrupt:
+            click.echo("neardup: interrupted; temporary files removed, no partial output "
+                       "left (an output directory keeps its previous results)", err=True)
+            raise click.exceptions.Exit(130) from None
+        except OSError as err:
+            if os.environ.get("NEARDUP_DEBUG"):
+                raise
+            raise click.ClickException(os_error_message(err)) from None
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as err:
+            if os.environ.get("NEARDUP_DEBUG"):
+                raise
+            raise click.ClickException(
+                f"internal error: {type(err).__name__}: {err}. Please report it with the "
+                "command you ran; NEARDUP_DEBUG=1 shows the traceback") from None
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    """``1 span``, ``3 spans``, ``1,204 pairs``."""
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="neardup")
 def main() -> None:
     """Find exact and near-duplicate documents, and say why they match.
@@ -182,6 +221,9 @@ def main() -> None:
 
 
 @main.command()
+@click.option("--force", is_flag=True,
+              help="Write into a non-empty directory that holds no neardup output, beside "
+                   "its files (none of them is ever deleted or overwritten).")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
               help="Directory for pairs.jsonl, clusters.jsonl, rejected.jsonl, summary.json "
@@ -189,21 +231,19 @@ def main() -> None:
 @click.option("--keep", type=click.Choice([p.value for p in KeepPolicy]), default="first",
               show_default=True, help="Which copy of each group to keep.")
 @_comparison_options
-def dedup(inputs: tuple[str, ...], output: str, keep: str, **settings: Any) -> None:
+def dedup(inputs: tuple[str, ...], output: str, keep: str, force: bool,
+          **settings: Any) -> None:
     """Group duplicates, keep one copy of each group, write the results to --output."""
     run = _run_settings(settings, keep)
-    try:
-        result = api.dedup_files(list(inputs), output, run.options, run.read, run.workers,
-                                 run.progress, run.max_group_pairs)
-    except InputError as err:
-        raise click.ClickException(str(err)) from None
+    result = api.dedup_files(list(inputs), output, run.options, run.read, run.workers,
+                             run.progress, run.max_group_pairs, force)
     _report_rejections(result.rejected, f"see {Path(output) / 'rejected.jsonl'}")
     _warn_if_empty(result.stats.documents_read, inputs)
     s = result.stats
     click.echo(
         f"{s.documents_read:,} read: {s.kept:,} kept, {s.removed:,} removed "
         f"({s.exact_duplicates:,} exact, {s.near_duplicates:,} near duplicates) in "
-        f"{s.groups:,} groups, {s.rejected:,} rejected; {s.pairs:,} pairs; "
+        f"{_plural(s.groups, 'group')}, {s.rejected:,} rejected; {_plural(s.pairs, 'pair')}; "
         f"{result.seconds:.1f}s -> {output}", err=True)
 
 
@@ -213,10 +253,7 @@ def dedup(inputs: tuple[str, ...], output: str, keep: str, **settings: Any) -> N
 def pairs(inputs: tuple[str, ...], **settings: Any) -> None:
     """Print every matching pair as JSON lines: {"a", "b", "jaccard"}."""
     run = _run_settings(settings)
-    try:
-        result = api.run_files(list(inputs), run.options, run.read, run.workers, run.progress)
-    except InputError as err:
-        raise click.ClickException(str(err)) from None
+    result = api.run_files(list(inputs), run.options, run.read, run.workers, run.progress)
     out = sys.stdout
     for pair in result.iter_pairs(run.max_group_pairs):
         out.write(jsonl_line(pair.to_dict()))
@@ -226,6 +263,9 @@ def pairs(inputs: tuple[str, ...], **settings: Any) -> None:
 
 
 @main.command()
+@click.option("--force", is_flag=True,
+              help="Write into a non-empty directory that holds no neardup output, beside "
+                   "its files (none of them is ever deleted or overwritten).")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
               help="Directory for cleaned.jsonl, boilerplate.jsonl, rejected.jsonl and "
@@ -237,26 +277,28 @@ def pairs(inputs: tuple[str, ...], **settings: Any) -> None:
                    "document, for corpora where whole-document dedup is not enough.")
 @click.option("--workers", "-w", type=click.IntRange(0), default=0,
               help="Processes to use; 0 (default) uses all cores, 1 runs in one.")
-@click.option("--progress/--no-progress", default=None)
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar (default: on a terminal, off in pipes and CI).")
 def clean(inputs: tuple[str, ...], output: str, dedup_paragraphs: bool, workers: int,
-          progress: bool | None, **settings: Any) -> None:
+          progress: bool | None, force: bool, **settings: Any) -> None:
     """Remove boilerplate: junk patterns, title/date lines, lines the corpus repeats."""
     options = replace(_clean_options(settings["pattern_files"], settings["no_patterns"],
                                      settings["no_learn"], settings["min_repeats"],
                                      settings["no_header"]), paragraphs=dedup_paragraphs)
-    try:
-        summary = api.clean_files(list(inputs), output, options, _read_options(settings),
-                                  progress, workers or None)
-    except InputError as err:
-        raise click.ClickException(str(err)) from None
+    summary = api.clean_files(list(inputs), output, options, _read_options(settings),
+                              progress, workers or None, force)
     _warn_if_empty(summary["documents_read"], inputs)
     removed = ", ".join(f"{n:,} {k}" for k, n in summary["removed_by_kind"].items()) or "nothing"
     click.echo(f"{summary['documents_read']:,} read, {summary['cleaned']:,} cleaned, "
                f"{summary['rejected']:,} rejected; removed {removed}; "
-               f"{summary['learned_lines']:,} boilerplate lines learned -> {output}", err=True)
+               f"{_plural(summary['learned_lines'], 'boilerplate line')} learned -> {output}",
+               err=True)
 
 
 @main.command()
+@click.option("--force", is_flag=True,
+              help="Write into a non-empty directory that holds no neardup output, beside "
+                   "its files (none of them is ever deleted or overwritten).")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
               help="Directory for pairs.jsonl, groups.jsonl, rejected.jsonl and summary.json.")
@@ -288,7 +330,8 @@ def clean(inputs: tuple[str, ...], output: str, dedup_paragraphs: bool, workers:
 @_input_options
 def reuse(inputs: tuple[str, ...], output: str, min_words: int, max_gap: int, min_shared: int,
           max_doc_frequency: int, star_above: int, series_field: str | None, ngram: int,
-          workers: int, tmp_dir: str | None, progress: bool | None, **settings: Any) -> None:
+          workers: int, tmp_dir: str | None, progress: bool | None, force: bool,
+          **settings: Any) -> None:
     """Find passages documents share (text reuse), even when the documents as wholes differ.
 
     Writes every pair of documents sharing passages of --min-words or more (offsets in
@@ -307,17 +350,16 @@ def reuse(inputs: tuple[str, ...], output: str, min_words: int, max_gap: int, mi
                            min_shared=min_shared, star_above=min(star_above, max_doc_frequency),
                            max_doc_frequency=max_doc_frequency,
                            same_series=series_field is None, tmp_dir=tmp_dir)
-    try:
-        result = api.reuse_files(list(inputs), output, options, read, workers or None, progress)
-    except InputError as err:
-        raise click.ClickException(str(err)) from None
+    result = api.reuse_files(list(inputs), output, options, read, workers or None, progress,
+                             force)
     _report_rejections(result.rejected, f"see {Path(output) / 'rejected.jsonl'}")
     s = result.stats
     _warn_if_empty(s.documents_read, inputs)
     click.echo(
-        f"{s.documents_read:,} read, {s.rejected:,} rejected: {s.pairs:,} pairs share "
-        f"{s.passages:,} passages; {s.groups:,} passage groups across "
-        f"{s.documents_in_groups:,} documents; {result.seconds:.1f}s -> {output}", err=True)
+        f"{s.documents_read:,} read, {s.rejected:,} rejected: {_plural(s.pairs, 'pair')} "
+        f"{'shares' if s.pairs == 1 else 'share'} {_plural(s.passages, 'passage')}; "
+        f"{_plural(s.groups, 'passage group')} across {_plural(s.documents_in_groups, 'document')}"
+        f"; {result.seconds:.1f}s -> {output}", err=True)
 
 
 @main.command()
@@ -336,10 +378,8 @@ def report(outdir: str, output: str | None, max_pairs: int, max_groups: int) -> 
     similarities, groups by size, and each listed pair side by side with shared passages
     and each copy's extras highlighted. The inputs are read again for the texts.
     """
-    try:
-        path = write_report(outdir, output, max_pairs, max_groups)
-    except ReportError as err:
-        raise click.ClickException(str(err)) from None
+    path = write_report(outdir, output, max_pairs, max_groups,
+                        warn=lambda message: click.echo(f"neardup: warning: {message}", err=True))
     click.echo(f"report -> {path}", err=True)
 
 
@@ -349,25 +389,27 @@ def report(outdir: str, output: str | None, max_pairs: int, max_groups: int) -> 
 @click.option("--in", "corpus", multiple=True,
               help="Read A and B as document ids from this input (repeatable); without it, "
                    "A and B are files.")
-@click.option("--ngram", type=click.IntRange(1), default=DEFAULT_NGRAM, show_default=True)
-@click.option("--id-field", default="id", show_default=True)
-@click.option("--text-field", default="text", show_default=True)
+@click.option("--threshold", "-t", type=click.FloatRange(0, 1, min_open=True), default=0.8,
+              show_default=True, help="Jaccard at which the verdict says near duplicates.")
+@click.option("--ngram", type=click.IntRange(1), default=DEFAULT_NGRAM, show_default=True,
+              help="Tokens per shingle.")
+@click.option("--id-field", default="id", show_default=True,
+              help="With --in: JSONL/Parquet field holding the document id.")
+@click.option("--text-field", default="text", show_default=True,
+              help="JSONL/Parquet field holding the text.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--clean/--raw", default=True, show_default=True,
               help="Mark which differences cleaning removes (junk patterns, title and date "
                    "line) and give the Jaccard after cleaning too.")
-def explain(a: str, b: str, corpus: tuple[str, ...], ngram: int, id_field: str,
-            text_field: str, as_json: bool, clean: bool) -> None:
+def explain(a: str, b: str, corpus: tuple[str, ...], threshold: float, ngram: int,
+            id_field: str, text_field: str, as_json: bool, clean: bool) -> None:
     """Show why A and B match: Jaccard, containment, shared passages, each one's extras."""
-    try:
-        texts = _load_pair(a, b, list(corpus), ReadOptions(id_field, text_field))
-    except InputError as err:
-        raise click.ClickException(str(err)) from None
+    texts = _load_pair(a, b, list(corpus), ReadOptions(id_field, text_field))
     result = api.explain(texts[a], texts[b], ngram, a, b, CleanOptions() if clean else None)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
-        click.echo(format_explanation(result))
+        click.echo(format_explanation(result, threshold))
 
 
 def _load_pair(a: str, b: str, corpus: list[str], read: ReadOptions) -> dict[str, str]:
@@ -375,7 +417,10 @@ def _load_pair(a: str, b: str, corpus: list[str], read: ReadOptions) -> dict[str
         texts = {}
         for path in (a, b):
             check_inputs([path])
-            record = next(iter(read_inputs([path], read)))
+            record = next(iter(read_inputs([path], read)), None)
+            if record is None:
+                raise InputError(f"{path}: holds no document; give two files, or two ids "
+                                 "with --in")
             if isinstance(record, Rejected):
                 raise InputError(record.message())
             texts[path] = record.text
@@ -414,15 +459,16 @@ def format_explanation(e: Explanation, threshold: float = 0.8) -> str:
            f"{e.jaccard_cleaned:.3f}"] if e.jaccard_cleaned is not None else []),
         f"Verdict at threshold {threshold}: {verdict}",
         "",
-        f"Shared passages ({len(e.passages)}, "
-        f"{sum(p.words for p in e.passages)} words):",
+        f"Shared passages ({_plural(len(e.passages), 'passage')}, "
+        f"{_plural(sum(p.words for p in e.passages), 'word')}):",
     ]
     for p in e.passages:
         lines.append(f"  {p.words:>5} words  A[{p.a.start}:{p.a.end}]  B[{p.b.start}:{p.b.end}]"
                      f"  {_preview(p.a.text, 60)}")
     for label, spans in (("A", e.only_a), ("B", e.only_b)):
         lines.append("")
-        lines.append(f"Only in {label} ({len(spans)} spans, {sum(s.words for s in spans)} words):")
+        lines.append(f"Only in {label} ({_plural(len(spans), 'span')}, "
+                     f"{_plural(sum(s.words for s in spans), 'word')}):")
         for s in spans:
             why = f"  [boilerplate: {s.boilerplate}]" if s.boilerplate else ""
             lines.append(f"  {label}[{s.start}:{s.end}]  {_preview(s.text, 70)}{why}")

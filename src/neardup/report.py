@@ -16,21 +16,26 @@ from __future__ import annotations
 import heapq
 import html
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from .align import align, tokenize_with_offsets
 from .api import explain
 from .clean import CleanOptions
-from .io.readers import InputError, ReadOptions, check_inputs, read_texts
+from .errors import InputError, OutputError, ReportError, os_error_message
+from .io.outdir import add_to_run, check_complete
+from .io.readers import ReadOptions, check_inputs, input_fingerprints, read_texts
 
 BINS = 20
-
-
-class ReportError(Exception):
-    """The directory is not a neardup output directory."""
+FINE_BINS = 1000  # pairs are counted this finely, then shown in BINS over the data's range
+MAX_REJECTED = 200
+#: The page's size budget: side-by-side views stop being added past it, so a page of a
+#: large run still opens in a browser.
+MAX_BYTES = 20 * 1024 * 1024
 
 
 @dataclass
@@ -45,21 +50,27 @@ class Run:
     groups: list[dict[str, Any]]  # {"members": [...], ...}, largest first
     texts: dict[str, str] = field(default_factory=dict)
     texts_missing: str | None = None  # why the views are absent
+    rejected: list[dict[str, Any]] = field(default_factory=list)  # the first MAX_REJECTED
+    changed: list[str] = field(default_factory=list)  # inputs changed since the run
+    max_bytes: int = MAX_BYTES  # views stop being added past this size of page
 
 
 def load_run(outdir: str | Path, max_pairs: int = 300, max_groups: int = 300) -> Run:
     """Read an output directory of ``neardup dedup`` or ``neardup reuse``."""
     out = Path(outdir)
-    try:
-        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ReportError(f"{out}: no summary.json here; give the --output directory of "
-                          "`neardup dedup` or `neardup reuse`") from None
+    if not out.is_dir():
+        raise ReportError(f"{out}: not a directory; give the --output directory of "
+                          "`neardup dedup` or `neardup reuse`")
+    check_complete(out)
+    summary = next(_jsonl(out / "summary.json", whole=True), {})
+    if not isinstance(summary, dict):
+        raise ReportError(f"{out / 'summary.json'}: not a neardup summary; run the command "
+                          "again to rewrite it")
     command = summary.get("command", "dedup")
     if command not in ("dedup", "reuse"):
         raise ReportError(f"{out}: a report covers `dedup` and `reuse` output, this is "
                           f"`{command}` output")
-    histogram = [0] * BINS
+    histogram = [0] * FINE_BINS
     total = 0
 
     def rows() -> Iterator[dict[str, Any]]:
@@ -71,7 +82,7 @@ def load_run(outdir: str | Path, max_pairs: int = 300, max_groups: int = 300) ->
                 total += n
                 continue
             row["score"] = _score(command, row)
-            histogram[min(BINS - 1, int(row["score"] * BINS))] += 1
+            histogram[min(FINE_BINS - 1, int(row["score"] * FINE_BINS))] += 1
             total += 1
             yield row
 
@@ -83,7 +94,27 @@ def load_run(outdir: str | Path, max_pairs: int = 300, max_groups: int = 300) ->
         listed = heapq.nlargest(max_pairs, rows(),
                                 key=lambda r: sum(p["words"] for p in r["passages"]))
         groups = list(_jsonl(out / "groups.jsonl"))
-    return Run(command, summary, listed, total, histogram, groups[:max_groups])
+    rejected = list(islice(_jsonl(out / "rejected.jsonl"), MAX_REJECTED))
+    return Run(command, summary, listed, total, histogram, groups[:max_groups],
+               rejected=rejected, changed=_changed_inputs(summary))
+
+
+def _changed_inputs(summary: dict[str, Any]) -> list[str]:
+    """The inputs whose fingerprint differs from the one the run recorded."""
+    recorded = summary.get("input_fingerprints")
+    if not recorded:
+        return []
+    base = Path(summary.get("working_dir", "."))
+    changed = []
+    for then in recorded:
+        path = then.get("path")
+        if not path or path == "-":
+            continue
+        now = input_fingerprints([str(base / path)])[0]
+        now["path"] = path
+        if now != then:
+            changed.append(path)
+    return changed
 
 
 def _score(command: str, row: dict[str, Any]) -> float:
@@ -92,13 +123,27 @@ def _score(command: str, row: dict[str, Any]) -> float:
     return max(float(row["containment_a"]), float(row["containment_b"]))
 
 
-def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
+def _jsonl(path: Path, whole: bool = False) -> Iterator[Any]:
+    """The rows of a JSONL file of the run (or, ``whole``, the file as one JSON value),
+    with a one-line :class:`ReportError` for a file that is missing or corrupt."""
     if not path.exists():
-        raise ReportError(f"{path} is missing: the output directory is incomplete")
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                yield json.loads(line)
+        raise ReportError(f"{path} is missing: the output directory is incomplete; run the "
+                          "command again")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            if whole:
+                yield json.load(fh)
+                return
+            for line_no, line in enumerate(fh, start=1):
+                if line.strip():
+                    try:
+                        yield json.loads(line)
+                    except ValueError as err:
+                        raise ReportError(f"{path}:line {line_no}: corrupt ({err}); run the "
+                                          "command again to rewrite it") from None
+    except ValueError as err:  # invalid UTF-8, or the whole file not JSON
+        raise ReportError(f"{path}: corrupt ({err}); run the command again to rewrite "
+                          "it") from None
 
 
 def _dedup_groups(path: Path) -> list[dict[str, Any]]:
@@ -122,6 +167,10 @@ def load_texts(run: Run) -> None:
     if "-" in inputs:
         run.texts_missing = "the run read standard input, which cannot be read again"
         return
+    if run.changed and run.command == "reuse":
+        run.texts_missing = ("inputs changed since the run, so its offsets no longer point "
+                             f"at the passages ({', '.join(run.changed)}); run reuse again")
+        return
     try:
         check_inputs(inputs, read)
     except InputError as err:
@@ -135,12 +184,29 @@ def load_texts(run: Run) -> None:
 
 
 def write_report(outdir: str | Path, path: str | Path | None = None, max_pairs: int = 300,
-                 max_groups: int = 300) -> Path:
-    """Write ``report.html`` (or ``path``) for an output directory; returns its path."""
+                 max_groups: int = 300, warn: Callable[[str], None] | None = None,
+                 max_bytes: int = MAX_BYTES) -> Path:
+    """Write ``report.html`` (or ``path``) for an output directory; returns its path.
+    ``warn`` hears of inputs changed since the run (the page says so too). The page stays
+    under about ``max_bytes``: past it, side-by-side views are left out, with a note."""
     run = load_run(outdir, max_pairs, max_groups)
+    run.max_bytes = max_bytes
+    if run.changed and warn is not None:
+        warn(f"inputs changed since the run: {', '.join(run.changed)}; the report may not "
+             "match them (run the command again)")
     load_texts(run)
-    target = Path(path) if path is not None else Path(outdir) / "report.html"
-    target.write_text(render(run), encoding="utf-8")
+    page = render(run)
+    if path is None:
+        return add_to_run(outdir, "report.html", page)
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        err.filename = str(target)
+        raise OutputError(os_error_message(err, "cannot write the report to")) from None
     return target
 
 
@@ -153,7 +219,7 @@ h1{margin:.8em 0 .2em}h2{margin-top:1.6em;border-bottom:1px solid #ccd}
 .stats{display:flex;flex-wrap:wrap;gap:.4em 2em;padding:0}.stats div{min-width:9em}
 .stats dt{font-size:.8em;color:#556}.stats dd{margin:0;font-size:1.3em;font-weight:600}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #e3e6ea;
-padding:.3em .5em;text-align:left;vertical-align:top}th{background:#f3f5f8}
+padding:.3em .5em;text-align:left;vertical-align:top;overflow-wrap:anywhere}th{background:#f3f5f8}
 .num{text-align:right;font-variant-numeric:tabular-nums}
 .side-by-side{display:grid;grid-template-columns:1fr 1fr;gap:1em}
 .doc{border:1px solid #ccd;border-radius:4px;padding:.6em;overflow-wrap:anywhere}
@@ -182,10 +248,34 @@ def render(run: Run) -> str:
         f"Settings: {_e(_settings(s))}.</p>",
         _stats(run),
         '<nav><a href="#histogram">Similarities</a> · <a href="#groups">Groups</a> · '
-        '<a href="#pairs">Pairs</a></nav>',
-        _histogram(run), _groups(run), _pairs(run), "</body></html>",
+        '<a href="#pairs">Pairs</a> · <a href="#rejected">Rejected</a></nav>',
+        _changed(run), _histogram(run), _groups(run), _pairs(run), _rejected(run),
+        "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def _changed(run: Run) -> str:
+    if not run.changed:
+        return ""
+    return (f'<p class="warn" id="changed">Inputs changed since the run: '
+            f"{_e(', '.join(run.changed))}. What this report shows of their texts may not "
+            "match the run; run the command again.</p>")
+
+
+def _rejected(run: Run) -> str:
+    total = int(run.summary.get("rejected", len(run.rejected)))
+    head = f"<h2>Rejected ({total:,})</h2>"
+    if not run.rejected:
+        return f'<section id="rejected">{head}<p>No record was rejected.</p></section>'
+    if len(run.rejected) < total:
+        head += (f'<p class="note">The first {len(run.rejected):,} are listed; rejected.jsonl '
+                 "has them all.</p>")
+    rows = ["<tr><th>source</th><th>record</th><th>id</th><th>reason</th></tr>"]
+    for r in run.rejected:
+        rows.append(f"<tr><td>{_e(r.get('source'))}</td><td>{_e(r.get('record') or '')}</td>"
+                    f"<td>{_e(r.get('id') or '')}</td><td>{_e(r.get('reason'))}</td></tr>")
+    return f'<section id="rejected">{head}<table>{"".join(rows)}</table></section>'
 
 
 def _e(value: object) -> str:
@@ -212,8 +302,25 @@ def _fmt(v: object) -> str:
     return f"{v:,}" if isinstance(v, int) else str(v)
 
 
+def _bins(fine: list[int]) -> tuple[float, float, list[int]]:
+    """The fine counts in BINS equal bins over the range the data occupies (at least 0.05
+    wide, in steps of 0.05, ending at 1 when the data reach it): ``(low, high, counts)``."""
+    used = [k for k, n in enumerate(fine) if n]
+    if not used:
+        return 0.0, 1.0, [0] * BINS
+    step = FINE_BINS // 20
+    low = used[0] // step * step
+    high = min(FINE_BINS, max(low + step, -(-(used[-1] + 1) // step) * step))
+    width = (high - low) / BINS
+    counts = [0] * BINS
+    for k in used:
+        counts[min(BINS - 1, int((k - low) / width))] += fine[k]
+    return low / FINE_BINS, high / FINE_BINS, counts
+
+
 def _histogram(run: Run) -> str:
-    counts = run.histogram
+    low, high, counts = _bins(run.histogram)
+    span = high - low
     what = ("Jaccard similarity of each pair (exact, on 5-word shingles)" if run.command ==
             "dedup" else "share of the more contained document inside shared passages")
     width, height, left, bottom, right = 660, 180, 40, 30, 20
@@ -223,7 +330,8 @@ def _histogram(run: Run) -> str:
     for k, n in enumerate(counts):
         h = (height - bottom - 14) * n / top
         x, y = left + k * bar, height - bottom - h
-        label = f"{k / BINS:.2f}–{(k + 1) / BINS:.2f}: {n:,} pairs"
+        label = (f"{low + span * k / BINS:.3f}–{low + span * (k + 1) / BINS:.3f}: "
+                 f"{n:,} pairs")
         shapes.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar - 2:.1f}" height="{h:.1f}" '
                       f'fill="#4a7bb7"><title>{_e(label)}</title></rect>')
         if n:
@@ -231,7 +339,7 @@ def _histogram(run: Run) -> str:
                           f'text-anchor="middle">{n:,}</text>')
     for k in range(0, BINS + 1, BINS // 4):
         shapes.append(f'<text x="{left + k * bar:.1f}" y="{height - bottom + 16}" '
-                      f'text-anchor="middle">{k / BINS:.2f}</text>')
+                      f'text-anchor="middle">{low + span * k / BINS:.3f}</text>')
     axis = (f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" '
             f'y2="{height - bottom}" '
             'stroke="#889"/>')
@@ -290,14 +398,25 @@ def _pairs(run: Run) -> str:
     rows = [f"<tr><th>#</th><th>a</th><th>b</th><th class=num>{score_name}</th>"
             "<th></th></tr>"]
     views = []
+    # What the views may take: the budget less the rest of the page (the table: ~150 bytes
+    # and the two ids a row; 200 kB for everything else).
+    budget = run.max_bytes - 200_000 - sum(150 + len(p["a"]) + len(p["b"]) for p in run.pairs)
+    left_out = 0
     for k, p in enumerate(run.pairs):
         score = (f"{p['jaccard']:.3f}" if run.command == "dedup"
                  else f"{p['containment_a']:.2f} / {p['containment_b']:.2f}")
-        view = _view(run, k, p)
+        view = _view(run, k, p) if budget > 0 else ""
+        if len(view) > budget:  # this view would take the page over its size budget
+            view, left_out = "", left_out + 1
+        budget -= len(view)
         link = f'<a href="#pair-{k + 1}">side by side</a>' if view else ""
         rows.append(f"<tr><td>{k + 1}</td><td>{_e(p['a'])}</td><td>{_e(p['b'])}</td>"
                     f"<td class=num>{score}</td><td>{link}</td></tr>")
         views.append(view)
+    if left_out:
+        head += (f'<p class="warn">{left_out:,} side-by-side views are left out to keep this '
+                 f"page under {run.max_bytes / 2**20:.0f} MB; list fewer pairs "
+                 "(--max-pairs) to see them.</p>")
     return (f'<section id="pairs">{head}<table>{"".join(rows)}</table>'
             f'{"".join(views)}</section>')
 

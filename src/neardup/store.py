@@ -12,13 +12,61 @@ keeps this fast while the files fit in memory.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+from .errors import OutputError, os_error_message
+
+SPILL_PREFIX = "neardup-spill-"
+_LOCK = ".lock"
+
+
+def make_spill_dir(parent: str | None) -> tuple[str, int]:
+    """A new spill directory under ``parent`` (the system's temp dir by default) and the fd
+    of the lock that marks it live, after removing the spill directories of dead runs.
+
+    A live run holds an ``flock`` on its directory's lock file (worker processes inherit
+    it); the kernel drops it when the run dies, however it dies. So a spill directory whose
+    lock can be taken belongs to nobody and is swept.
+    """
+    try:
+        if parent is not None:
+            os.makedirs(parent, exist_ok=True)
+        base = parent if parent is not None else tempfile.gettempdir()
+        sweep_spill_dirs(base)
+        directory = tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=base)
+        fd = os.open(os.path.join(directory, _LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as err:
+        raise OutputError(os_error_message(err, "cannot make a temporary directory in") +
+                          " (set --tmp-dir)") from None
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return directory, fd
+
+
+def sweep_spill_dirs(base: str) -> int:
+    """Remove the spill directories under ``base`` that no live run holds; how many."""
+    swept = 0
+    for candidate in Path(base).glob(SPILL_PREFIX + "*"):
+        try:
+            fd = os.open(candidate / _LOCK, os.O_RDWR)
+        except OSError:
+            continue  # not ours to judge (no lock file yet, or not readable)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # a live run
+        finally:
+            os.close(fd)
+        shutil.rmtree(candidate, ignore_errors=True)
+        swept += 1
+    return swept
 
 
 @dataclass(frozen=True)
@@ -63,9 +111,7 @@ class SpillStore:
     def __init__(self, dtype: np.dtype | type, directory: str | None = None,
                  cache_size: int = 4096) -> None:
         self.dtype = np.dtype(dtype)
-        if directory is not None:
-            os.makedirs(directory, exist_ok=True)
-        self.directory = tempfile.mkdtemp(prefix="neardup-", dir=directory)
+        self.directory, self._lock_fd = make_spill_dir(directory)
         self._files: dict[str, int] = {}
         self._parts: list[tuple[int, np.ndarray, np.ndarray]] = []  # (file, starts, counts)
         self._index: np.ndarray | None = None  # (documents, 3): file, start, count
@@ -118,6 +164,9 @@ class SpillStore:
         if self._reader is not None:
             self._reader.close()
         shutil.rmtree(self.directory, ignore_errors=True)
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
 
 
 class SpillReader:

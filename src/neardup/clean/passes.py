@@ -19,12 +19,18 @@ from .learn import RepeatedLines, SeenParagraphs
 
 
 @dataclass
-class CleanedBatch:
-    lines: list[str]  # cleaned.jsonl rows, serialised
+class CleanedDocument:
+    line: str  # its cleaned.jsonl row, serialised
     kinds: dict[str, int]  # removals by kind
     repeated: list[tuple[str, str]]  # (line, reason) of each learned line removed
     chars_in: int
     chars_out: int
+
+
+@dataclass
+class CleanedBatch:
+    ids: list[str]  # of the documents that parsed, in order
+    docs: list[CleanedDocument]  # one per id
     failed: list[tuple[int, str, str | None]]  # (position in batch, reason, id): not parsed
 
 
@@ -38,7 +44,7 @@ class CleanTask:
 
     def __call__(self, work: tuple[list[int], RecordBatch]) -> CleanedBatch:
         positions, batch = work
-        out = CleanedBatch([], {}, [], 0, 0, [])
+        out = CleanedBatch([], [], [])
         for i, doc in batch.parsed():
             if isinstance(doc, Rejected):
                 out.failed.append((i, doc.reason, doc.id))
@@ -46,15 +52,16 @@ class CleanTask:
             text, meta = doc.text, doc.meta
             c = self.cleaner.clean(text, meta.get("site", ""), meta.get("title"),
                                    self.learned.seen, positions[i], self.learned.names)
-            out.chars_in += len(text)
-            out.chars_out += len(c.text)
+            kinds: dict[str, int] = {}
             for r in c.removed:
-                out.kinds[r.kind] = out.kinds.get(r.kind, 0) + 1
-                if r.kind == REPEATED_LINE:
-                    out.repeated.append((r.text, r.reason))
-            out.lines.append(json.dumps({"id": doc.id, "text": c.text, **meta, **c.meta,
-                                         "removed": [r.to_dict() for r in c.removed]},
-                                        ensure_ascii=False))
+                kinds[r.kind] = kinds.get(r.kind, 0) + 1
+            line = json.dumps({"id": doc.id, "text": c.text, **meta, **c.meta,
+                               "removed": [r.to_dict() for r in c.removed]},
+                              ensure_ascii=False)
+            out.ids.append(doc.id)
+            out.docs.append(CleanedDocument(
+                line, kinds, [(r.text, r.reason) for r in c.removed if r.kind == REPEATED_LINE],
+                len(text), len(c.text)))
         return out
 
 

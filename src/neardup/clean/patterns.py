@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from ..errors import NeardupError
+
 #: How far from the end an 'end' pattern may start; footers are short.
 END_WINDOW = 600
 #: 'line' patterns only look at lines up to this long: junk lines are short, and skipping
@@ -59,7 +61,7 @@ def junk_spans(patterns: list[Pattern], text: str,
     return found
 
 
-class PatternError(ValueError):
+class PatternError(NeardupError, ValueError):
     """A pattern file that cannot be used; the message names the file and the entry."""
 
 
@@ -69,15 +71,20 @@ def load_patterns(extra: list[str | Path] = (), builtin: bool = True) -> list[Pa
     if builtin:
         sources.append(("patterns.json (built in)",
                         resources.files(__package__).joinpath("patterns.json").read_text("utf-8")))
-    sources += [(str(p), Path(p).read_text("utf-8")) for p in extra]
+    for path in extra:
+        try:
+            sources.append((str(path), Path(path).read_text("utf-8")))
+        except (OSError, UnicodeDecodeError) as err:
+            raise PatternError(f"bad pattern file {path}: cannot read it ({err})") from None
     patterns = []
     for name, source in sources:
         try:
             entries = json.loads(source)["patterns"]
         except (json.JSONDecodeError, KeyError, TypeError) as err:
-            raise PatternError(f"{name}: expected {{\"patterns\": [...]}} ({err})") from None
+            raise PatternError(f"bad pattern file {name}: expected "
+                               f"{{\"patterns\": [...]}} ({err})") from None
         for n, entry in enumerate(entries):
-            label = f"{name}: pattern {entry.get('name', n)!r}"
+            label = f"bad pattern file {name}: pattern {entry.get('name', n)!r}"
             where = entry.get("where", "line")
             if where not in ("line", "end"):
                 raise PatternError(f"{label}: 'where' must be \"line\" or \"end\"")

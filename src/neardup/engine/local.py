@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import multiprocessing as mp
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
@@ -47,6 +48,11 @@ def release_freed_memory() -> None:
 def _install(task: Callable[[Any], Any]) -> None:
     global _task
     _task = task
+    # Ctrl-C reaches the whole process group. The main process alone decides what an
+    # interrupt means (stop the pool, remove temporary files); a worker dying of it would
+    # lose its batch and leave the main process waiting for it for ever.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _run(item: Any) -> Any:

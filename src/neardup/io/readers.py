@@ -29,12 +29,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import orjson
+import xxhash
 import zstandard
 
 from ..document import Document, Rejected, Source, Unparsed
+from ..errors import InputError
 from .html import (
     HTML_SUFFIXES,
     WARC_SUFFIXES,
@@ -48,13 +50,10 @@ from .html import (
 STREAM_ERRORS = (OSError, EOFError, ValueError, zlib.error, zstandard.ZstdError)
 
 DEFAULT_MAX_DOC_BYTES = 32 * 1024 * 1024
+BOM = b"\xef\xbb\xbf"
 _BINARY_SNIFF = 8192
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 COMPRESSIONS = ("", ".gz", ".zst")
-
-
-class InputError(Exception):
-    """An input that cannot be used at all (missing, unreadable, unknown kind)."""
 
 
 @dataclass(frozen=True)
@@ -111,14 +110,66 @@ def check_inputs(paths: list[str], options: ReadOptions | None = None) -> None:
         if path == "-":
             continue
         if not os.path.exists(path):
+            if os.path.islink(path):
+                raise InputError(f"{path}: a symbolic link to {os.readlink(path)}, which does "
+                                 "not exist")
             raise InputError(f"{path}: no such file or directory")
         if not os.access(path, os.R_OK):
-            raise InputError(f"{path}: permission denied")
-        if options is not None and input_kind(path) in ("html", "warc"):
+            raise InputError(f"{path}: permission denied; make it readable, or leave it out")
+        kind = input_kind(path)
+        if options is not None and kind in ("html", "warc"):
             try:
                 check_extractor(options.extractor)
             except (MissingExtra, ValueError) as err:
                 raise InputError(f"{path}: {err}") from None
+        if options is not None and kind in ("jsonl", "parquet"):
+            _check_fields(path, kind, options)
+
+
+#: Records looked at to tell whether an input has the id and text fields at all.
+FIELD_PEEK = 1000
+
+
+def _check_fields(path: str, kind: str, options: ReadOptions) -> None:
+    """Raise :class:`InputError` when the first records of a JSONL or Parquet input have
+    no id field or no text field at all: a wrong ``--text-field`` would reject every record.
+    An input that cannot be opened is left for the reader to report."""
+    wanted = (options.id_field, options.text_field)
+    seen: dict[str, None] = {}
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            seen = dict.fromkeys(pq.ParquetFile(path).schema_arrow.names)
+        except Exception:  # noqa: BLE001 - the reader reports a broken file as a rejection
+            return
+    else:
+        try:
+            with open_compressed(path) as fh:
+                looked = 0
+                for line in fh:
+                    try:
+                        obj = orjson.loads(line.removeprefix(BOM))
+                    except orjson.JSONDecodeError:
+                        continue
+                    if isinstance(obj, dict):
+                        if all(f in obj for f in wanted):
+                            return
+                        seen.update(dict.fromkeys(obj))
+                        looked += 1
+                        if looked >= FIELD_PEEK:
+                            break
+        except STREAM_ERRORS:
+            pass  # the reader reports the break where it happens
+        if not seen:
+            return  # no object read: the reader reports each line
+    for field, option in zip(wanted, ("--id-field", "--text-field")):
+        if field not in seen:
+            where = "column" if kind == "parquet" else "field"
+            raise InputError(
+                f"{path}: no record has the {where} {field!r} (the first records have "
+                f"{', '.join(map(repr, list(seen)[:12])) or 'no fields'}); name the right one "
+                f"with {option}")
 
 
 def input_size(paths: list[str]) -> int | None:
@@ -129,10 +180,54 @@ def input_size(paths: list[str]) -> int | None:
         if kind == "stdin":
             return None
         if kind == "dir":
-            total += sum(os.path.getsize(p) for p in _walk(Path(path)))
+            total += sum(_size(p) for p in _walk(Path(path)) if isinstance(p, Path))
         else:
-            total += os.path.getsize(path)
+            total += _size(Path(path))
     return total
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def input_fingerprints(paths: list[str], block: int = 65536) -> list[dict[str, object]]:
+    """What each input was like when a run read it, so a later reader (the report) can
+    tell that it changed: a file's size, mtime and a hash of its first and last ``block``
+    bytes; a directory's file count, total size, latest mtime and a hash of its listing
+    (names, sizes, mtimes). Standard input has none."""
+    prints: list[dict[str, object]] = []
+    for path in paths:
+        if path == "-":
+            prints.append({"path": path})
+            continue
+        try:
+            if os.path.isdir(path):
+                digest = xxhash.xxh64()
+                files = size = mtime = 0
+                for file in _walk(Path(path)):
+                    if isinstance(file, Path):
+                        st = file.stat()
+                        files, size, mtime = files + 1, size + st.st_size, max(mtime,
+                                                                               st.st_mtime_ns)
+                        digest.update(f"{file}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+                prints.append({"path": path, "files": files, "size": size,
+                               "mtime_ns": mtime, "listing_xxh64": digest.hexdigest()})
+            else:
+                st = os.stat(path)
+                digest = xxhash.xxh64()
+                with open(path, "rb") as fh:
+                    digest.update(fh.read(block))
+                    if st.st_size > block:
+                        fh.seek(max(block, st.st_size - block))
+                        digest.update(fh.read(block))
+                prints.append({"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                               "ends_xxh64": digest.hexdigest()})
+        except OSError:
+            prints.append({"path": path, "unreadable": True})
+    return prints
 
 
 def read_inputs(paths: list[str], options: ReadOptions = ReadOptions(),
@@ -165,6 +260,9 @@ def read_input(path: str, options: ReadOptions = ReadOptions(),
     elif kind == "dir":
         root = Path(path)
         for file in _walk(root):
+            if isinstance(file, Rejected):
+                yield file
+                continue
             doc_id = file.relative_to(root).as_posix()
             if file.name.lower().endswith(HTML_SUFFIXES):
                 yield _finish(read_html_file(str(file), doc_id, options.extractor,
@@ -191,15 +289,37 @@ def _finish(record: RawRecord, deferred: bool) -> RawRecord:
     return record if deferred or not isinstance(record, Unparsed) else record.parsed()
 
 
-def _walk(root: Path) -> list[Path]:
-    files = []
-    for dirpath, dirnames, filenames in os.walk(root):
+def _walk(root: Path) -> Iterator[Path | Rejected]:
+    """The regular files below ``root`` in sorted order, and a :class:`Rejected` for each
+    directory that cannot be listed, link that points nowhere and special file (a silent
+    skip would lose their documents unseen)."""
+    problems: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(root, onerror=problems.append):
+        while problems:
+            err = problems.pop(0)
+            yield Rejected(Source(str(err.filename or dirpath)),
+                           f"cannot read directory: {err.strerror}; its files are not read "
+                           "(fix its permissions, or leave it out)")
         dirnames.sort()
         for name in sorted(filenames):
             p = Path(dirpath) / name
             if p.is_file():
-                files.append(p)
-    return files
+                yield p
+            elif p.is_symlink() and not p.exists():
+                yield Rejected(Source(str(p)), f"symbolic link to {os.readlink(p)}, which "
+                               "does not exist")
+            else:
+                yield Rejected(Source(str(p)), "not a regular file (a device, pipe or "
+                               "socket); left out")
+        for name in dirnames:
+            p = Path(dirpath) / name
+            if p.is_symlink():  # os.walk does not descend into it: say so
+                yield Rejected(Source(str(p)), "symbolic link to a directory, not followed "
+                               "(give it as an input of its own to read it)")
+    for err in problems:
+        yield Rejected(Source(str(err.filename or root)),
+                       f"cannot read directory: {err.strerror}; its files are not read "
+                       "(fix its permissions, or leave it out)")
 
 
 def _too_large(size: int, what: str, options: ReadOptions) -> str | None:
@@ -231,7 +351,7 @@ def read_text_file(path: Path, doc_id: str, options: ReadOptions) -> Record:
         return Rejected(source, problem, doc_id)
     if b"\x00" in data[:_BINARY_SNIFF]:
         return Rejected(source, "binary file (NUL bytes), not text", doc_id)
-    text, problem = _decode(data)
+    text, problem = _decode(data.removeprefix(BOM))
     if problem:
         return Rejected(source, problem, doc_id)
     return Document(doc_id, text, source, size=size)
@@ -243,8 +363,46 @@ def open_compressed(path: str) -> BinaryIO:
     if lower.endswith(".gz"):
         return gzip.open(path, "rb")  # type: ignore[return-value]
     if lower.endswith(".zst"):
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb")))
+        return io.BufferedReader(_ZstdFrames(open(path, "rb")), 1 << 17)
     return open(path, "rb")
+
+
+class _ZstdFrames(io.RawIOBase):
+    """The decompressed bytes of a ``.zst`` file of one or more frames. Unlike
+    ``zstandard``'s stream reader, which ends quietly where a truncated file ends, it
+    raises :class:`EOFError` when the file stops inside a frame."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._frame: Any = None  # the decompressor of the frame being read
+        self._out = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not len(self._out):
+            data = b""
+            if self._frame is not None and self._frame.eof:
+                data, self._frame = self._frame.unused_data, None  # the next frame's start
+            if not data:
+                data = self._raw.read(1 << 17)
+            if not data:
+                if self._frame is not None:
+                    raise EOFError(f"zstd file ends inside a frame, at byte "
+                                   f"{self._raw.tell():,} (truncated)")
+                return 0
+            if self._frame is None:
+                self._frame = zstandard.ZstdDecompressor().decompressobj()
+            self._out = memoryview(self._frame.decompress(data))
+        n = min(len(buffer), len(self._out))
+        buffer[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def read_jsonl_stream(fh: BinaryIO, name: str, options: ReadOptions,
@@ -253,14 +411,17 @@ def read_jsonl_stream(fh: BinaryIO, name: str, options: ReadOptions,
     line_no = 0
     try:
         for line_no, line in enumerate(fh, start=1):
+            if line_no == 1:
+                line = line.removeprefix(BOM)
             if line.strip():
                 unparsed = Unparsed(Source(name, line_no), line, parse)
                 yield unparsed if deferred else unparsed.parsed()
     except STREAM_ERRORS as err:
         # A truncated or corrupt compressed stream: what was read stands, the rest is one loss.
         yield Rejected(
-            Source(name, line_no + 1), f"cannot read further: {err}; the rest of this file is lost"
-        )
+            Source(name, line_no + 1),
+            f"cannot read further: {err}; the records before this line are kept, the rest of "
+            "this file is lost (re-create or re-download the file)")
 
 
 def parse_jsonl_line(line: bytes, source: Source, options: ReadOptions) -> Record:
@@ -334,7 +495,16 @@ def read_parquet(path: str, options: ReadOptions) -> Iterator[Record]:
     extra = {key: name for key, name in options.meta_fields().items() if name in names}
     columns = [options.id_field, options.text_field, *extra.values()]
     row = 0
-    for batch in pf.iter_batches(columns=columns):
+    batches = pf.iter_batches(columns=columns)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except Exception as err:  # noqa: BLE001 - pyarrow raises several types for bad data
+            yield Rejected(Source(path, row), f"cannot read further: {err}; the rows before "
+                           "this one are kept, the rest of this file is lost")
+            return
         ids = batch.column(0).to_pylist()
         texts = batch.column(1).to_pylist()
         metas = {key: batch.column(2 + k).to_pylist() for k, key in enumerate(extra)}

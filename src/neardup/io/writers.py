@@ -21,6 +21,11 @@ import numpy as np
 from ..document import Rejected, Source
 from .readers import STREAM_ERRORS, input_kind, open_compressed
 
+#: The files each command writes into its output directory (``kept/`` aside).
+DEDUP_FILES = ("pairs.jsonl", "clusters.jsonl", "rejected.jsonl", "summary.json")
+REUSE_FILES = ("pairs.jsonl", "groups.jsonl", "rejected.jsonl", "summary.json")
+CLEAN_FILES = ("cleaned.jsonl", "boilerplate.jsonl", "rejected.jsonl", "summary.json")
+
 
 def jsonl_line(row: dict[str, Any]) -> str:
     """One row as a JSON line (UTF-8 text kept as is, newline included)."""
@@ -60,7 +65,9 @@ def write_kept(inputs: list[str], kept_sources: list[Source], outdir: Path,
     """Copy the kept records of each input into ``outdir`` in the input's own format.
 
     ``kept_sources`` are the sources of the kept documents; ``stdin_copy`` is
-    the file standard input was saved to while it was read.
+    the file standard input was saved to while it was read. An input with nothing kept is
+    not opened again (a broken file is read once, when its breakage is reported), and a
+    copy stops where its input broke off when it was read.
     """
     outdir.mkdir(parents=True, exist_ok=True)
     by_path: dict[str, list[int | None]] = {}
@@ -69,6 +76,9 @@ def write_kept(inputs: list[str], kept_sources: list[Source], outdir: Path,
     for index, path in enumerate(inputs):
         kind = input_kind(path)
         base = "stdin.jsonl" if kind == "stdin" else Path(path).name or f"input{index}"
+        source_path = "-" if kind == "stdin" else path
+        if kind != "dir" and source_path not in by_path:
+            continue
         target = outdir / base
         if target.exists():  # two inputs of one name
             target = outdir / f"{index}-{base}"
@@ -81,15 +91,14 @@ def write_kept(inputs: list[str], kept_sources: list[Source], outdir: Path,
                     dest.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(p, dest)
         elif kind in ("text", "html"):
-            if path in by_path:
-                shutil.copyfile(path, target)
+            shutil.copyfile(path, target)
         elif kind == "warc":
-            _copy_warc_records(path, by_path.get(path, []), target)
+            _copy_warc_records(path, by_path[path], target)
         elif kind in ("jsonl", "stdin"):
-            lines = by_path.get("-" if kind == "stdin" else path, [])
-            _copy_lines(stdin_copy if kind == "stdin" else path, lines, target)  # type: ignore
+            _copy_lines(stdin_copy if kind == "stdin" else path, by_path[source_path],
+                        target)  # type: ignore[arg-type]
         elif kind == "parquet":
-            _copy_rows(path, by_path.get(path, []), target)
+            _copy_rows(path, by_path[path], target)
 
 
 def _copy_lines(path: str, line_numbers: list[int | None], target: Path) -> None:
@@ -128,7 +137,14 @@ def _copy_rows(path: str, rows: list[int | None], target: Path) -> None:
     mask[[r for r in rows if r is not None]] = True
     with pq.ParquetWriter(target, pf.schema_arrow) as writer:
         start = 0
-        for batch in pf.iter_batches():
+        batches = pf.iter_batches()
+        while start < len(mask) and mask[start:].any():
+            try:
+                batch = next(batches)
+            except StopIteration:
+                break
+            except Exception:  # noqa: BLE001 - the reader reported where the file broke off
+                break
             chunk = mask[start : start + batch.num_rows]
             start += batch.num_rows
             if chunk.any():
