@@ -79,7 +79,8 @@ class Intake:
                 earlier = seen[doc_id] or "an earlier record"
                 self._rejected.append((ordinals[i], Rejected(
                     source or Source("<memory>"),
-                    f"duplicate id {doc_id!r}, first read at {earlier}", doc_id)))
+                    f"duplicate id {doc_id!r}, first read at {earlier}{_as_text(doc_id)}",
+                    doc_id)))
             else:
                 seen[doc_id] = source
         self.ids.extend(ids)
@@ -90,6 +91,14 @@ class Intake:
     def rejected(self) -> list[Rejected]:
         """Every record not used, in reading order."""
         return [r for _, r in sorted(self._rejected, key=lambda pair: pair[0])]
+
+
+def _as_text(doc_id: str) -> str:
+    """For an id of digits: that ids are compared as text (outputs write them as text)."""
+    if not doc_id.lstrip("-").isdigit():
+        return ""
+    return (f" (ids are compared as text: {doc_id} and \"{doc_id}\" are one id; give "
+            "each record its own)")
 
 
 def in_order(pending: deque[T]) -> Iterator[T]:
