@@ -4,17 +4,19 @@
     python bench/corpus.py --docs 1000000 --no-truth
 
 Documents are ~2 KB of real ABC news prose (tests/data/lee_background.cor) recombined by
-neardup.synth, 30% of them planted copies (exact, reformatted, wrapped, word-edited).
+tests/synth.py, 30% of them planted copies (exact, reformatted, wrapped, word-edited).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
-from neardup import synth
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/synth.py
+from tests import synth  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"

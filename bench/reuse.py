@@ -25,10 +25,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/synth.py
 from run import measure_memory  # noqa: E402
 
-from neardup import synth  # noqa: E402
 from neardup.reuse import ReusePair  # noqa: E402
+from tests import synth  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 LEE = HERE.parent / "tests" / "data" / "lee_background.cor"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from neardup import synth
+from . import synth
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "examples" / "seeds"

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 import neardup
-from neardup import CleanOptions, synth
+from neardup import CleanOptions
 from neardup.text import jaccard, shingles, tokens
+
+from . import synth
 
 FOOTER = ("MH/PA All Content by Mehr News Agency is licensed under a Creative Commons "
           "Attribution 4.0 International License.")

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 import neardup
-from neardup import DedupOptions, KeepPolicy, synth
+from neardup import DedupOptions, KeepPolicy
+
+from . import synth
 
 
 def _found(pairs: list[neardup.Pair], ids: list[str]) -> dict[tuple[int, int], float]:

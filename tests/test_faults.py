@@ -25,10 +25,10 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from neardup import synth
 from neardup.io.outdir import MANIFEST, STAGING_PREFIX
 from neardup.store import SPILL_PREFIX
 
+from . import synth
 from .conftest import SEED_A, SEEDS
 
 NEARDUP = [sys.executable, "-m", "neardup"]
@@ -500,3 +500,32 @@ def test_report_lists_rejected_records(tmp_path) -> None:
     assert run(["report", str(out)]).returncode == 0
     page = (out / "report.html").read_text()
     assert 'id="rejected"' in page and "malformed JSON" in page
+
+
+# --- The engine: a dead worker is an error, never a hang --------------------------------------
+
+class _DiesOnThree:
+    def __call__(self, item: int) -> int:
+        if item == 3:
+            os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer would
+        return item * 2
+
+
+class _FailsOnFive:
+    def __call__(self, item: int) -> int:
+        if item == 5:
+            raise ValueError("item 5 is bad")
+        return item
+
+
+def test_a_worker_killed_mid_run_is_an_error_not_a_hang() -> None:
+    from neardup.engine import LocalEngine
+    from neardup.engine.local import WorkerDied
+
+    started = time.monotonic()
+    with pytest.raises(WorkerDied, match="killed by signal 9"):
+        list(LocalEngine(2).map(_DiesOnThree(), range(10)))
+    assert time.monotonic() - started < 10
+    with pytest.raises(ValueError, match="item 5 is bad"):
+        list(LocalEngine(2).map(_FailsOnFive(), range(10)))
+    assert list(LocalEngine(2).map(_FailsOnFive(), range(5))) == [0, 1, 2, 3, 4]

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from neardup import CleanOptions, DedupOptions, ReuseOptions, reuse_files, synth, write_report
+from neardup import CleanOptions, DedupOptions, ReuseOptions, reuse_files, write_report
 from neardup.api import dedup_files
 from neardup.report import ReportError, load_run
 
+from . import synth
 from .conftest import SEEDS
 
 HOSTILE = '<script>alert("owned")</script> <img src=x onerror=alert(2)> & <b>bold</b>'

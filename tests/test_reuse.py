@@ -9,11 +9,12 @@ from itertools import combinations
 import numpy as np
 import pytest
 
-from neardup import ReuseOptions, find_reuse, synth
+from neardup import ReuseOptions, find_reuse
 from neardup.reuse import attributions, parse_date
 from neardup.reuse.candidates import shared_shingle_pairs
 from neardup.text import tokens
 
+from . import synth
 from .conftest import SEED_A, SEED_B
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import ctypes
 import multiprocessing as mp
 import os
+import queue
 import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-_task: Callable[[Any], Any] | None = None
 
 
 def default_workers() -> int:
@@ -45,28 +46,103 @@ def release_freed_memory() -> None:
         pass
 
 
-def _install(task: Callable[[Any], Any]) -> None:
-    global _task
-    _task = task
+class WorkerDied(RuntimeError):
+    """A worker process ended without answering (killed, out of memory, crashed)."""
+
+
+_STOP = None  # sent to a worker: no more items
+_END = object()  # the end of the items to map
+
+
+def _serve(task: Callable[[Any], Any], items: Connection, results: Connection) -> None:
+    """A worker's life: results of ``task`` for the items it is sent, in order."""
     # Ctrl-C reaches the whole process group. The main process alone decides what an
-    # interrupt means (stop the pool, remove temporary files); a worker dying of it would
-    # lose its batch and leave the main process waiting for it for ever.
+    # interrupt means (stop the workers, remove temporary files); a worker dying of it
+    # would only muddle the message.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    inbox: queue.SimpleQueue = queue.SimpleQueue()
+
+    def receive() -> None:
+        # Items are taken off the pipe as soon as they arrive, so the main process never
+        # blocks sending one while this worker blocks sending a result (no deadlock).
+        while True:
+            try:
+                item = items.recv()
+            except (EOFError, OSError):
+                item = _STOP
+            inbox.put(item)
+            if item is _STOP:
+                return
+
+    threading.Thread(target=receive, daemon=True).start()
+    while (item := inbox.get()) is not _STOP:
+        try:
+            answer: tuple[bool, Any] = (True, task(item))
+        except Exception as err:  # noqa: BLE001 - sent to the main process to raise there
+            answer = (False, err)
+        try:
+            results.send(answer)
+        except Exception:  # noqa: BLE001 - an unpicklable result or error
+            results.send((False, RuntimeError(f"{type(answer[1]).__name__}: {answer[1]}")))
 
 
-def _run(item: Any) -> Any:
-    assert _task is not None
-    return _task(item)
+class _Worker:
+    """One worker process and its two pipes."""
+
+    def __init__(self, ctx: Any, task: Callable[[Any], Any]) -> None:
+        items_in, self.items = ctx.Pipe(duplex=False)
+        self.results, results_out = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(target=_serve, args=(task, items_in, results_out),
+                                   daemon=True)
+        self.process.start()
+        items_in.close()  # the worker's ends: closed here, so a dead worker reads as EOF
+        results_out.close()
+        self.in_flight = 0
+
+    def send(self, item: Any) -> None:
+        self.items.send(item)
+        self.in_flight += 1
+
+    def receive(self) -> Any:
+        try:
+            ok, value = self.results.recv()
+        except (EOFError, OSError):
+            self.process.join(1)
+            code = self.process.exitcode
+            how = f"killed by signal {-code}" if code and code < 0 else f"exit status {code}"
+            raise WorkerDied(f"a worker process ended without finishing its work ({how}; "
+                             "out of memory? try fewer --workers)") from None
+        self.in_flight -= 1
+        if not ok:
+            raise value
+        return value
+
+    def stop(self, finished: bool) -> None:
+        """Let the worker end (``finished``), or end it now (an error or an interrupt)."""
+        if finished:
+            try:
+                self.items.send(_STOP)
+            except OSError:
+                pass
+            self.process.join(10)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.items.close()
+        self.results.close()
 
 
 class LocalEngine:
     """Maps a task over batches, results in input order.
 
-    ``workers == 1`` runs in the calling process. Otherwise a pool of
-    ``workers`` processes each receives the task once; at most
-    ``2 * workers`` batches are in flight, so a stream larger than memory
-    flows through with bounded buffering.
+    ``workers == 1`` runs in the calling process. Otherwise ``workers`` processes each
+    receive the task once (forked with it where the platform allows); each batch goes to
+    the worker with the fewest in flight, at most ``2 * workers`` batches are in flight,
+    so a stream larger than memory flows through with bounded buffering. Should the
+    consumer stop early, or anything raise (Ctrl-C included), the workers are killed at
+    once: nothing waits on a worker that will never answer, and a worker that dies (out of
+    memory) is an error, not a hang.
     """
 
     def __init__(self, workers: int | None = None) -> None:
@@ -79,11 +155,25 @@ class LocalEngine:
             return
         methods = mp.get_all_start_methods()
         ctx = mp.get_context("fork" if "fork" in methods else "spawn")
-        with ctx.Pool(self.workers, initializer=_install, initargs=(task,)) as pool:
-            pending: deque = deque()
-            for item in items:
-                pending.append(pool.apply_async(_run, (item,)))
-                if len(pending) >= 2 * self.workers:
-                    yield pending.popleft().get()
-            while pending:
-                yield pending.popleft().get()
+        workers = [_Worker(ctx, task) for _ in range(self.workers)]
+        finished = False
+        try:
+            holders: deque[_Worker] = deque()  # the worker of each batch in flight, in order
+            source = iter(items)
+            more = True
+            while True:
+                while more and len(holders) < 2 * len(workers):
+                    item = next(source, _END)
+                    if item is _END:
+                        more = False
+                        break
+                    worker = min(workers, key=lambda w: w.in_flight)
+                    worker.send(item)
+                    holders.append(worker)
+                if not holders:
+                    break
+                yield holders.popleft().receive()
+            finished = True
+        finally:
+            for worker in workers:
+                worker.stop(finished)

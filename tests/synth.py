@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .text import DEFAULT_NGRAM, shingles, tokens
+from neardup.text import DEFAULT_NGRAM, shingles, tokens
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
 
@@ -269,7 +269,7 @@ def score_reuse(corpus: PlantedReuse, pairs: Iterable[Any], tolerance: int = 5
     ``tolerance`` tokens (``boundary_recall``), and reported passages that match no planted
     copy (``false_passages``, a share of all reported). ``pairs`` are
     :class:`neardup.reuse.ReusePair` s."""
-    from .align import tokenize_with_offsets
+    from neardup.align import tokenize_with_offsets
 
     texts = dict(corpus.docs)
     starts: dict[str, list[int]] = {}
