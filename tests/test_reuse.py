@@ -8,10 +8,15 @@ from itertools import combinations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neardup import ReuseOptions, find_reuse
+from neardup.align import tokenize_with_offsets
 from neardup.reuse import attributions, parse_date
 from neardup.reuse.candidates import shared_shingle_pairs
+from neardup.reuse.passages import may_share_passages, shared_passages
+from neardup.sketch import shingle_sequence
 from neardup.text import tokens
 
 from . import synth
@@ -203,3 +208,79 @@ def test_cli_reuse_on_the_example_with_bad_records(tmp_path) -> None:
     assert all("unrelated" not in (p["a"], p["b"]) for p in pairs)
     rejected = [json.loads(line) for line in (out / "rejected.jsonl").read_text().splitlines()]
     assert [r["record"] for r in rejected] == [6, 7]
+
+
+# --- The chain test that drops hopeless candidates before alignment --------------------------
+
+def _chain_oracle(seq: list[int], other: set[int], ngram: int, min_words: int,
+                  max_gap: int) -> bool:
+    """The definition, by brute force: shingles of ``seq`` found in ``other``, split where
+    two starts are more than ``max_gap + ngram`` apart; does a piece cover ``min_words``?"""
+    shared = [i for i, h in enumerate(seq) if h in other]
+    pieces: list[list[int]] = []
+    for i in shared:
+        if pieces and i - pieces[-1][-1] <= max_gap + ngram:
+            pieces[-1].append(i)
+        else:
+            pieces.append([i])
+    return any(p[-1] + ngram - p[0] >= min_words for p in pieces)
+
+
+_WORDS = st.lists(st.sampled_from(["wire", "story", "said", "the", "minister", "of", "a",
+                                   "police", "today", "Sydney", "42"]), max_size=120)
+
+
+@given(_WORDS, _WORDS, st.integers(1, 6), st.integers(6, 40), st.integers(0, 12))
+@settings(max_examples=300, deadline=None)
+def test_passage_chains_follow_their_definition(a: list[str], b: list[str], ngram: int,
+                                                min_words: int, max_gap: int) -> None:
+    seq_a = shingle_sequence(" ".join(a), ngram)
+    seq_b = shingle_sequence(" ".join(b), ngram)
+    expected = (_chain_oracle(seq_a.tolist(), set(seq_b.tolist()), ngram, min_words, max_gap)
+                and _chain_oracle(seq_b.tolist(), set(seq_a.tolist()), ngram, min_words,
+                                  max_gap))
+    got = may_share_passages([seq_a, seq_b], np.array([0]), np.array([1]),
+                             min_words=min_words, max_gap=max_gap, ngram=ngram)
+    assert got.tolist() == [expected]
+
+
+@given(st.data())
+@settings(max_examples=200, deadline=None)
+def test_the_chain_test_never_drops_a_pair_with_a_passage(distinct_lee, data) -> None:
+    """Whatever alignment reports, the chain test lets through: edited copies of real
+    passages, in pieces, among other text."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    source = distinct_lee[int(rng.integers(len(distinct_lee)))].split()
+    other = distinct_lee[int(rng.integers(len(distinct_lee)))].split()
+    pieces = []
+    for _ in range(int(rng.integers(1, 4))):
+        start = int(rng.integers(len(source)))
+        piece = source[start:start + int(rng.integers(5, 80))]
+        for _ in range(int(rng.integers(0, 8))):  # words changed, dropped or doubled
+            if len(piece) > 2:
+                k = int(rng.integers(len(piece)))
+                piece[k:k + 1] = [["edited"], [], [piece[k], piece[k]]][int(rng.integers(3))]
+        pieces.append(piece)
+        pieces.append(other[:int(rng.integers(0, 15))])
+    a, b = " ".join(source), " ".join(w for p in pieces for w in p)
+    min_words, max_gap = data.draw(st.integers(10, 45)), data.draw(st.integers(0, 12))
+    found = shared_passages(tokenize_with_offsets(a), tokenize_with_offsets(b),
+                            min_words=min_words, max_gap=max_gap)
+    possible = may_share_passages([shingle_sequence(a), shingle_sequence(b)], np.array([0]),
+                                  np.array([1]), min_words=min_words, max_gap=max_gap)
+    if found:
+        assert possible.all()
+
+
+def test_the_chain_test_drops_scattered_sentences(distinct_lee) -> None:
+    """Two texts sharing three sentences far apart share many shingles but no passage of
+    40 words: dropped without alignment."""
+    sentences = synth.sentences(distinct_lee[:20])
+    short = [s for s in sentences if 12 <= len(s.split()) <= 25][:3]
+    filler = [s for s in synth.sentences(distinct_lee[20:40])]
+    a = " ".join([short[0], *filler[:5], short[1], *filler[5:10], short[2]])
+    b = " ".join([short[2], *filler[10:15], short[0], *filler[15:20], short[1]])
+    seqs = [shingle_sequence(a), shingle_sequence(b)]
+    assert len(set(seqs[0].tolist()) & set(seqs[1].tolist())) >= 30
+    assert not may_share_passages(seqs, np.array([0]), np.array([1])).any()
+    assert shared_passages(tokenize_with_offsets(a), tokenize_with_offsets(b)) == []

@@ -421,8 +421,127 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(sequence_doc,
+"shingle_sequence(text, ngram) -> bytes\n"
+"\n"
+"The uint64 hash of every ngram-token shingle of a normalised text, in the order the\n"
+"shingles stand (repeats kept; the hashes of sketch()'s sets): shingle i starts at\n"
+"token i. A text of fewer tokens than ngram is one shingle; no tokens, none.");
+
+static PyObject *py_shingle_sequence(PyObject *self, PyObject *args) {
+    PyObject *text;
+    int ngram;
+    if (!PyArg_ParseTuple(args, "Ui", &text, &ngram)) return NULL;
+    if (ngram < 1) {
+        PyErr_SetString(PyExc_ValueError, "ngram must be >= 1");
+        return NULL;
+    }
+    u64vec tokens = {0}, shingles = {0};
+    PyObject *result = NULL;
+    if (hash_tokens(text, &tokens) >= 0 && hash_shingles(&tokens, ngram, &shingles) >= 0)
+        result = PyBytes_FromStringAndSize((const char *)shingles.data, shingles.len * 8);
+    PyMem_Free(tokens.data);
+    PyMem_Free(shingles.data);
+    return result;
+}
+
+/* Is x in the sorted run v[0:n]? */
+static inline int contains_u64(const uint64_t *v, Py_ssize_t n, uint64_t x) {
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x) lo = mid + 1; else hi = mid;
+    }
+    return lo < n && v[lo] == x;
+}
+
+/* Does seq hold a chain of shingles in `other` (consecutive starts at most link apart)
+ * covering at least min_words tokens? (See neardup.reuse.passages.may_share_passage.) */
+static int has_chain(const uint64_t *seq, Py_ssize_t n, const uint64_t *other, Py_ssize_t m,
+                     Py_ssize_t ngram, Py_ssize_t min_words, Py_ssize_t link) {
+    Py_ssize_t first = -1, last = -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!contains_u64(other, m, seq[i])) continue;
+        if (first < 0 || i - last > link) first = i;
+        last = i;
+        if (last + ngram - first >= min_words) return 1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(chains_doc,
+"passage_chains(values, offsets, first, second, ngram, min_words, max_gap, out)\n"
+"\n"
+"For each k, out[k] = 1 when sequence first[k] and sequence second[k] each hold a chain\n"
+"of shingles of the other, starts at most max_gap + ngram apart, covering at least\n"
+"min_words tokens; else 0. Sequence i is values[offsets[i]:offsets[i+1]] (uint64\n"
+"shingle hashes in text order); first, second and out are int64.");
+
+static PyObject *py_passage_chains(PyObject *self, PyObject *args) {
+    PyObject *ov, *oo, *oa, *ob, *out;
+    Py_ssize_t ngram, min_words, max_gap;
+    if (!PyArg_ParseTuple(args, "OOOOnnnO", &ov, &oo, &oa, &ob, &ngram, &min_words, &max_gap,
+                          &out))
+        return NULL;
+    Py_buffer vv = {0}, vo = {0}, va = {0}, vb = {0}, vout = {0};
+    PyObject *result = NULL;
+    uint64_t *sorted = NULL;
+    Py_ssize_t *lens = NULL;
+    sort_scratch scratch = {0};
+    if (get_buffer(ov, &vv, 0, 0, "values") < 0) goto done;
+    if (get_buffer(oo, &vo, 0, 8, "offsets") < 0) goto done;
+    if (get_buffer(oa, &va, 0, 0, "first") < 0) goto done;
+    if (get_buffer(ob, &vb, 0, va.len, "second") < 0) goto done;
+    if (get_buffer(out, &vout, 1, va.len, "out") < 0) goto done;
+    const uint64_t *values = vv.buf;
+    const int64_t *offsets = vo.buf, *first = va.buf, *second = vb.buf;
+    int64_t *flags = vout.buf;
+    Py_ssize_t nseq = vo.len / 8 - 1, nvalues = vv.len / 8, npairs = va.len / 8;
+    for (Py_ssize_t i = 0; i < nseq; i++) {
+        if (offsets[i] < 0 || offsets[i] > offsets[i + 1] || offsets[i + 1] > nvalues) {
+            PyErr_Format(PyExc_IndexError, "sequence %zd is out of range", i);
+            goto done;
+        }
+    }
+    /* Each sequence's shingles sorted and distinct, once, for the membership tests. */
+    sorted = PyMem_Malloc((size_t)(nvalues ? nvalues : 1) * 8);
+    lens = PyMem_Malloc((size_t)(nseq ? nseq : 1) * sizeof(Py_ssize_t));
+    if (!sorted || !lens) { PyErr_NoMemory(); goto done; }
+    if (nvalues) memcpy(sorted, values, (size_t)nvalues * 8);
+    for (Py_ssize_t i = 0; i < nseq; i++)
+        if (sort_unique_u64(sorted + offsets[i], offsets[i + 1] - offsets[i], &scratch,
+                            &lens[i]) < 0) goto done;
+    for (Py_ssize_t k = 0; k < npairs; k++) {
+        int64_t x = first[k], y = second[k];
+        if (x < 0 || y < 0 || x >= nseq || y >= nseq) {
+            PyErr_Format(PyExc_IndexError, "pair %zd refers to a sequence out of range", k);
+            goto done;
+        }
+        const uint64_t *sx = values + offsets[x], *sy = values + offsets[y];
+        Py_ssize_t nx = offsets[x + 1] - offsets[x], ny = offsets[y + 1] - offsets[y];
+        flags[k] = has_chain(sx, nx, sorted + offsets[y], lens[y], ngram, min_words,
+                             max_gap + ngram) &&
+                   has_chain(sy, ny, sorted + offsets[x], lens[x], ngram, min_words,
+                             max_gap + ngram);
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyMem_Free(sorted);
+    PyMem_Free(lens);
+    PyMem_Free(scratch.buf);
+    PyMem_Free(scratch.counts);
+    if (vv.obj) PyBuffer_Release(&vv);
+    if (vo.obj) PyBuffer_Release(&vo);
+    if (va.obj) PyBuffer_Release(&va);
+    if (vb.obj) PyBuffer_Release(&vb);
+    if (vout.obj) PyBuffer_Release(&vout);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"passage_chains", py_passage_chains, METH_VARARGS, chains_doc},
     {"sketch", py_sketch, METH_VARARGS, sketch_doc},
+    {"shingle_sequence", py_shingle_sequence, METH_VARARGS, sequence_doc},
     {"intersection_size", py_intersection_size, METH_VARARGS, intersection_doc},
     {"intersection_sizes", py_intersection_sizes, METH_VARARGS, intersections_doc},
     {NULL, NULL, 0, NULL},

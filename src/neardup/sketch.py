@@ -104,3 +104,10 @@ class Sketcher:
         )
         shingles = np.frombuffer(raw, dtype=np.uint64) if raw is not None else None
         return SketchBatch(keys, ntokens, signatures, counts, shingles)
+
+
+def shingle_sequence(text: str, ngram: int = DEFAULT_NGRAM) -> np.ndarray:
+    """The hash of every ``ngram``-token shingle of a raw text in the order they stand
+    (``out[i]`` is the shingle starting at token ``i``; repeats kept): the hashes of
+    :meth:`Sketcher.sketch`'s sets, with positions."""
+    return np.frombuffer(_sketch.shingle_sequence(normalise(text), ngram), dtype=np.uint64)

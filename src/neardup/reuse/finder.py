@@ -27,12 +27,12 @@ from ..document import Document, RecordBatch, Rejected, Unparsed
 from ..engine import LocalEngine, batched, release_freed_memory
 from ..intake import Intake, concat, in_order
 from ..progress import counted
-from ..sketch import Sketcher, SketchParams
+from ..sketch import Sketcher, SketchParams, shingle_sequence
 from ..store import SpillReader, SpillRef, SpillStore, SpillWriter
 from ..text import DEFAULT_NGRAM, tokens
 from .candidates import shared_shingle_pairs
 from .groups import group_spans
-from .passages import shared_passages
+from .passages import may_share_passages, shared_passages
 from .provenance import Attribution, attributions, document_date
 
 
@@ -204,23 +204,32 @@ def _text(reader: SpillReader, doc: int) -> str:
 
 
 class AlignTask:
-    """Per batch of candidate pairs ``(i, j, shared)``: the passages each pair shares."""
+    """Per batch of candidate pairs ``(i, j, shared)``: the passages each pair shares.
+    Pairs whose shared shingles cannot chain into a passage are dropped before their texts
+    are tokenised (:func:`~neardup.reuse.passages.may_share_passages`)."""
 
     def __init__(self, texts: SpillReader, options: ReuseOptions) -> None:
         self.texts, self.options = texts, options
 
     def __call__(self, pairs: np.ndarray) -> list[tuple[int, int, int, list[Passage]]]:
         opts = self.options
+        # A batch's pairs share documents: each is read and hashed once, tokenised once.
+        docs, local = np.unique(pairs[:, :2], return_inverse=True)
+        local = local.reshape(-1, 2)
+        texts = [_text(self.texts, d) for d in docs.tolist()]
+        possible = may_share_passages([shingle_sequence(t, opts.ngram) for t in texts],
+                                      local[:, 0], local[:, 1], min_words=opts.min_words,
+                                      max_gap=opts.max_gap, ngram=opts.ngram)
         tokens: dict[int, Tokens] = {}
 
-        def tokens_of(doc: int) -> Tokens:
-            if doc not in tokens:  # a batch's pairs share documents: tokenise each once
-                tokens[doc] = tokenize_with_offsets(_text(self.texts, doc))
-            return tokens[doc]
+        def tokens_of(k: int) -> Tokens:
+            if k not in tokens:
+                tokens[k] = tokenize_with_offsets(texts[k])
+            return tokens[k]
 
         found = []
-        for i, j, shared in pairs.tolist():
-            passages = shared_passages(tokens_of(i), tokens_of(j), min_words=opts.min_words,
+        for (i, j, shared), (x, y) in zip(pairs[possible].tolist(), local[possible].tolist()):
+            passages = shared_passages(tokens_of(x), tokens_of(y), min_words=opts.min_words,
                                        max_gap=opts.max_gap, ngram=opts.ngram)
             if passages:
                 found.append((i, j, shared, passages))

@@ -14,8 +14,38 @@ first or last words moves the boundary inward by at most ``ngram - 1`` words.
 
 from __future__ import annotations
 
+import numpy as np
+
+from .. import _sketch
 from ..align import Passage, Tokens, align, token_span
 from ..text import DEFAULT_NGRAM
+
+
+def may_share_passages(sequences: list[np.ndarray], first: np.ndarray, second: np.ndarray,
+                       *, min_words: int = 40, max_gap: int = 10,
+                       ngram: int = DEFAULT_NGRAM) -> np.ndarray:
+    """For each pair ``(sequences[first[k]], sequences[second[k]])``: False when the two
+    texts cannot share a passage that :func:`shared_passages` reports. A test on shingle
+    hashes alone (compiled), many times cheaper than aligning, for candidate pairs whose
+    shared shingles are scattered (sentences a corpus repeats everywhere, in any order).
+
+    ``sequences[i]`` is a text's shingle hashes in order
+    (:func:`neardup.sketch.shingle_sequence`). Why it is safe: every ``ngram``-token window
+    inside an aligned run is a shingle both texts hold, and a passage joins runs whose gap
+    is at most ``max_gap`` tokens, so on each side a passage of ``L`` words holds shared
+    shingles starting at positions ``p_1 < ... < p_k`` with ``p_{i+1} - p_i <= max_gap +
+    ngram`` and ``p_k + ngram - p_1 >= L``. Where no such chain reaches ``min_words`` on
+    both sides, there is no passage (64-bit hash collisions only add shared shingles, so
+    they cannot hide one).
+    """
+    offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
+    np.cumsum([len(x) for x in sequences], out=offsets[1:])
+    values = (np.concatenate(sequences) if sequences else np.empty(0)).astype(np.uint64)
+    out = np.zeros(len(first), dtype=np.int64)
+    _sketch.passage_chains(values, offsets, np.ascontiguousarray(first, dtype=np.int64),
+                           np.ascontiguousarray(second, dtype=np.int64), ngram, min_words,
+                           max_gap, out)
+    return out.astype(bool)
 
 
 def shared_passages(a: Tokens, b: Tokens, *, min_words: int = 40, max_gap: int = 10,
