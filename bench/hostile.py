@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/synth.py
 from run import measure_memory  # noqa: E402
@@ -33,13 +35,32 @@ HERE = Path(__file__).resolve().parent
 LEE = HERE.parent / "tests" / "data" / "lee_background.cor"
 
 
-def build(docs: int, passages: int, seed: int = 0) -> tuple[Path, synth.PlantedReuse]:
+def recombined(docs: int, pool: int, seed: int, per_doc: int = 20) -> list[str]:
+    """``docs`` texts of ``per_doc`` sentences each, drawn from a pool of ``pool`` sentences:
+    variants of the real sentences (30% of words swapped, fixed per variant), so that each
+    variant's shingles stand in about ``docs * per_doc / pool`` documents, unchanged."""
+    lee = LEE.read_text(encoding="utf-8").splitlines()
+    real = synth.sentences(lee)
+    vocab = [w for t in lee for w in t.split() if w.isalpha()]
+    rng = np.random.default_rng(seed)
+    variants = []
+    for k in range(pool):
+        words = real[k % len(real)].split()
+        for w in np.flatnonzero(rng.random(len(words)) < 0.3).tolist():
+            words[w] = vocab[int(rng.integers(len(vocab)))]
+        variants.append(" ".join(words))
+    return [" ".join(variants[j] for j in rng.integers(0, pool, per_doc)) for _ in range(docs)]
+
+
+def build(docs: int, passages: int, pool: int = 0, seed: int = 0
+          ) -> tuple[Path, synth.PlantedReuse]:
     """The corpus as JSONL under bench/data, and where its planted passages went."""
     lee = synth.distinct_texts(LEE.read_text(encoding="utf-8").splitlines())
-    hosts = synth.generate(LEE.read_text(encoding="utf-8").splitlines(), docs,
-                           dup_fraction=0.0, seed=seed + 1).texts
+    hosts = (recombined(docs, pool, seed + 1) if pool else
+             synth.generate(LEE.read_text(encoding="utf-8").splitlines(), docs,
+                            dup_fraction=0.0, seed=seed + 1).texts)
     corpus = synth.plant_reuse(lee[:200], hosts, passages, seed=seed + 2)
-    path = HERE / "data" / f"hostile-{docs}-p{passages}-s{seed}.jsonl"
+    path = HERE / "data" / f"hostile-{docs}-p{passages}-pool{pool}-s{seed}.jsonl"
     path.parent.mkdir(exist_ok=True)
     if not path.exists():
         tmp = path.with_suffix(".tmp")
@@ -55,12 +76,16 @@ def main() -> None:
                                  formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--docs", type=int, default=200_000)
     ap.add_argument("--passages", type=int, default=0, help="default: docs / 200")
+    ap.add_argument("--pool", type=int, default=0,
+                    help="draw sentences from this many fixed variants of the real ones, "
+                         "unchanged in every document (default: the real sentences, 15%% "
+                         "of words swapped in each copy)")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--workers", type=int, default=0)
     args = ap.parse_args()
     passages = args.passages or args.docs // 200
     started = time.perf_counter()
-    path, corpus = build(args.docs, passages)
+    path, corpus = build(args.docs, passages, args.pool)
     built = time.perf_counter() - started
     out = HERE / "data" / "out" / "hostile"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -99,7 +124,8 @@ def main() -> None:
     ])
     print(text)
     (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / f"hostile-{args.docs}.md").write_text(text + "\n")
+    name = f"hostile-{args.docs}" + (f"-pool{args.pool}" if args.pool else "")
+    (HERE / "results" / f"{name}.md").write_text(text + "\n")
 
 
 if __name__ == "__main__":

@@ -163,7 +163,7 @@ def test_candidates_match_brute_force_counts() -> None:
     for docs in holders.values():
         if len(docs) <= 12:
             truth.update(combinations(docs, 2))
-    pairs, shared = shared_shingle_pairs(
+    pairs, shared, _ = shared_shingle_pairs(
         [np.concatenate(sets[:50]), np.concatenate(sets[50:])],
         np.array([len(s) for s in sets]), min_shared=3,
         star_above=12, max_doc_frequency=12, chunk=97)  # small chunks: groups cross them

@@ -360,6 +360,13 @@ def reuse(inputs: tuple[str, ...], output: str, min_words: int, max_gap: int, mi
         f"{'shares' if s.pairs == 1 else 'share'} {_plural(s.passages, 'passage')}; "
         f"{_plural(s.groups, 'passage group')} across {_plural(s.documents_in_groups, 'document')}"
         f"; {result.seconds:.1f}s -> {output}", err=True)
+    capped = s.capped
+    if capped.get("skipped_shingles") or capped.get("star_shingles"):
+        click.echo(
+            f"neardup: capped: {_plural(capped['skipped_shingles'], 'shingle')} in more than "
+            f"{max_doc_frequency:,} documents skipped as template, "
+            f"{_plural(capped['star_shingles'], 'shingle')} in more than {star_above:,} linked "
+            "to their first document only (summary.json: capped)", err=True)
 
 
 @main.command()

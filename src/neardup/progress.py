@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from tqdm import tqdm
@@ -29,6 +30,21 @@ def counted(items: Iterable[T], total: int, desc: str, enabled: bool | None = No
         return
     yield from tqdm(items, total=total, desc=desc, file=sys.stderr, dynamic_ncols=True,
                     mininterval=0.5, unit=unit)
+
+
+@contextmanager
+def bar(total: int, desc: str, enabled: bool | None = None, unit: str = "it"
+        ) -> Iterator[Callable[[int], None]]:
+    """A bar of ``total`` steps (rate and ETA) on a terminal; yields the function that
+    advances it (a no-op elsewhere), for work that reports its own progress."""
+    if enabled is None:
+        enabled = progress_wanted()
+    if not enabled:
+        yield lambda n: None
+        return
+    with tqdm(total=total, desc=desc, file=sys.stderr, dynamic_ncols=True, mininterval=0.5,
+              unit=unit, unit_scale=True) as shown:
+        yield shown.update
 
 
 Record = TypeVar("Record", Document, Rejected, Unparsed)

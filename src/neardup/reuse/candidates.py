@@ -13,6 +13,12 @@ Cut-offs, because a shingle's postings cost pairs quadratically:
   links each holder to the first one only, not to each other: a wire paragraph in 500
   outlets costs 499 pairs rather than 124,750, and the passage group still forms through
   the first holder;
+* the pairs that all-pairs linking would count are bounded: where the shingles held by
+  2 to ``star_above`` documents would yield more than ``pair_budget`` pairs per posting
+  (and more than ``min_budget`` in all: small corpora are never cut), as in a corpus
+  recombined from one pool of sentences (every sentence in dozens of documents, every
+  document sharing a sentence with thousands), ``star_above`` is lowered until they do
+  not, so counting stays linear in the postings; the value used is reported;
 * pairs of documents from one series (same source) can be left out before counting.
 
 Shingle hashes are packed with their document number into one ``uint64`` (the hash's top
@@ -24,28 +30,53 @@ pair, which ``min_shared`` absorbs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
 import numpy as np
+
+
+@dataclass
+class CandidateStats:
+    """What the cut-offs did (``summary.json`` reports it as ``capped``)."""
+
+    shingles: int = 0  #: distinct shingles held by two documents or more
+    #: held by more than ``max_doc_frequency`` documents: skipped (template, stock phrase)
+    skipped_shingles: int = 0
+    skipped_postings: int = 0  #: (shingle, document) entries those skipped shingles held
+    #: held by more than ``star_above`` documents: each holder linked to the first only
+    star_shingles: int = 0
+    star_above: int = 0  #: the star cut-off used (lowered from the asked one to fit the budget)
+    star_above_asked: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
 
 
 def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_shared: int,
                          star_above: int, max_doc_frequency: int,
                          series: np.ndarray | None = None, chunk: int = 1 << 20,
-                         merge_parts: int = 16) -> tuple[np.ndarray, np.ndarray]:
+                         merge_parts: int = 16, pair_budget: float = 1.0,
+                         min_budget: int = 1 << 24,
+                         progress: Callable[[int], None] | None = None
+                         ) -> tuple[np.ndarray, np.ndarray, CandidateStats]:
     """Pairs of documents sharing at least ``min_shared`` counted shingles.
 
     ``shingles`` holds each document's distinct shingle hashes one document after
     another, in parts (say one per batch; the list is emptied as the parts are packed, so
     memory does not hold them twice), ``counts[d]`` of them for document ``d``.
     ``series[d]`` (optional, ``-1`` for none) names each document's source: pairs within
-    one series are not counted. Returns ``(pairs, shared)``: an ``(m, 2)`` array of
-    document numbers ``i < j``, sorted, and the number of shared shingles that linked
-    each pair.
+    one series are not counted. Returns ``(pairs, shared, stats)``: an ``(m, 2)`` array of
+    document numbers ``i < j``, sorted, the number of shared shingles that linked each
+    pair, and what the cut-offs did. ``progress`` hears of the postings counted, a chunk
+    at a time (there are ``counts.sum()``).
     """
     n = len(counts)
     total = int(counts.sum())
+    stats = CandidateStats(star_above=star_above, star_above_asked=star_above)
     if n < 2 or not total:
         shingles.clear()
-        return np.empty((0, 2), np.int64), np.empty(0, np.int64)
+        return np.empty((0, 2), np.int64), np.empty(0, np.int64), stats
     if n >= 1 << 32:
         raise ValueError("at most 2**32 documents")
     bits = max(1, (n - 1).bit_length())
@@ -62,6 +93,8 @@ def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_
         packed[at:at + len(part)] = (part & ~low) | owners
         at, first = at + len(part), last
     packed.sort()
+    star_above = stats.star_above = _bounded_star(
+        packed, low, chunk, star_above, max(pair_budget * total, min_budget))
     # Pair counts come out per chunk of postings, sorted by pair key; they are cut by the
     # first document's range into parts that are summed one part at a time, so the final
     # sum never needs memory for all chunks' pairs at once (the spurious pairs sharing a
@@ -72,11 +105,13 @@ def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_
     while start < len(packed):
         stop = _group_end(packed, min(start + chunk, len(packed)), low)
         keys, counted = _pair_counts(packed[start:stop], low, star_above, max_doc_frequency,
-                                     series)
+                                     series, stats)
         cuts = [0, *np.searchsorted(keys, bounds).tolist(), len(keys)]
         for k in range(merge_parts):
             parts[k].append((keys[cuts[k]:cuts[k + 1]].copy(),
                              counted[cuts[k]:cuts[k + 1]].astype(np.uint32)))
+        if progress is not None:
+            progress(stop - start)
         start = stop
     del packed
     pairs, totals = [], []
@@ -97,7 +132,26 @@ def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_
     unique = np.concatenate(pairs) if pairs else np.empty(0, np.uint64)
     pair_array = np.stack([(unique >> np.uint64(32)).astype(np.int64),
                            (unique & np.uint64(0xFFFFFFFF)).astype(np.int64)], axis=1)
-    return pair_array, (np.concatenate(totals) if totals else np.empty(0)).astype(np.int64)
+    return (pair_array, (np.concatenate(totals) if totals else np.empty(0)).astype(np.int64),
+            stats)
+
+
+def _bounded_star(packed: np.ndarray, low: np.uint64, chunk: int, star_above: int,
+                  budget: float) -> int:
+    """The largest cut-off ``s <= star_above`` at which all-pairs linking of the shingles
+    held by 2 to ``s`` documents counts at most ``budget`` pairs."""
+    held = np.zeros(star_above + 2, dtype=np.int64)  # shingles by holders (last: more)
+    start = 0
+    while start < len(packed):
+        stop = _group_end(packed, min(start + chunk, len(packed)), low)
+        key = packed[start:stop] & ~low
+        sizes = np.diff(np.append(np.flatnonzero(np.r_[True, key[1:] != key[:-1]]), len(key)))
+        held += np.bincount(np.minimum(sizes, star_above + 1), minlength=len(held))
+        start = stop
+    d = np.arange(len(held) - 1)
+    cost = np.cumsum(held[:-1] * d * (d - 1) // 2)  # pairs counted with cut-off d
+    fits = np.flatnonzero(cost <= budget)
+    return int(max(1, fits[-1]))
 
 
 def _group_end(packed: np.ndarray, stop: int, low: np.uint64) -> int:
@@ -111,12 +165,18 @@ def _group_end(packed: np.ndarray, stop: int, low: np.uint64) -> int:
 
 
 def _pair_counts(packed: np.ndarray, low: np.uint64, star_above: int, max_df: int,
-                 series: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+                 series: np.ndarray | None, stats: CandidateStats
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Pair keys ``i << 32 | j`` and how many shingles of this chunk link each pair."""
     key = packed & ~low
     doc = (packed & low).astype(np.int64)
     starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
     sizes = np.diff(np.append(starts, len(packed)))
+    over = sizes > max_df
+    stats.shingles += int((sizes >= 2).sum())
+    stats.skipped_shingles += int(over.sum())
+    stats.skipped_postings += int(sizes[over].sum())
+    stats.star_shingles += int(((sizes > star_above) & ~over).sum())
     firsts: list[np.ndarray] = []
     seconds: list[np.ndarray] = []
     for size in np.unique(sizes[(sizes >= 2) & (sizes <= star_above)]).tolist():

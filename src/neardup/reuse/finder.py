@@ -26,7 +26,7 @@ from ..align import Passage, Span, Tokens, tokenize_with_offsets
 from ..document import Document, RecordBatch, Rejected, Unparsed
 from ..engine import LocalEngine, batched, release_freed_memory
 from ..intake import Intake, concat, in_order
-from ..progress import counted
+from ..progress import bar, counted
 from ..sketch import Sketcher, SketchParams, shingle_sequence
 from ..store import SpillReader, SpillRef, SpillStore, SpillWriter
 from ..text import DEFAULT_NGRAM, tokens
@@ -136,8 +136,10 @@ class ReuseStats:
     passages: int = 0
     groups: int = 0
     documents_in_groups: int = 0
+    #: what the candidate cut-offs did (:class:`~neardup.reuse.candidates.CandidateStats`)
+    capped: dict[str, int] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -311,10 +313,14 @@ class ReuseFinder:
         opts = self.options
         ids = self.intake.ids
         ntokens = concat(self._ntokens, np.int64)
-        candidates, shared = shared_shingle_pairs(
-            self._shingles, concat(self._counts, np.int64), min_shared=opts.min_shared,
-            star_above=opts.star_above, max_doc_frequency=opts.max_doc_frequency,
-            series=None if opts.same_series else _labels(self._series))
+        counts = concat(self._counts, np.int64)
+        with bar(int(counts.sum()), "finding candidates", self.progress,
+                 unit=" postings") as advance:
+            candidates, shared, capped = shared_shingle_pairs(
+                self._shingles, counts, min_shared=opts.min_shared,
+                star_above=opts.star_above, max_doc_frequency=opts.max_doc_frequency,
+                series=None if opts.same_series else _labels(self._series),
+                progress=advance)
         release_freed_memory()  # before worker processes fork from this one
         reader = self._texts.reader()
         pairs: list[ReusePair] = []
@@ -345,7 +351,8 @@ class ReuseFinder:
             documents_read=self.intake.documents_read, rejected=len(self.intake.rejected),
             candidate_pairs=len(candidates), pairs=n_pairs, passages=n_passages,
             groups=len(groups),
-            documents_in_groups=len({m.id for g in groups for m in g.members}))
+            documents_in_groups=len({m.id for g in groups for m in g.members}),
+            capped=capped.to_dict())
         self.close()
         return ReuseResult(pairs, groups, self.intake.rejected, stats, opts)
 
@@ -367,8 +374,10 @@ class ReuseFinder:
         cuts = np.flatnonzero(np.diff(m_doc[by_doc])) + 1
         work = [(int(m_doc[rows[0]]), list(zip(m_start[rows].tolist(), m_end[rows].tolist())))
                 for rows in np.split(by_doc, cuts)]
-        found = [f for batch in self.engine.map(MemberTask(reader), batched(work, 256))
-                 for f in batch]
+        batches = counted(self.engine.map(MemberTask(reader), batched(work, 256)),
+                          -(-len(work) // 256), "reading credits", self.progress,
+                          unit=" x256 documents")
+        found = [f for batch in batches for f in batch]
         credits = {doc: attrs for (doc, _), (attrs, _) in zip(work, found)}
         m_words = np.zeros(len(heads), np.int64)
         m_words[by_doc] = [w for _, ws in found for w in ws]
