@@ -529,3 +529,23 @@ def test_a_worker_killed_mid_run_is_an_error_not_a_hang() -> None:
     with pytest.raises(ValueError, match="item 5 is bad"):
         list(LocalEngine(2).map(_FailsOnFive(), range(10)))
     assert list(LocalEngine(2).map(_FailsOnFive(), range(5))) == [0, 1, 2, 3, 4]
+
+
+def test_workers_end_when_the_main_process_is_killed_alone() -> None:
+    """kill -9 of the main process alone (not its group): its workers see their pipes close
+    and end, instead of lingering for ever."""
+    code = ("import time\nfrom neardup.engine import LocalEngine\n"
+            "class Slow:\n    def __call__(self, x):\n        time.sleep(0.1)\n        return x\n"
+            "for _ in LocalEngine(2).map(Slow(), range(10_000)):\n    pass\n")
+    main = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
+    children: list[str] = []
+
+    def both_started() -> bool:
+        children[:] = subprocess.run(["pgrep", "-P", str(main.pid)], capture_output=True,
+                                     text=True).stdout.split()
+        return len(children) == 2
+
+    wait_for(both_started, timeout=30)
+    main.kill()
+    main.wait()
+    wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in children), timeout=15)

@@ -54,8 +54,12 @@ _STOP = None  # sent to a worker: no more items
 _END = object()  # the end of the items to map
 
 
-def _serve(task: Callable[[Any], Any], items: Connection, results: Connection) -> None:
-    """A worker's life: results of ``task`` for the items it is sent, in order."""
+def _serve(task: Callable[[Any], Any], items: Connection, results: Connection,
+           siblings: list[Connection]) -> None:
+    """A worker's life: results of ``task`` for the items it is sent, in order. It ends
+    when the main process says so or goes away (its pipes close)."""
+    for end in siblings:  # see _Worker: closed, so pipes close when the main process goes
+        end.close()
     # Ctrl-C reaches the whole process group. The main process alone decides what an
     # interrupt means (stop the workers, remove temporary files); a worker dying of it
     # would only muddle the message.
@@ -83,6 +87,8 @@ def _serve(task: Callable[[Any], Any], items: Connection, results: Connection) -
             answer = (False, err)
         try:
             results.send(answer)
+        except OSError:
+            return  # the main process is gone
         except Exception:  # noqa: BLE001 - an unpicklable result or error
             results.send((False, RuntimeError(f"{type(answer[1]).__name__}: {answer[1]}")))
 
@@ -90,11 +96,15 @@ def _serve(task: Callable[[Any], Any], items: Connection, results: Connection) -
 class _Worker:
     """One worker process and its two pipes."""
 
-    def __init__(self, ctx: Any, task: Callable[[Any], Any]) -> None:
+    def __init__(self, ctx: Any, task: Callable[[Any], Any], earlier: list[_Worker]) -> None:
         items_in, self.items = ctx.Pipe(duplex=False)
         self.results, results_out = ctx.Pipe(duplex=False)
-        self.process = ctx.Process(target=_serve, args=(task, items_in, results_out),
-                                   daemon=True)
+        # The main process's ends of this worker's pipes and of earlier workers': the fork
+        # copies them into the worker, where, left open, they would keep pipes from closing.
+        siblings = [self.items, self.results,
+                    *(end for w in earlier for end in (w.items, w.results))]
+        self.process = ctx.Process(target=_serve,
+                                   args=(task, items_in, results_out, siblings), daemon=True)
         self.process.start()
         items_in.close()  # the worker's ends: closed here, so a dead worker reads as EOF
         results_out.close()
@@ -155,7 +165,9 @@ class LocalEngine:
             return
         methods = mp.get_all_start_methods()
         ctx = mp.get_context("fork" if "fork" in methods else "spawn")
-        workers = [_Worker(ctx, task) for _ in range(self.workers)]
+        workers: list[_Worker] = []
+        for _ in range(self.workers):
+            workers.append(_Worker(ctx, task, workers))
         finished = False
         try:
             holders: deque[_Worker] = deque()  # the worker of each batch in flight, in order
