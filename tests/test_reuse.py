@@ -17,6 +17,7 @@ from neardup.reuse import attributions, parse_date
 from neardup.reuse.candidates import shared_shingle_pairs
 from neardup.reuse.passages import may_share_passages, shared_passages
 from neardup.sketch import shingle_sequence
+from neardup.store import SpilledParts
 from neardup.text import tokens
 
 from . import synth
@@ -151,7 +152,8 @@ def test_dates() -> None:
     assert parse_date("2020-13-45") is None and parse_date("Sunday") is None
 
 
-def test_candidates_match_brute_force_counts() -> None:
+@pytest.mark.parametrize("spilled", [False, True])
+def test_candidates_match_brute_force_counts(spilled: bool, tmp_path) -> None:
     rng = np.random.default_rng(5)
     sets = [np.unique(rng.integers(0, 400, rng.integers(0, 60)).astype(np.uint64) * 7919)
             for _ in range(80)]
@@ -166,7 +168,8 @@ def test_candidates_match_brute_force_counts() -> None:
     pairs, shared, _ = shared_shingle_pairs(
         [np.concatenate(sets[:50]), np.concatenate(sets[50:])],
         np.array([len(s) for s in sets]), min_shared=3,
-        star_above=12, max_doc_frequency=12, chunk=97)  # small chunks: groups cross them
+        star_above=12, max_doc_frequency=12, chunk=97,  # small chunks: groups cross them
+        parts=SpilledParts(str(tmp_path)) if spilled else None)
     assert {tuple(p): c for p, c in zip(pairs.tolist(), shared.tolist())} == \
         {p: c for p, c in truth.items() if c >= 3}
 

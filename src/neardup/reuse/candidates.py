@@ -32,8 +32,36 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Protocol
 
 import numpy as np
+
+
+class PairParts(Protocol):
+    """Where counted pair keys wait, in numbered parts, until each part is summed: in
+    memory (:class:`MemoryParts`) or on disk (:class:`neardup.store.SpilledParts`, so that
+    memory holds one part at a time)."""
+
+    def append(self, part: int, keys: np.ndarray, counts: np.ndarray) -> None: ...
+
+    def take(self, part: int) -> tuple[np.ndarray, np.ndarray]:
+        """All that was appended to ``part`` (uint64 keys, uint32 counts), then forgotten."""
+        ...
+
+
+class MemoryParts:
+    """:class:`PairParts` in lists."""
+
+    def __init__(self) -> None:
+        self._parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+
+    def append(self, part: int, keys: np.ndarray, counts: np.ndarray) -> None:
+        self._parts.setdefault(part, []).append((keys.copy(), counts.astype(np.uint32)))
+
+    def take(self, part: int) -> tuple[np.ndarray, np.ndarray]:
+        chunks = self._parts.pop(part, [])
+        return (np.concatenate([c[0] for c in chunks]) if chunks else np.empty(0, np.uint64),
+                np.concatenate([c[1] for c in chunks]) if chunks else np.empty(0, np.uint32))
 
 
 @dataclass
@@ -57,7 +85,7 @@ def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_
                          star_above: int, max_doc_frequency: int,
                          series: np.ndarray | None = None, chunk: int = 1 << 20,
                          merge_parts: int = 16, pair_budget: float = 1.0,
-                         min_budget: int = 1 << 24,
+                         min_budget: int = 1 << 24, parts: PairParts | None = None,
                          progress: Callable[[int], None] | None = None
                          ) -> tuple[np.ndarray, np.ndarray, CandidateStats]:
     """Pairs of documents sharing at least ``min_shared`` counted shingles.
@@ -69,7 +97,8 @@ def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_
     one series are not counted. Returns ``(pairs, shared, stats)``: an ``(m, 2)`` array of
     document numbers ``i < j``, sorted, the number of shared shingles that linked each
     pair, and what the cut-offs did. ``progress`` hears of the postings counted, a chunk
-    at a time (there are ``counts.sum()``).
+    at a time (there are ``counts.sum()``); ``parts`` keeps the counted pairs until they
+    are summed (default: in memory).
     """
     n = len(counts)
     total = int(counts.sum())
@@ -100,7 +129,7 @@ def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_
     # sum never needs memory for all chunks' pairs at once (the spurious pairs sharing a
     # shingle or two outnumber real candidates a thousand to one).
     bounds = (np.linspace(0, n, merge_parts + 1).astype(np.uint64) << np.uint64(32))[1:-1]
-    parts: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(merge_parts)]
+    parts = parts if parts is not None else MemoryParts()
     start = 0
     while start < len(packed):
         stop = _group_end(packed, min(start + chunk, len(packed)), low)
@@ -108,17 +137,14 @@ def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_
                                      series, stats)
         cuts = [0, *np.searchsorted(keys, bounds).tolist(), len(keys)]
         for k in range(merge_parts):
-            parts[k].append((keys[cuts[k]:cuts[k + 1]].copy(),
-                             counted[cuts[k]:cuts[k + 1]].astype(np.uint32)))
+            parts.append(k, keys[cuts[k]:cuts[k + 1]], counted[cuts[k]:cuts[k + 1]])
         if progress is not None:
             progress(stop - start)
         start = stop
     del packed
     pairs, totals = [], []
     for k in range(merge_parts):
-        keys = np.concatenate([p[0] for p in parts[k]])
-        weights = np.concatenate([p[1] for p in parts[k]])
-        parts[k] = []
+        keys, weights = parts.take(k)
         if not len(keys):
             continue
         order = np.argsort(keys, kind="stable")

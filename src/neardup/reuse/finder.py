@@ -28,7 +28,7 @@ from ..engine import LocalEngine, batched, release_freed_memory
 from ..intake import Intake, concat, in_order
 from ..progress import bar, counted
 from ..sketch import Sketcher, SketchParams, shingle_sequence
-from ..store import SpillReader, SpillRef, SpillStore, SpillWriter
+from ..store import SpilledParts, SpillReader, SpillRef, SpillStore, SpillWriter
 from ..text import DEFAULT_NGRAM, tokens
 from .candidates import shared_shingle_pairs
 from .groups import group_spans
@@ -320,7 +320,7 @@ class ReuseFinder:
                 self._shingles, counts, min_shared=opts.min_shared,
                 star_above=opts.star_above, max_doc_frequency=opts.max_doc_frequency,
                 series=None if opts.same_series else _labels(self._series),
-                progress=advance)
+                parts=SpilledParts(self._texts.directory), progress=advance)
         release_freed_memory()  # before worker processes fork from this one
         reader = self._texts.reader()
         pairs: list[ReusePair] = []
