@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
@@ -61,6 +60,7 @@ from .io.writers import (
 )
 from .progress import track
 from .reuse import ReuseFinder, ReuseOptions, ReuseResult
+from .store import LiveTempDir
 from .text import DEFAULT_NGRAM
 
 Docs = Iterable[str] | Iterable[tuple[str, str]] | Iterable[Document] | Mapping[str, str]
@@ -212,8 +212,8 @@ class _StdinCopy:
 
     def __init__(self, stream: IO[bytes], tmp_dir: str | None) -> None:
         self.stream = stream
-        self.copy = tempfile.NamedTemporaryFile(prefix="neardup-stdin-", dir=tmp_dir,
-                                                delete=False)
+        self._dir = LiveTempDir(tmp_dir)  # swept by the next run should this one die
+        self.copy = open(os.path.join(self._dir.path, "stdin.jsonl"), "w+b")
         self._replays: list[IO[bytes]] = []
 
     def __iter__(self) -> Iterator[bytes]:
@@ -232,7 +232,7 @@ class _StdinCopy:
         for replay in self._replays:
             replay.close()
         self.copy.close()
-        Path(self.copy.name).unlink(missing_ok=True)
+        self._dir.close()
 
 
 @contextmanager

@@ -50,6 +50,20 @@ def make_spill_dir(parent: str | None) -> tuple[str, int]:
     return directory, fd
 
 
+class LiveTempDir:
+    """A temporary directory of this run (:func:`make_spill_dir`): removed by
+    :meth:`close`, or by the next run if this one dies first."""
+
+    def __init__(self, parent: str | None) -> None:
+        self.path, self._lock_fd = make_spill_dir(parent)
+
+    def close(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+
+
 def sweep_spill_dirs(base: str) -> int:
     """Remove the spill directories under ``base`` that no live run holds; how many."""
     swept = 0
@@ -111,7 +125,8 @@ class SpillStore:
     def __init__(self, dtype: np.dtype | type, directory: str | None = None,
                  cache_size: int = 4096) -> None:
         self.dtype = np.dtype(dtype)
-        self.directory, self._lock_fd = make_spill_dir(directory)
+        self._dir = LiveTempDir(directory)
+        self.directory = self._dir.path
         self._files: dict[str, int] = {}
         self._parts: list[tuple[int, np.ndarray, np.ndarray]] = []  # (file, starts, counts)
         self._index: np.ndarray | None = None  # (documents, 3): file, start, count
@@ -163,10 +178,7 @@ class SpillStore:
     def close(self) -> None:
         if self._reader is not None:
             self._reader.close()
-        shutil.rmtree(self.directory, ignore_errors=True)
-        if self._lock_fd >= 0:
-            os.close(self._lock_fd)
-            self._lock_fd = -1
+        self._dir.close()
 
 
 class SpillReader:
