@@ -397,8 +397,8 @@ class Deduplicator:
         if not self.options.verify:
             return np.array([self._similarity(a, b) for a, b in pairs.tolist()], dtype=float)
         out = np.empty(len(pairs))
-        for start in counted(range(0, len(pairs), chunk), -(-len(pairs) // chunk),
-                             "verifying", self.progress, unit=f" x{chunk:,} pairs"):
+        for start in counted(range(0, len(pairs), chunk), len(pairs), "verifying",
+                             self.progress, unit=" pairs", step=chunk):
             part = pairs[start:start + chunk]
             docs, local = np.unique(part, return_inverse=True)
             local = local.reshape(-1, 2)

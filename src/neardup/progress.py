@@ -21,15 +21,19 @@ def progress_wanted() -> bool:
 
 
 def counted(items: Iterable[T], total: int, desc: str, enabled: bool | None = None,
-            unit: str = "it") -> Iterator[T]:
-    """Pass items through with a bar of ``total`` steps (ETA), on a terminal only."""
+            unit: str = "it", step: int = 1) -> Iterator[T]:
+    """Pass items through with a bar of ``total`` units (rate and ETA), on a terminal only;
+    each item is ``step`` units (a chunk of ``step`` pairs, say: the bar counts pairs)."""
     if enabled is None:
         enabled = progress_wanted()
     if not enabled:
         yield from items
         return
-    yield from tqdm(items, total=total, desc=desc, file=sys.stderr, dynamic_ncols=True,
-                    mininterval=0.5, unit=unit)
+    with tqdm(total=total, desc=desc, file=sys.stderr, dynamic_ncols=True, mininterval=0.5,
+              unit=unit, unit_scale=True) as shown:
+        for item in items:
+            yield item
+            shown.update(min(step, total - shown.n))
 
 
 @contextmanager

@@ -329,9 +329,8 @@ class ReuseFinder:
         work = np.concatenate([candidates, shared[:, None]], axis=1)
         chunk = 256
         chunks = (work[k:k + chunk] for k in range(0, len(work), chunk))
-        for found in counted(self.engine.map(AlignTask(reader, opts), chunks),
-                             -(-len(work) // chunk), "aligning", self.progress,
-                             unit=f" x{chunk} pairs"):
+        for found in counted(self.engine.map(AlignTask(reader, opts), chunks), len(work),
+                             "aligning", self.progress, unit=" pairs", step=chunk):
             for i, j, count, passages in found:
                 words_a = sum(p.a.words for p in passages)
                 words_b = sum(p.b.words for p in passages)
@@ -374,9 +373,8 @@ class ReuseFinder:
         cuts = np.flatnonzero(np.diff(m_doc[by_doc])) + 1
         work = [(int(m_doc[rows[0]]), list(zip(m_start[rows].tolist(), m_end[rows].tolist())))
                 for rows in np.split(by_doc, cuts)]
-        batches = counted(self.engine.map(MemberTask(reader), batched(work, 256)),
-                          -(-len(work) // 256), "reading credits", self.progress,
-                          unit=" x256 documents")
+        batches = counted(self.engine.map(MemberTask(reader), batched(work, 256)), len(work),
+                          "reading credits", self.progress, unit=" documents", step=256)
         found = [f for batch in batches for f in batch]
         credits = {doc: attrs for (doc, _), (attrs, _) in zip(work, found)}
         m_words = np.zeros(len(heads), np.int64)
