@@ -310,7 +310,7 @@ def reuse_files(inputs: list[str], outdir: str | Path, options: ReuseOptions = R
             open(out.file("pairs.jsonl"), "w", encoding="utf-8") as pairs_file:
         finder.add(track(_records(inputs, read, None), input_size(inputs), progress))
         result = finder.finish(lambda pair: pairs_file.write(jsonl_line(pair.to_dict())))
-        pairs_file.close()
+        pairs_file.close()  # whole on disk before the commit moves it
         write_jsonl(out.file("groups.jsonl"), (g.to_dict() for g in result.groups))
         write_jsonl(out.file("rejected.jsonl"), rejected_rows(result.rejected))
         result.seconds = time.perf_counter() - started

@@ -16,7 +16,6 @@ from __future__ import annotations
 import heapq
 import html
 import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -26,8 +25,8 @@ from typing import Any
 from .align import align, tokenize_with_offsets
 from .api import explain
 from .clean import CleanOptions
-from .errors import InputError, OutputError, ReportError, os_error_message
-from .io.outdir import add_to_run, check_complete
+from .errors import InputError, ReportError
+from .io.outdir import add_to_run, check_complete, write_text_atomic
 from .io.readers import ReadOptions, check_inputs, input_fingerprints, read_texts
 
 BINS = 20
@@ -198,16 +197,8 @@ def write_report(outdir: str | Path, path: str | Path | None = None, max_pairs: 
     page = render(run)
     if path is None:
         return add_to_run(outdir, "report.html", page)
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(page, encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        err.filename = str(target)
-        raise OutputError(os_error_message(err, "cannot write the report to")) from None
-    return target
+    write_text_atomic(Path(path), page)
+    return Path(path)
 
 
 # --- Rendering (pure: a Run in, a string out) -------------------------------------------------

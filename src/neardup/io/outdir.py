@@ -250,19 +250,26 @@ def add_to_run(directory: str | Path, name: str, content: str) -> Path:
         if target.exists() and name not in manifest["files"]:
             raise OutputError(f"{target}: exists and was not written by neardup; move it "
                               "away or give another --output")
-        tmp = target.with_name(f"{STAGING_PREFIX}{target.name}.{os.getpid()}")
-        try:
-            tmp.write_text(content, encoding="utf-8")
-            os.replace(tmp, target)
-        except OSError as err:
-            tmp.unlink(missing_ok=True)
-            raise OutputError(os_error_message(err, "cannot write")) from None
+        write_text_atomic(target, content)
         if name not in manifest["files"]:
             manifest["files"] = sorted([*manifest["files"], name])
             _write_json_atomic(directory / MANIFEST, manifest)
         return target
     finally:
         lock.release()
+
+
+def write_text_atomic(target: Path, content: str) -> None:
+    """Write ``target`` whole or not at all (a temporary file beside it, renamed over it);
+    :class:`OutputError` naming ``target`` if it cannot be written."""
+    tmp = target.with_name(f"{STAGING_PREFIX}{target.name}.{os.getpid()}")
+    try:
+        tmp.write_text(content, encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        err.filename = str(target)
+        raise OutputError(os_error_message(err, "cannot write")) from None
 
 
 def _remove_empty_parents(directory: Path, root: Path) -> None:
