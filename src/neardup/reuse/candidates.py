@@ -119,25 +119,32 @@ def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_
         owners = np.repeat(np.arange(first, last, dtype=np.uint64), counts[first:last])
         if len(owners) != len(part):
             raise ValueError("shingle parts do not follow document boundaries")
-        packed[at:at + len(part)] = (part & ~low) | owners
+        dest = packed[at:at + len(part)]  # filled in place: no temporaries of the part's size
+        np.bitwise_and(part, ~low, out=dest)
+        np.bitwise_or(dest, owners, out=dest)
         at, first = at + len(part), last
+        del part, owners  # the part's memory goes back now, before the next is packed
     packed.sort()
     star_above = stats.star_above = _bounded_star(
         packed, low, chunk, star_above, max(pair_budget * total, min_budget))
-    # Pair counts come out per chunk of postings, sorted by pair key; they are cut by the
-    # first document's range into parts that are summed one part at a time, so the final
-    # sum never needs memory for all chunks' pairs at once (the spurious pairs sharing a
-    # shingle or two outnumber real candidates a thousand to one).
-    bounds = (np.linspace(0, n, merge_parts + 1).astype(np.uint64) << np.uint64(32))[1:-1]
+    # Pair counts come out per chunk of postings; they are dealt into parts by a hash of the
+    # pair (so parts are even, though star links pile onto a few first holders) and summed
+    # one part at a time, so the sum never needs memory for all chunks' pairs at once (the
+    # pairs sharing a shingle or two outnumber real candidates a thousand to one).
     parts = parts if parts is not None else MemoryParts()
+    shift = np.uint64(64 - max(1, (merge_parts - 1).bit_length()))
     start = 0
     while start < len(packed):
         stop = _group_end(packed, min(start + chunk, len(packed)), low)
         keys, counted = _pair_counts(packed[start:stop], low, star_above, max_doc_frequency,
                                      series, stats)
-        cuts = [0, *np.searchsorted(keys, bounds).tolist(), len(keys)]
+        part_of = ((keys * np.uint64(0x9E3779B97F4A7C15)) >> shift).astype(np.int64)
+        order = np.argsort(part_of, kind="stable")
+        cuts = np.searchsorted(part_of[order], np.arange(merge_parts + 1))
+        keys, counted = keys[order], counted[order]
         for k in range(merge_parts):
-            parts.append(k, keys[cuts[k]:cuts[k + 1]], counted[cuts[k]:cuts[k + 1]])
+            if cuts[k + 1] > cuts[k]:
+                parts.append(k, keys[cuts[k]:cuts[k + 1]], counted[cuts[k]:cuts[k + 1]])
         if progress is not None:
             progress(stop - start)
         start = stop
@@ -156,10 +163,12 @@ def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_
         pairs.append(keys[heads[keep]])
         totals.append(sums[keep])
     unique = np.concatenate(pairs) if pairs else np.empty(0, np.uint64)
+    shared = (np.concatenate(totals) if totals else np.empty(0)).astype(np.int64)
+    order = np.argsort(unique)
+    unique, shared = unique[order], shared[order]
     pair_array = np.stack([(unique >> np.uint64(32)).astype(np.int64),
                            (unique & np.uint64(0xFFFFFFFF)).astype(np.int64)], axis=1)
-    return (pair_array, (np.concatenate(totals) if totals else np.empty(0)).astype(np.int64),
-            stats)
+    return pair_array, shared, stats
 
 
 def _bounded_star(packed: np.ndarray, low: np.uint64, chunk: int, star_above: int,

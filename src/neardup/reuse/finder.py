@@ -35,6 +35,8 @@ from .groups import group_spans
 from .passages import may_share_passages, shared_passages
 from .provenance import Attribution, attributions, document_date
 
+SHINGLE_BLOCK = 64 << 20
+
 
 @dataclass(frozen=True)
 class ReuseOptions:
@@ -270,7 +272,12 @@ class ReuseFinder:
         self.intake = Intake(options.batch_size)
         self._texts = SpillStore(np.uint8, options.tmp_dir)
         self._task = IndexTask(options.ngram, self._texts.writer())
+        # Shingle sets in blocks of SHINGLE_BLOCK bytes: a block that large is allocated
+        # apart from the heap, so freeing it while the postings are packed gives the memory
+        # back at once (thousands of batch-sized arrays would leave it held by the heap, and
+        # the sets and the packed postings would stand in memory together).
         self._shingles: list[np.ndarray] = []
+        self._recent: list[np.ndarray] = []
         self._counts: list[np.ndarray] = []
         self._ntokens: list[np.ndarray] = []
         self._dates: list[str | None] = []
@@ -288,7 +295,10 @@ class ReuseFinder:
             if rejected.any():  # their shingles must not link them to anything
                 counts = np.where(rejected, 0, counts)
                 indexed.shingles = indexed.shingles[np.repeat(~rejected, indexed.counts)]
-            self._shingles.append(indexed.shingles)
+            self._recent.append(indexed.shingles)
+            if sum(a.nbytes for a in self._recent) >= SHINGLE_BLOCK:
+                self._shingles.append(np.concatenate(self._recent))
+                self._recent = []
             self._counts.append(counts)
             self._ntokens.append(indexed.ntokens)
             self._dates.extend(indexed.dates)
@@ -314,6 +324,8 @@ class ReuseFinder:
         ids = self.intake.ids
         ntokens = concat(self._ntokens, np.int64)
         counts = concat(self._counts, np.int64)
+        self._shingles += self._recent
+        self._recent = []
         with bar(int(counts.sum()), "finding candidates", self.progress,
                  unit=" postings") as advance:
             candidates, shared, capped = shared_shingle_pairs(
