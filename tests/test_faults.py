@@ -549,3 +549,15 @@ def test_workers_end_when_the_main_process_is_killed_alone() -> None:
     main.kill()
     main.wait()
     wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in children), timeout=15)
+
+
+def test_report_of_unchanged_relative_inputs_warns_of_nothing(tmp_path) -> None:
+    """Inputs named relative to where the run ran, report made from elsewhere: no change."""
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    (tmp_path / "seeds.jsonl").write_text('{"id": "x", "text": "a story told once"}\n')
+    proc = run(["reuse", "seeds", "seeds.jsonl", "-o", "out", "-w", "1"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    proc = run(["report", str(tmp_path / "out")])
+    assert proc.returncode == 0, proc.stderr
+    assert b"inputs changed" not in proc.stderr
+    assert 'id="changed"' not in (tmp_path / "out" / "report.html").read_text()

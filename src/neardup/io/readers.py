@@ -208,11 +208,12 @@ def input_fingerprints(paths: list[str], block: int = 65536) -> list[dict[str, o
                 digest = xxhash.xxh64()
                 files = size = mtime = 0
                 for file in _walk(Path(path)):
-                    if isinstance(file, Path):
-                        st = file.stat()
-                        files, size, mtime = files + 1, size + st.st_size, max(mtime,
-                                                                               st.st_mtime_ns)
-                        digest.update(f"{file}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+                    if not isinstance(file, Path):
+                        continue
+                    st = file.stat()
+                    files, size, mtime = files + 1, size + st.st_size, max(mtime, st.st_mtime_ns)
+                    name = file.relative_to(path)  # as the run saw it, wherever it ran from
+                    digest.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
                 prints.append({"path": path, "files": files, "size": size,
                                "mtime_ns": mtime, "listing_xxh64": digest.hexdigest()})
             else:
