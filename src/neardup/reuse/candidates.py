@@ -84,7 +84,7 @@ class CandidateStats:
 def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_shared: int,
                          star_above: int, max_doc_frequency: int,
                          series: np.ndarray | None = None, chunk: int = 1 << 18,
-                         merge_parts: int = 64, pair_budget: float = 1.0,
+                         merge_parts: int = 64, pair_budget: float = 2.0,
                          min_budget: int = 1 << 24, parts: PairParts | None = None,
                          progress: Callable[[int], None] | None = None
                          ) -> tuple[np.ndarray, np.ndarray, CandidateStats]:
