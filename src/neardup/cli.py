@@ -365,8 +365,11 @@ def reuse(inputs: tuple[str, ...], output: str, min_words: int, max_gap: int, mi
         click.echo(
             f"neardup: capped: {_plural(capped['skipped_shingles'], 'shingle')} in more than "
             f"{max_doc_frequency:,} documents skipped as template, "
-            f"{_plural(capped['star_shingles'], 'shingle')} in more than {star_above:,} linked "
-            "to their first document only (summary.json: capped)", err=True)
+            f"{_plural(capped['star_shingles'], 'shingle')} in more than "
+            f"{capped['star_above']:,} linked to their first document only"
+            + (f" (--star-above {star_above:,} lowered to keep counting linear)"
+               if capped["star_above"] < star_above else "")
+            + " (summary.json: capped)", err=True)
 
 
 @main.command()
