@@ -287,3 +287,26 @@ def test_the_chain_test_drops_scattered_sentences(distinct_lee) -> None:
     assert len(set(seqs[0].tolist()) & set(seqs[1].tolist())) >= 30
     assert not may_share_passages(seqs, np.array([0]), np.array([1])).any()
     assert shared_passages(tokenize_with_offsets(a), tokenize_with_offsets(b)) == []
+
+
+def test_star_cut_off_is_lowered_to_fit_the_pair_budget_and_reported() -> None:
+    """Shingles held by many documents each (a sentence pool): all-pairs linking would
+    count far more pairs than postings, so the cut-off comes down, is reported, and the
+    pairs are exactly those of the lowered cut-off asked for outright."""
+    rng = np.random.default_rng(11)
+    pool = rng.integers(1, 2**63, size=(60, 15)).astype(np.uint64)  # 60 "sentences"
+    sets = [np.unique(pool[rng.integers(0, 60, 6)].ravel()) for _ in range(300)]
+    counts = np.array([len(s) for s in sets])
+    pairs, shared, stats = shared_shingle_pairs(
+        [np.concatenate(sets)], counts, min_shared=10, star_above=50, max_doc_frequency=1000,
+        pair_budget=1.0, min_budget=0)
+    assert stats.star_above_asked == 50 and 2 <= stats.star_above < 50
+    assert stats.star_shingles > 0
+    lowered, lowered_shared, _ = shared_shingle_pairs(
+        [np.concatenate(sets)], counts, min_shared=10, star_above=stats.star_above,
+        max_doc_frequency=1000, min_budget=1 << 40)
+    assert np.array_equal(pairs, lowered) and np.array_equal(shared, lowered_shared)
+    unbounded, _, free = shared_shingle_pairs(
+        [np.concatenate(sets)], counts, min_shared=10, star_above=50,
+        max_doc_frequency=1000, min_budget=1 << 40)
+    assert free.star_above == 50 and len(unbounded) > len(pairs)
