@@ -445,14 +445,16 @@ def test_rerun_replaces_the_previous_run_and_nothing_else(tmp_path) -> None:
     names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert names == [".neardup-run.json", ".neardup.lock", "groups.jsonl", "kept/my-notes.txt",
                      "notes.md", "pairs.jsonl", "rejected.jsonl", "summary.json"]
-    # --force writes beside foreign files, but never over one.
+    # Files of no neardup run (no manifest, no summary): refused; --force writes beside
+    # them, but never over one.
     (out / MANIFEST).unlink()
+    (out / "summary.json").unlink()
+    one_line_error(run(["reuse", str(SEEDS), "-o", str(out), "-w", "1"]), "--force")
     proc = run(["reuse", str(SEEDS), "-o", str(out), "-w", "1", "--force"])
     one_line_error(proc, "pairs.jsonl", "was not written by neardup")
     (out / "pairs.jsonl").unlink()
     (out / "groups.jsonl").unlink()
     (out / "rejected.jsonl").unlink()
-    (out / "summary.json").unlink()
     proc = run(["reuse", str(SEEDS), "-o", str(out), "-w", "1", "--force"])
     assert proc.returncode == 0, proc.stderr
     assert (out / "notes.md").read_text() == "also the user's"
@@ -561,3 +563,18 @@ def test_report_of_unchanged_relative_inputs_warns_of_nothing(tmp_path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert b"inputs changed" not in proc.stderr
     assert 'id="changed"' not in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_a_directory_from_before_manifests_is_taken_as_neardup_output(tmp_path) -> None:
+    """Output of a neardup that wrote no manifest (its summary.json names the command) is
+    reported on and replaced like any earlier run, without --force."""
+    out = tmp_path / "out"
+    assert run(["dedup", str(SEEDS), "-o", str(out), "-w", "1"]).returncode == 0
+    (out / MANIFEST).unlink()
+    (out / "mine.txt").write_text("the user's")
+    assert run(["report", str(out)]).returncode == 0
+    proc = run(["reuse", str(SEEDS), "-o", str(out), "-w", "1"])
+    assert proc.returncode == 0, proc.stderr
+    names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert names == [".neardup-run.json", ".neardup.lock", "groups.jsonl", "mine.txt",
+                     "pairs.jsonl", "rejected.jsonl", "summary.json"]

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OutputError, ReportError, os_error_message
+from .writers import CLEAN_FILES, DEDUP_FILES, REUSE_FILES
 
 MANIFEST = ".neardup-run.json"
 LOCK = ".neardup.lock"
@@ -61,12 +62,33 @@ def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def _legacy_manifest(directory: Path) -> dict[str, Any] | None:
+    """What a neardup run from before manifests wrote in ``directory``, as a manifest: its
+    ``summary.json`` names the command, which names the files (and ``kept/`` for dedup)."""
+    try:
+        summary = json.loads((directory / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(summary, dict) or "documents_read" not in summary:
+        return None
+    files = {"dedup": DEDUP_FILES, "reuse": REUSE_FILES, "clean": CLEAN_FILES}.get(
+        summary.get("command", "dedup"))
+    if files is None:
+        return None
+    written = [f for f in (*files, "report.html") if (directory / f).is_file()]
+    if summary.get("command", "dedup") == "dedup":
+        written += [p.relative_to(directory).as_posix()
+                    for p in (directory / "kept").rglob("*") if p.is_file()]
+    return {"command": summary.get("command", "dedup"), "state": "complete",
+            "files": written, "legacy": True}
+
+
 def check_complete(directory: str | Path) -> dict[str, Any]:
     """The manifest of a complete neardup run in ``directory``; :class:`ReportError` if
     there is none, or the run that wrote it was stopped while committing."""
     directory = Path(directory)
     try:
-        manifest = _read_manifest(directory)
+        manifest = _read_manifest(directory) or _legacy_manifest(directory)
     except OutputError as err:
         raise ReportError(str(err)) from None
     if manifest is None:
@@ -153,6 +175,8 @@ class OutputDir:
         self._lock = DirectoryLock(path, f"neardup {self.command}")
         try:
             manifest = _read_manifest(path)
+            if manifest is None:  # written by a neardup from before manifests?
+                manifest = _legacy_manifest(path)
             if manifest is None:
                 foreign = [p.name for p in path.iterdir()
                            if p.name not in _OWN and not p.name.startswith(STAGING_PREFIX)]
