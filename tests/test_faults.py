@@ -65,6 +65,14 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
         time.sleep(0.02)
 
 
+def _group_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
 def spill_dirs(tmp: Path) -> list[Path]:
     return list(tmp.glob(SPILL_PREFIX + "*"))
 
@@ -151,6 +159,7 @@ def test_kill_9_leaves_the_previous_run_or_a_marked_incomplete_one(big_corpus, s
         time.sleep(whole * fraction)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=20)
+        wait_for(lambda: _group_gone(proc.pid))  # its workers too: the run is dead
         manifest = json.loads((out / MANIFEST).read_text())
         if manifest.get("pid") == proc.pid and manifest["state"] == "complete":
             outcomes.add("finished")  # the run won the race: its outputs are whole

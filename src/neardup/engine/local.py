@@ -50,6 +50,7 @@ class WorkerDied(RuntimeError):
     """A worker process ended without answering (killed, out of memory, crashed)."""
 
 
+_INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
 _STOP = None  # sent to a worker: no more items
 _END = object()  # the end of the items to map
 
@@ -65,6 +66,7 @@ def _serve(task: Callable[[Any], Any], items: Connection, results: Connection,
     # would only muddle the message.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)  # held by the parent's fork
     inbox: queue.SimpleQueue = queue.SimpleQueue()
 
     def receive() -> None:
@@ -105,7 +107,13 @@ class _Worker:
                     *(end for w in earlier for end in (w.items, w.results))]
         self.process = ctx.Process(target=_serve,
                                    args=(task, items_in, results_out, siblings), daemon=True)
-        self.process.start()
+        # Ctrl-C or SIGTERM arriving during the fork would be raised inside the interpreter's
+        # at-fork callbacks, where it is swallowed: hold them until the fork is done.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+        try:
+            self.process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         items_in.close()  # the worker's ends: closed here, so a dead worker reads as EOF
         results_out.close()
         self.in_flight = 0
