@@ -381,6 +381,56 @@ static PyObject *py_intersection_size(PyObject *self, PyObject *args) {
     return PyLong_FromSsize_t(common);
 }
 
+/* The arguments intersection_sizes() and passage_chains() share: uint64 runs
+ * values[offsets[i]:offsets[i+1]], and pairs of run numbers (first[k], second[k]) with an
+ * int64 result out[k] each. Opened and checked by open_runs, released by close_runs. */
+typedef struct {
+    Py_buffer vv, vo, va, vb, vout;
+    const uint64_t *values;
+    const int64_t *offsets, *first, *second;
+    int64_t *out;
+    Py_ssize_t nruns, nvalues, npairs;
+} runs_args;
+
+static int open_runs(runs_args *r, PyObject *ov, PyObject *oo, PyObject *oa, PyObject *ob,
+                     PyObject *out) {
+    memset(r, 0, sizeof(*r));
+    if (get_buffer(ov, &r->vv, 0, 0, "values") < 0) return -1;
+    if (get_buffer(oo, &r->vo, 0, 8, "offsets") < 0) return -1;
+    if (get_buffer(oa, &r->va, 0, 0, "first") < 0) return -1;
+    if (get_buffer(ob, &r->vb, 0, r->va.len, "second") < 0) return -1;
+    if (get_buffer(out, &r->vout, 1, r->va.len, "out") < 0) return -1;
+    r->values = r->vv.buf;
+    r->offsets = r->vo.buf;
+    r->first = r->va.buf;
+    r->second = r->vb.buf;
+    r->out = r->vout.buf;
+    r->nruns = r->vo.len / 8 - 1;
+    r->nvalues = r->vv.len / 8;
+    r->npairs = r->va.len / 8;
+    for (Py_ssize_t i = 0; i < r->nruns; i++) {
+        if (r->offsets[i] < 0 || r->offsets[i] > r->offsets[i + 1] ||
+            r->offsets[i + 1] > r->nvalues) {
+            PyErr_Format(PyExc_IndexError, "run %zd is out of range", i);
+            return -1;
+        }
+    }
+    for (Py_ssize_t k = 0; k < r->npairs; k++) {
+        if (r->first[k] < 0 || r->second[k] < 0 || r->first[k] >= r->nruns ||
+            r->second[k] >= r->nruns) {
+            PyErr_Format(PyExc_IndexError, "pair %zd refers to a run out of range", k);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void close_runs(runs_args *r) {
+    Py_buffer *views[] = {&r->vv, &r->vo, &r->va, &r->vb, &r->vout};
+    for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
+        if (views[i]->obj) PyBuffer_Release(views[i]);
+}
+
 PyDoc_STRVAR(intersections_doc,
 "intersection_sizes(values, offsets, first, second, out)\n"
 "\n"
@@ -390,34 +440,17 @@ PyDoc_STRVAR(intersections_doc,
 static PyObject *py_intersection_sizes(PyObject *self, PyObject *args) {
     PyObject *ov, *oo, *oa, *ob, *out;
     if (!PyArg_ParseTuple(args, "OOOOO", &ov, &oo, &oa, &ob, &out)) return NULL;
-    Py_buffer vv = {0}, vo = {0}, va = {0}, vb = {0}, vout = {0};
+    runs_args r;
     PyObject *result = NULL;
-    if (get_buffer(ov, &vv, 0, 0, "values") < 0) goto done;
-    if (get_buffer(oo, &vo, 0, 8, "offsets") < 0) goto done;
-    if (get_buffer(oa, &va, 0, 0, "first") < 0) goto done;
-    if (get_buffer(ob, &vb, 0, va.len, "second") < 0) goto done;
-    if (get_buffer(out, &vout, 1, va.len, "out") < 0) goto done;
-    const uint64_t *values = vv.buf;
-    const int64_t *offsets = vo.buf, *first = va.buf, *second = vb.buf;
-    int64_t *counts = vout.buf;
-    Py_ssize_t nsets = vo.len / 8 - 1, nvalues = vv.len / 8, npairs = va.len / 8;
-    for (Py_ssize_t k = 0; k < npairs; k++) {
-        int64_t x = first[k], y = second[k];
-        if (x < 0 || y < 0 || x >= nsets || y >= nsets || offsets[x + 1] > nvalues ||
-            offsets[y + 1] > nvalues) {
-            PyErr_Format(PyExc_IndexError, "pair %zd refers to a set out of range", k);
-            goto done;
-        }
-        counts[k] = count_common(values + offsets[x], offsets[x + 1] - offsets[x],
-                                 values + offsets[y], offsets[y + 1] - offsets[y]);
+    if (open_runs(&r, ov, oo, oa, ob, out) < 0) goto done;
+    for (Py_ssize_t k = 0; k < r.npairs; k++) {
+        int64_t x = r.first[k], y = r.second[k];
+        r.out[k] = count_common(r.values + r.offsets[x], r.offsets[x + 1] - r.offsets[x],
+                                r.values + r.offsets[y], r.offsets[y + 1] - r.offsets[y]);
     }
     result = Py_NewRef(Py_None);
 done:
-    if (vv.obj) PyBuffer_Release(&vv);
-    if (vo.obj) PyBuffer_Release(&vo);
-    if (va.obj) PyBuffer_Release(&va);
-    if (vb.obj) PyBuffer_Release(&vb);
-    if (vout.obj) PyBuffer_Release(&vout);
+    close_runs(&r);
     return result;
 }
 
@@ -483,45 +516,27 @@ static PyObject *py_passage_chains(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOnnnO", &ov, &oo, &oa, &ob, &ngram, &min_words, &max_gap,
                           &out))
         return NULL;
-    Py_buffer vv = {0}, vo = {0}, va = {0}, vb = {0}, vout = {0};
+    runs_args r;
     PyObject *result = NULL;
     uint64_t *sorted = NULL;
     Py_ssize_t *lens = NULL;
     sort_scratch scratch = {0};
-    if (get_buffer(ov, &vv, 0, 0, "values") < 0) goto done;
-    if (get_buffer(oo, &vo, 0, 8, "offsets") < 0) goto done;
-    if (get_buffer(oa, &va, 0, 0, "first") < 0) goto done;
-    if (get_buffer(ob, &vb, 0, va.len, "second") < 0) goto done;
-    if (get_buffer(out, &vout, 1, va.len, "out") < 0) goto done;
-    const uint64_t *values = vv.buf;
-    const int64_t *offsets = vo.buf, *first = va.buf, *second = vb.buf;
-    int64_t *flags = vout.buf;
-    Py_ssize_t nseq = vo.len / 8 - 1, nvalues = vv.len / 8, npairs = va.len / 8;
-    for (Py_ssize_t i = 0; i < nseq; i++) {
-        if (offsets[i] < 0 || offsets[i] > offsets[i + 1] || offsets[i + 1] > nvalues) {
-            PyErr_Format(PyExc_IndexError, "sequence %zd is out of range", i);
-            goto done;
-        }
-    }
+    if (open_runs(&r, ov, oo, oa, ob, out) < 0) goto done;
     /* Each sequence's shingles sorted and distinct, once, for the membership tests. */
-    sorted = PyMem_Malloc((size_t)(nvalues ? nvalues : 1) * 8);
-    lens = PyMem_Malloc((size_t)(nseq ? nseq : 1) * sizeof(Py_ssize_t));
+    sorted = PyMem_Malloc((size_t)(r.nvalues ? r.nvalues : 1) * 8);
+    lens = PyMem_Malloc((size_t)(r.nruns ? r.nruns : 1) * sizeof(Py_ssize_t));
     if (!sorted || !lens) { PyErr_NoMemory(); goto done; }
-    if (nvalues) memcpy(sorted, values, (size_t)nvalues * 8);
-    for (Py_ssize_t i = 0; i < nseq; i++)
-        if (sort_unique_u64(sorted + offsets[i], offsets[i + 1] - offsets[i], &scratch,
+    if (r.nvalues) memcpy(sorted, r.values, (size_t)r.nvalues * 8);
+    for (Py_ssize_t i = 0; i < r.nruns; i++)
+        if (sort_unique_u64(sorted + r.offsets[i], r.offsets[i + 1] - r.offsets[i], &scratch,
                             &lens[i]) < 0) goto done;
-    for (Py_ssize_t k = 0; k < npairs; k++) {
-        int64_t x = first[k], y = second[k];
-        if (x < 0 || y < 0 || x >= nseq || y >= nseq) {
-            PyErr_Format(PyExc_IndexError, "pair %zd refers to a sequence out of range", k);
-            goto done;
-        }
-        const uint64_t *sx = values + offsets[x], *sy = values + offsets[y];
-        Py_ssize_t nx = offsets[x + 1] - offsets[x], ny = offsets[y + 1] - offsets[y];
-        flags[k] = has_chain(sx, nx, sorted + offsets[y], lens[y], ngram, min_words,
+    for (Py_ssize_t k = 0; k < r.npairs; k++) {
+        int64_t x = r.first[k], y = r.second[k];
+        const uint64_t *sx = r.values + r.offsets[x], *sy = r.values + r.offsets[y];
+        Py_ssize_t nx = r.offsets[x + 1] - r.offsets[x], ny = r.offsets[y + 1] - r.offsets[y];
+        r.out[k] = has_chain(sx, nx, sorted + r.offsets[y], lens[y], ngram, min_words,
                              max_gap + ngram) &&
-                   has_chain(sy, ny, sorted + offsets[x], lens[x], ngram, min_words,
+                   has_chain(sy, ny, sorted + r.offsets[x], lens[x], ngram, min_words,
                              max_gap + ngram);
     }
     result = Py_NewRef(Py_None);
@@ -530,11 +545,7 @@ done:
     PyMem_Free(lens);
     PyMem_Free(scratch.buf);
     PyMem_Free(scratch.counts);
-    if (vv.obj) PyBuffer_Release(&vv);
-    if (vo.obj) PyBuffer_Release(&vo);
-    if (va.obj) PyBuffer_Release(&va);
-    if (vb.obj) PyBuffer_Release(&vb);
-    if (vout.obj) PyBuffer_Release(&vout);
+    close_runs(&r);
     return result;
 }
 
