@@ -36,6 +36,15 @@ from .text import DEFAULT_NGRAM
 SHOWN_REJECTIONS = 10
 
 
+_progress_option = click.option(
+    "--progress/--no-progress", default=None,
+    help="Progress bar (default: on a terminal, off in pipes and CI).")
+_force_option = click.option(
+    "--force", is_flag=True,
+    help="Write into a non-empty directory that holds no neardup output, beside its files "
+         "(none of them is ever deleted or overwritten).")
+
+
 def _comparison_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--threshold", "-t", type=click.FloatRange(0, 1, min_open=True),
@@ -63,8 +72,7 @@ def _comparison_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                           "all listed."),
         click.option("--tmp-dir", type=click.Path(file_okay=False), default=None,
                      help="Where to spill shingle sets (default: the system's temp dir)."),
-        click.option("--progress/--no-progress", default=None,
-                     help="Progress bar (default: on a terminal, off in pipes and CI)."),
+        _progress_option,
         click.option("--clean/--raw", default=True, show_default=True,
                      help="Compare cleaned text (as `neardup clean` makes it: junk patterns, "
                           "title and date line, boilerplate learned from the corpus) or the "
@@ -203,9 +211,9 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _plural(n: int, word: str, plural: str | None = None) -> str:
+def _plural(n: int, word: str) -> str:
     """``1 span``, ``3 spans``, ``1,204 pairs``."""
-    return f"{n:,} {word if n == 1 else plural or word + 's'}"
+    return f"{n:,} {word if n == 1 else word + 's'}"
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -221,9 +229,7 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--force", is_flag=True,
-              help="Write into a non-empty directory that holds no neardup output, beside "
-                   "its files (none of them is ever deleted or overwritten).")
+@_force_option
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
               help="Directory for pairs.jsonl, clusters.jsonl, rejected.jsonl, summary.json "
@@ -263,9 +269,7 @@ def pairs(inputs: tuple[str, ...], **settings: Any) -> None:
 
 
 @main.command()
-@click.option("--force", is_flag=True,
-              help="Write into a non-empty directory that holds no neardup output, beside "
-                   "its files (none of them is ever deleted or overwritten).")
+@_force_option
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
               help="Directory for cleaned.jsonl, boilerplate.jsonl, rejected.jsonl and "
@@ -277,8 +281,7 @@ def pairs(inputs: tuple[str, ...], **settings: Any) -> None:
                    "document, for corpora where whole-document dedup is not enough.")
 @click.option("--workers", "-w", type=click.IntRange(0), default=0,
               help="Processes to use; 0 (default) uses all cores, 1 runs in one.")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bar (default: on a terminal, off in pipes and CI).")
+@_progress_option
 def clean(inputs: tuple[str, ...], output: str, dedup_paragraphs: bool, workers: int,
           progress: bool | None, force: bool, **settings: Any) -> None:
     """Remove boilerplate: junk patterns, title/date lines, lines the corpus repeats."""
@@ -296,9 +299,7 @@ def clean(inputs: tuple[str, ...], output: str, dedup_paragraphs: bool, workers:
 
 
 @main.command()
-@click.option("--force", is_flag=True,
-              help="Write into a non-empty directory that holds no neardup output, beside "
-                   "its files (none of them is ever deleted or overwritten).")
+@_force_option
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
               help="Directory for pairs.jsonl, groups.jsonl, rejected.jsonl and summary.json.")
@@ -325,8 +326,7 @@ def clean(inputs: tuple[str, ...], output: str, dedup_paragraphs: bool, workers:
               help="Processes to use; 0 (default) uses all cores, 1 runs in one.")
 @click.option("--tmp-dir", type=click.Path(file_okay=False), default=None,
               help="Where to spill texts while aligning (default: the system's temp dir).")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bar (default: on a terminal, off in pipes and CI).")
+@_progress_option
 @_input_options
 def reuse(inputs: tuple[str, ...], output: str, min_words: int, max_gap: int, min_shared: int,
           max_doc_frequency: int, star_above: int, series_field: str | None, ngram: int,
