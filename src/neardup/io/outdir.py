@@ -54,12 +54,7 @@ def _read_manifest(directory: Path) -> dict[str, Any] | None:
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(data, indent=2) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def _legacy_manifest(directory: Path) -> dict[str, Any] | None:
@@ -190,8 +185,11 @@ class OutputDir:
                 self._previous = {str(f) for f in manifest["files"]}
             for name in self.expected:
                 self._check_not_foreign(name)
-            for stale in path.glob(STAGING_PREFIX + "*"):
-                shutil.rmtree(stale, ignore_errors=True)  # we hold the lock: no one owns it
+            for stale in path.glob(STAGING_PREFIX + "*"):  # we hold the lock: no one owns them
+                if stale.is_dir() and not stale.is_symlink():
+                    shutil.rmtree(stale, ignore_errors=True)
+                else:
+                    stale.unlink(missing_ok=True)
             self.staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=path))
         except OSError as err:
             self.close()
@@ -222,7 +220,7 @@ class OutputDir:
         staged.mkdir(parents=True, exist_ok=True)
         return staged
 
-    def commit(self, **meta: Any) -> list[str]:
+    def commit(self) -> list[str]:
         """Move every staged file into place, remove the previous run's other files, and
         mark the directory complete. Returns the files written (relative paths)."""
         assert self.staging is not None, "open() first"
@@ -235,7 +233,7 @@ class OutputDir:
                 raise OutputError(f"{self.path / name}: a directory stands where neardup "
                                   "writes a file; move it away and run again")
         manifest = {"command": self.command, "state": "committing", "files": written,
-                    "started": _iso(self._started), "pid": os.getpid(), **meta}
+                    "started": _iso(self._started), "pid": os.getpid()}
         _write_json_atomic(self.path / MANIFEST, manifest)
         for name in written:
             target = self.path / name
@@ -284,11 +282,16 @@ def add_to_run(directory: str | Path, name: str, content: str) -> Path:
 
 
 def write_text_atomic(target: Path, content: str) -> None:
-    """Write ``target`` whole or not at all (a temporary file beside it, renamed over it);
-    :class:`OutputError` naming ``target`` if it cannot be written."""
+    """Write ``target`` whole or not at all (a temporary file beside it, on disk before it
+    is renamed over ``target``; named as staging, so a run killed meanwhile leaves nothing
+    the next one does not sweep); :class:`OutputError` naming ``target`` if it cannot be
+    written."""
     tmp = target.with_name(f"{STAGING_PREFIX}{target.name}.{os.getpid()}")
     try:
-        tmp.write_text(content, encoding="utf-8")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, target)
     except OSError as err:
         tmp.unlink(missing_ok=True)

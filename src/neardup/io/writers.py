@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -152,6 +151,6 @@ def _copy_rows(path: str, rows: list[int | None], target: Path) -> None:
 
 
 def write_summary(path: Path, summary: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    """Write ``summary.json`` (into a run's staging directory: the commit makes it appear
+    whole, see :mod:`neardup.io.outdir`)."""
+    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
