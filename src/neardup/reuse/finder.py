@@ -278,6 +278,7 @@ class ReuseFinder:
         # the sets and the packed postings would stand in memory together).
         self._shingles: list[np.ndarray] = []
         self._recent: list[np.ndarray] = []
+        self._recent_bytes = 0
         self._counts: list[np.ndarray] = []
         self._ntokens: list[np.ndarray] = []
         self._dates: list[str | None] = []
@@ -296,9 +297,10 @@ class ReuseFinder:
                 counts = np.where(rejected, 0, counts)
                 indexed.shingles = indexed.shingles[np.repeat(~rejected, indexed.counts)]
             self._recent.append(indexed.shingles)
-            if sum(a.nbytes for a in self._recent) >= SHINGLE_BLOCK:
+            self._recent_bytes += indexed.shingles.nbytes
+            if self._recent_bytes >= SHINGLE_BLOCK:
                 self._shingles.append(np.concatenate(self._recent))
-                self._recent = []
+                self._recent, self._recent_bytes = [], 0
             self._counts.append(counts)
             self._ntokens.append(indexed.ntokens)
             self._dates.extend(indexed.dates)
@@ -325,7 +327,7 @@ class ReuseFinder:
         ntokens = concat(self._ntokens, np.int64)
         counts = concat(self._counts, np.int64)
         self._shingles += self._recent
-        self._recent = []
+        self._recent, self._recent_bytes = [], 0
         with bar(int(counts.sum()), "finding candidates", self.progress,
                  unit=" postings") as advance:
             candidates, shared, capped = shared_shingle_pairs(
