@@ -17,12 +17,12 @@ import re
 import sys
 import unicodedata
 
-WORD = re.compile(r"\w+")
+TOKEN = re.compile(r"\w+")
 THRESHOLD, NUM_PERM, NGRAM = 0.8, 128, 5
 
 
 def shingles(text: str) -> list[str]:
-    toks = WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    toks = TOKEN.findall(unicodedata.normalize("NFKC", text).casefold())
     if len(toks) < NGRAM:
         return [" ".join(toks)] if toks else []
     return list({" ".join(toks[i:i + NGRAM]) for i in range(len(toks) - NGRAM + 1)})

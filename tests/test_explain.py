@@ -6,7 +6,6 @@ import json
 
 from click.testing import CliRunner
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import neardup
 from neardup.align import tokenize_with_offsets
@@ -14,6 +13,7 @@ from neardup.cli import main
 from neardup.text import normalise, tokens
 
 from .conftest import SEED_A, SEED_B
+from .strategies import mixed_text
 
 FOOTER = ("MH/PA All Content by Mehr News Agency is licensed under a Creative Commons "
           "Attribution 4.0 International License.")
@@ -46,8 +46,8 @@ def test_reordered_paragraphs_are_still_shared(lee_texts) -> None:
     assert sum(p.words for p in e.passages) == len(tokens(p1 + " " + p2 + " " + p3))
 
 
-@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=200))
-@settings(max_examples=400, deadline=None)
+@given(mixed_text)
+@settings(max_examples=600, deadline=None)
 def test_offset_tokens_equal_definition_tokens(text: str) -> None:
     t = tokenize_with_offsets(text)
     assert t.words == tokens(text)

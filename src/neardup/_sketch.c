@@ -2,9 +2,10 @@
  * neardup._sketch: the per-document hot path, compiled.
  *
  * Input is text that Python has already normalised (NFKC + casefold); this
- * module tokenises it exactly as Python's re `\w+` does on str (a word
- * character is one for which str.isalnum() is true, or '_'), hashes tokens and
- * n-token shingles to 64 bits, and computes in one pass:
+ * module tokenises it exactly as neardup.text.TOKEN does (see there: marks join
+ * the token before them, a letter or digit of a script written without spaces is a
+ * token of its own, any other run of word characters and marks is one token), hashes
+ * tokens and n-token shingles to 64 bits, and computes in one pass:
  *   - a 128-bit key of the token sequence (exact-duplicate detection),
  *   - the token count,
  *   - a MinHash signature of the shingle set (k 32-bit minima),
@@ -43,17 +44,49 @@ static inline uint64_t fmix64(uint64_t k) {
     return k;
 }
 
-/* Word characters below 256, filled at import from the same test as below. */
-static uint8_t latin1_word[256];
+/* The class of every code point, one byte each (1.1 MB, filled once at import):
+ * the marks and unspaced letters come from neardup._unicode_tables, the word characters
+ * from the interpreter's own database, as re's \w does (Py_UNICODE_ISALNUM or '_'). */
+enum { SEPARATOR = 0, UNSPACED = 1, WORD = 2, MARK = 3 };
+#define N_CODEPOINTS 0x110000
+static uint8_t *char_class;
 
-static inline int is_word_char(Py_UCS4 ch) {
-    /* Mirrors CPython's SRE_UNI_IS_WORD: Py_UNICODE_ISALNUM(ch) || ch == '_'. */
-    if (ch < 256) return latin1_word[ch];
-    return Py_UNICODE_ISALNUM(ch);
+static inline uint8_t class_of(Py_UCS4 ch) { return char_class[ch]; }
+
+static int set_class(PyObject *tables, const char *name, uint8_t cls) {
+    PyObject *ranges = PyObject_GetAttrString(tables, name);
+    if (!ranges) return -1;
+    PyObject *seq = PySequence_Fast(ranges, "range table must be a sequence");
+    Py_DECREF(ranges);
+    if (!seq) return -1;
+    for (Py_ssize_t k = 0; k < PySequence_Fast_GET_SIZE(seq); k++) {
+        unsigned long lo, hi;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, k), "kk", &lo, &hi)) {
+            Py_DECREF(seq);
+            return -1;
+        }
+        if (lo > hi || hi >= N_CODEPOINTS) {
+            PyErr_Format(PyExc_ValueError, "%s: bad range %lx-%lx", name, lo, hi);
+            Py_DECREF(seq);
+            return -1;
+        }
+        for (unsigned long ch = lo; ch <= hi; ch++) char_class[ch] = cls;
+    }
+    Py_DECREF(seq);
+    return 0;
 }
 
-static void init_latin1_word(void) {
-    for (Py_UCS4 ch = 0; ch < 256; ch++) latin1_word[ch] = Py_UNICODE_ISALNUM(ch) || ch == '_';
+static int init_char_class(void) {
+    char_class = PyMem_RawMalloc(N_CODEPOINTS);
+    if (!char_class) { PyErr_NoMemory(); return -1; }
+    for (Py_UCS4 ch = 0; ch < N_CODEPOINTS; ch++)
+        char_class[ch] = (Py_UNICODE_ISALNUM(ch) || ch == '_') ? WORD : SEPARATOR;
+    PyObject *tables = PyImport_ImportModule("neardup._unicode_tables");
+    if (!tables) return -1;
+    /* Marks last: a mark is a mark even where the database counts it as numeric. */
+    int rc = set_class(tables, "UNSPACED", UNSPACED) < 0 || set_class(tables, "MARKS", MARK) < 0;
+    Py_DECREF(tables);
+    return rc ? -1 : 0;
 }
 
 /* Growable uint64 buffer, reused across documents in one call. */
@@ -82,10 +115,16 @@ static int u64vec_reserve(u64vec *v, Py_ssize_t need) {
         const CHAR_T *p = (const CHAR_T *)data;                                          \
         Py_ssize_t i = 0;                                                                \
         while (i < n) {                                                                  \
-            if (!is_word_char(p[i])) { i++; continue; }                                  \
+            uint8_t cls = class_of(p[i]);                                                \
+            if (cls == SEPARATOR) { i++; continue; }                                     \
             uint64_t h = FNV_OFFSET;                                                     \
             Py_ssize_t start = i;                                                        \
-            while (i < n && is_word_char(p[i])) { h = (h ^ (uint64_t)p[i]) * FNV_PRIME; i++; } \
+            if (cls == UNSPACED) {                                                       \
+                h = (h ^ (uint64_t)p[i]) * FNV_PRIME; i++;                               \
+                while (i < n && class_of(p[i]) == MARK) { h = (h ^ (uint64_t)p[i]) * FNV_PRIME; i++; } \
+            } else {                                                                     \
+                while (i < n && class_of(p[i]) >= WORD) { h = (h ^ (uint64_t)p[i]) * FNV_PRIME; i++; } \
+            }                                                                            \
             if (tokens->len == tokens->cap && u64vec_reserve(tokens, tokens->len + 1) < 0) \
                 return -1;                                                               \
             tokens->data[tokens->len++] = fmix64(h ^ (uint64_t)(i - start));             \
@@ -564,7 +603,7 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__sketch(void) {
-    init_latin1_word();
+    if (!char_class && init_char_class() < 0) return NULL;
     choose_minhash();
     PyObject *m = PyModule_Create(&module);
     if (m && PyModule_AddStringConstant(m, "MINHASH_VARIANT", minhash_name()) < 0) {

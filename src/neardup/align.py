@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from ._unicode_tables import MARKS
 from .clean.cleaner import Cleaner, Removal
-from .text import DEFAULT_NGRAM, WORD, jaccard, normalise, shingles
+from .text import DEFAULT_NGRAM, TOKEN, char_class_pattern, jaccard, normalise, shingles
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,10 @@ def tokenize_with_offsets(text: str) -> Tokens:
     ASCII stretches are tokenised in bulk (NFKC leaves ASCII alone and casefolding it is
     lowercasing, so offsets carry over). Whitespace-separated runs holding other
     characters are normalised one by one (NFKC does not compose across whitespace, so the
-    tokens are the same as normalising the whole text); where normalising changes a run's
-    length, offsets are mapped per character, and if that is not exact the token gets its
-    whole run's span.
+    tokens are the same as normalising the whole text). Where normalising could compose or
+    change lengths, each character with the marks (and Hangul vowel and final jamo) after
+    it is normalised on its own and its output mapped back to it; should that not
+    reproduce the run's normal form, the run's tokens get the whole run's span.
     """
     words: list[str] = []
     starts: list[int] = []
@@ -75,7 +77,7 @@ def _ascii_tokens(text: str, start: int, end: int, words: list[str], starts: lis
                   ends: list[int]) -> None:
     low = text[start:end].lower()
     if len(low) < 256:
-        for m in WORD.finditer(low):
+        for m in TOKEN.finditer(low):
             words.append(m.group())
             starts.append(start + m.start())
             ends.append(start + m.end())
@@ -83,7 +85,7 @@ def _ascii_tokens(text: str, start: int, end: int, words: list[str], starts: lis
     # Long stretches: word boundaries from a character table in numpy (\w on ASCII).
     edges = np.diff(_ASCII_WORD[np.frombuffer(low.encode("ascii"), dtype=np.uint8)],
                     prepend=0, append=0)
-    words.extend(WORD.findall(low))
+    words.extend(TOKEN.findall(low))
     starts.extend((np.flatnonzero(edges == 1) + start).tolist())
     ends.extend((np.flatnonzero(edges == -1) + start).tolist())
 
@@ -93,25 +95,41 @@ def _run_tokens(run: re.Match[str], words: list[str], starts: list[int],
     raw = run.group()
     norm = normalise(raw)
     base = run.start()
-    if len(norm) == len(raw):
-        for m in WORD.finditer(norm):
+    if len(norm) == len(raw) and not _COMPOSING.search(raw):
+        # Nothing composes and NFKC never deletes, so each character maps to exactly one.
+        for m in TOKEN.finditer(norm):
             words.append(m.group())
             starts.append(base + m.start())
             ends.append(base + m.end())
         return
-    # Each normalised character's origin, if char-wise normalisation reproduces the run.
-    origin: list[int] = []
-    for i, ch in enumerate(raw):
-        origin.extend([i] * len(normalise(ch)))
-    exact = "".join(normalise(ch) for ch in raw) == norm
-    for m in WORD.finditer(norm):
+    # Where each normalised character comes from: the span of the cluster it came out of.
+    first: list[int] = []
+    last: list[int] = []
+    pieces: list[str] = []
+    for cluster in _CLUSTER.finditer(raw):
+        piece = normalise(cluster.group())
+        pieces.append(piece)
+        if len(piece) == len(cluster.group()) and not _COMPOSING.search(cluster.group()):
+            first.extend(range(cluster.start(), cluster.end()))
+            last.extend(range(cluster.start() + 1, cluster.end() + 1))
+        else:
+            first.extend([cluster.start()] * len(piece))
+            last.extend([cluster.end()] * len(piece))
+    exact = "".join(pieces) == norm
+    for m in TOKEN.finditer(norm):
         words.append(m.group())
         if exact:
-            starts.append(base + origin[m.start()])
-            ends.append(base + origin[m.end() - 1] + 1)
+            starts.append(base + first[m.start()])
+            ends.append(base + last[m.end() - 1])
         else:
             starts.append(base)
             ends.append(run.end())
+
+
+# Characters NFKC may compose with the one before them: marks, Hangul medial and final jamo.
+_JOINING = f"{char_class_pattern(MARKS)}\u1160-\u11ff\ud7b0-\ud7ff"
+_COMPOSING = re.compile(f"[{_JOINING}]")
+_CLUSTER = re.compile(f".[{_JOINING}]*", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -262,7 +280,7 @@ def _widen(t: Tokens, first: int, last: int) -> Span:
 
 
 def _has_word(s: str) -> bool:
-    return WORD.search(normalise(s)) is not None
+    return TOKEN.search(normalise(s)) is not None
 
 
 def explain(a_text: str, b_text: str, ngram: int = DEFAULT_NGRAM, a_id: str = "A",
@@ -282,8 +300,8 @@ def explain(a_text: str, b_text: str, ngram: int = DEFAULT_NGRAM, a_id: str = "A
     if cleaner is not None:
         ca, cb = cleaner.clean(a_text), cleaner.clean(b_text)
         only_a, only_b = _mark(only_a, ca.removed), _mark(only_b, cb.removed)
-        jaccard_cleaned = jaccard(shingles(WORD.findall(normalise(ca.text)), ngram),
-                                  shingles(WORD.findall(normalise(cb.text)), ngram))
+        jaccard_cleaned = jaccard(shingles(TOKEN.findall(normalise(ca.text)), ngram),
+                                  shingles(TOKEN.findall(normalise(cb.text)), ngram))
     return Explanation(
         a=a_id, b=b_id, ngram=ngram,
         jaccard=jaccard(sa, sb),

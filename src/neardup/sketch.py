@@ -2,7 +2,7 @@
 
 One call of :meth:`Sketcher.sketch` normalises a batch of texts (NFKC +
 casefold, :func:`neardup.text.normalise`) and hands them to the compiled kernel
-(``neardup._sketch``), which tokenises exactly as ``re.findall(r"\\w+")`` does,
+(``neardup._sketch``), which tokenises exactly as :data:`neardup.text.TOKEN` does,
 hashes each ``ngram``-token shingle to 64 bits and takes ``num_perm`` MinHash
 minima.
 
@@ -31,7 +31,7 @@ from . import _sketch
 from .text import DEFAULT_NGRAM, normalise
 
 #: Bump when any hash definition in ``_sketch.c`` changes: stored sketches are then stale.
-SKETCH_VERSION = 2
+SKETCH_VERSION = 3
 
 
 @dataclass(frozen=True)

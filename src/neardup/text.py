@@ -1,15 +1,26 @@
 """The comparison's definition, as plain Python: normalise, tokenise, shingle.
 
 This module is the reference. The compiled sketcher (:mod:`neardup.sketch`)
-must produce the same tokens, and :mod:`neardup.explain` maps them back to
+must produce the same tokens, and :mod:`neardup.align` maps them back to
 character offsets in the original text.
 
 Definition (the README states it too):
 
 * **normalise**: Unicode NFKC, then ``str.casefold``;
-* **tokens**: the runs of word characters of the normalised text, i.e.
-  ``re.findall(r"\\w+", normalise(text))`` (letters, digits, marks counted by
-  ``str.isalnum``, and ``_``);
+* **characters** of the normalised text fall in four classes:
+
+  - *mark*: general category M (combining marks, and the vowel and tone signs of
+    Thai, Lao, Khmer, Myanmar, Devanagari, ...), table ``MARKS``;
+  - *unspaced*: a letter or digit of a script written without spaces between words
+    (Han, Hiragana, Katakana, Thai, Lao, Khmer, Myanmar, ... table ``UNSPACED``);
+  - *word*: any other character of ``\\w`` (``str.isalnum()`` or ``_``);
+  - *separator*: everything else (spaces, punctuation, symbols, emoji, lone surrogates);
+
+* **tokens**, read left to right: an unspaced character with the marks after it is
+  one token; a run of word characters and marks is one token; separators end
+  tokens. So ``東京Tower2020年`` is ``東 京 tower2020 年`` and Thai ``ที่นี่`` is
+  ``ที่ นี่`` (each consonant with its vowel and tone marks). The same rule holds for
+  every document: no language is guessed;
 * **shingles**: every run of ``n`` consecutive tokens (default 5); a document
   with fewer than ``n`` tokens (but at least one) is a single shingle;
 * **similarity**: the Jaccard index ``|A ∩ B| / |A ∪ B|`` of two shingle sets.
@@ -20,7 +31,19 @@ from __future__ import annotations
 import re
 import unicodedata
 
-WORD = re.compile(r"\w+")
+from ._unicode_tables import MARKS, UNSPACED
+
+
+def char_class_pattern(ranges: tuple[tuple[int, int], ...]) -> str:
+    """The inside of a regular-expression character class that matches ``ranges``."""
+    return "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in ranges)
+
+
+#: One token of the definition (match it on normalised text).
+TOKEN = re.compile(
+    f"[{char_class_pattern(UNSPACED)}][{char_class_pattern(MARKS)}]*"
+    f"|(?:[^\\W{char_class_pattern(UNSPACED)}]|[{char_class_pattern(MARKS)}])+"
+)
 DEFAULT_NGRAM = 5
 
 
@@ -30,8 +53,8 @@ def normalise(text: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    """The word tokens of ``normalise(text)``."""
-    return WORD.findall(normalise(text))
+    """The tokens of ``normalise(text)``."""
+    return TOKEN.findall(normalise(text))
 
 
 def shingles(toks: list[str], ngram: int = DEFAULT_NGRAM) -> set[tuple[str, ...]]:

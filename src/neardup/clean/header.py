@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..text import WORD, normalise
+from ..text import TOKEN, normalise
 
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
           r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
@@ -54,7 +54,7 @@ def header_spans(text: str, lines: list[tuple[int, int]],
 
 
 def _words(s: str) -> list[str]:
-    return WORD.findall(normalise(s))
+    return TOKEN.findall(normalise(s))
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:

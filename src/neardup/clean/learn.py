@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import xxhash
 
-from ..text import WORD
+from ..text import TOKEN
 
 DEFAULT_MIN_CONTEXTS = 5
 #: Lines longer than this many words (or 12 characters a word) are taken for article
@@ -119,7 +119,7 @@ class SeenParagraphs:
         """Key -> span of each tracked paragraph of ``text`` (first span when repeated)."""
         out: dict[int, tuple[int, int]] = {}
         for s, e in line_spans(text):
-            if len(WORD.findall(text, s, e)) < self.min_words:
+            if len(TOKEN.findall(text, s, e)) < self.min_words:
                 continue
             key = line_key(text[s:e], max_words=None)
             if key is not None and key not in out:
