@@ -2,10 +2,13 @@
 
     python bench/peers.py rensa CORPUS.jsonl
     python bench/peers.py datasketch CORPUS.jsonl
+    python bench/peers.py rensa-char5 CORPUS.jsonl
 
 `rensa` and `datasketch` use neardup's comparison definition (NFKC + casefold, \\w+ tokens,
 5-token shingles); `rensa-split` is the cheapest plausible rensa pipeline (whitespace tokens,
-no normalisation), to show rensa at its fastest. All use 128 permutations and their own LSH
+no normalisation), to show rensa at its fastest; `rensa-char5` shingles character 5-grams
+(NFKC + casefold, whitespace runs as one space), the usual choice for scripts without spaces
+(NeMo Curator uses character n-grams for every language). All use 128 permutations and their own LSH
 at threshold 0.8; none verifies candidates, so their pairs are LSH candidates (which is how
 they are used in practice).
 """
@@ -38,6 +41,11 @@ def docs(path: str):
 def split_shingles(text: str) -> list[str]:
     words = text.split()
     return [" ".join(words[i:i + NGRAM]) for i in range(max(1, len(words) - NGRAM + 1))]
+
+
+def char_shingles(text: str) -> list[str]:
+    flat = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return list({flat[i:i + NGRAM] for i in range(max(1, len(flat) - NGRAM + 1))})
 
 
 def run_rensa(path: str, shingler=shingles) -> None:
@@ -77,5 +85,6 @@ def emit(ids: list[str], pairs) -> None:
 
 if __name__ == "__main__":
     runs = {"rensa": run_rensa, "datasketch": run_datasketch,
-            "rensa-split": lambda path: run_rensa(path, split_shingles)}
+            "rensa-split": lambda path: run_rensa(path, split_shingles),
+            "rensa-char5": lambda path: run_rensa(path, char_shingles)}
     runs[sys.argv[1]](sys.argv[2])

@@ -89,3 +89,22 @@ def test_explain_clean_marks_every_difference_as_boilerplate(seed_texts) -> None
     result = CliRunner().invoke(main, ["explain", str(SEED_A), str(SEED_B), "--clean"])
     assert "After cleaning (junk patterns, title and date line): Jaccard 1.000" in result.output
     assert "[boilerplate: licence footer]" in result.output
+
+
+def test_explain_chinese_and_thai_marks_the_changed_character() -> None:
+    from .multilingual import paragraphs
+
+    zh, th = paragraphs("zh")[5], paragraphs("th")[3]
+    i, j = zh.index("外交"), th.index("ที่", 100)
+    cases = [("来源：人民网\n" + zh, zh[:i] + "内" + zh[i + 1:] + "\nRead more at example.com",
+              ["来源：人民网", "外"], ["内", "Read more at example.com"]),
+             (th, th[:j] + "น" + th[j + 1:] + "\nสำนักข่าวไทย", ["ที่"], ["นี่", "สำนักข่าวไทย"])]
+    for a, b, only_a, only_b in cases:
+        e = neardup.explain(a, b)
+        assert [s.text for s in e.only_a] == only_a
+        assert [s.text for s in e.only_b] == only_b
+        for p in e.passages:  # each shared passage is the same text on both sides
+            assert p.a.text == a[p.a.start:p.a.end] and p.b.text == b[p.b.start:p.b.end]
+            assert tokens(p.a.text) == tokens(p.b.text)
+        covered = sum(p.a.words for p in e.passages) + sum(s.words for s in e.only_a)
+        assert covered == len(tokens(a))

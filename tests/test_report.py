@@ -155,3 +155,37 @@ def test_reuse_view_marks_the_edit_inside_a_passage(browser, tmp_path) -> None:
     assert changed != "reportedly" and changed.isalpha()
     assert wire.locator("mark.shared sup").all_inner_texts() == ["1"]
     page.close()
+
+
+def test_report_highlights_the_edited_character_in_chinese_and_thai(browser, tmp_path) -> None:
+    """One character changed in a Chinese and in a Thai story, a line added to each copy:
+    the view marks exactly those, and shows every character of both texts once."""
+    from .multilingual import paragraphs
+
+    zh, th = paragraphs("zh")[5], paragraphs("th")[3]
+    i, j = zh.index("外交"), th.index("ที่", 100)  # Thai: the consonant under two marks
+    docs = {"zh-a": "来源：人民网\n" + zh,
+            "zh-b": zh[:i] + "内" + zh[i + 1:] + "\nRead more at example.com/news",
+            "th-a": th,
+            "th-b": th[:j] + "น" + th[j + 1:] + "\nสำนักข่าวไทย"}
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("".join(json.dumps({"id": k, "text": v}, ensure_ascii=False) + "\n"
+                              for k, v in docs.items()), encoding="utf-8")
+    out = tmp_path / "dedup"
+    dedup_files([str(corpus)], out, DedupOptions(), workers=1, progress=False)
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    page.goto(write_report(out).resolve().as_uri())
+    expected = {"zh": (["来源：人民网", "外"], ["内", "Read more at example.com/news"]),
+                "th": (["ที่"], ["นี่", "สำนักข่าวไทย"])}
+    for lang, extras in expected.items():
+        page.locator("#pairs tr", has_text=f"{lang}-b").locator("a").first.click()
+        view = page.locator(page.url[page.url.index("#"):])
+        for side, (doc_id, own) in enumerate(zip((f"{lang}-a", f"{lang}-b"), extras)):
+            doc = view.locator(".doc").nth(side)
+            assert doc.locator("mark.extra").all_inner_texts() == own
+            shown = "".join(doc.locator(".text").evaluate(  # without the passage numbers
+                "el => { const c = el.cloneNode(true);"
+                " c.querySelectorAll('sup').forEach(s => s.remove()); return c.innerText; }"
+            ).split())
+            assert shown == "".join(docs[doc_id].split())
+    page.close()
