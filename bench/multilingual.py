@@ -9,8 +9,8 @@ brute-force exact Jaccard >= 0.8, and the planted copies the former definition (
 run of \\w) would have kept at 0.8. Then the shingle size: planted recall and the highest
 Jaccard between documents that are not copies, for n = 3 to 8.
 
-Speed, for Chinese and Thai: ``--docs`` documents of about 1,000 characters, windows of the
-real paragraphs with 30% light copies, as JSONL; ``neardup pairs --raw --workers 1`` against
+Speed, for Chinese and Thai: ``--docs`` documents of about 1,000 characters, the
+paragraphs drawn at random, 30% light copies, as JSONL; ``neardup pairs --raw --workers 1`` against
 rensa on character 5-grams (bench/peers.py rensa-char5), interleaved, median docs/s, MB/s
 (of UTF-8 input) and peak memory. Writes bench/results/multilingual.md.
 """
@@ -111,11 +111,10 @@ def speed_corpus(lang: str, n: int) -> Path:
         for i in range(n):
             if texts and rng.random() < 0.3:
                 text = light_copy(rng.choice(texts), lang, rng)
-            else:
-                start, size, parts = rng.randrange(len(paras)), 0, []
-                while size < 1000:
-                    parts.append(paras[(start + len(parts)) % len(paras)])
-                    size += len(parts[-1])
+            else:  # paragraphs drawn at random: documents that differ, as a crawl's do
+                parts: list[str] = []
+                while sum(map(len, parts)) < 1000:
+                    parts.append(rng.choice(paras))
                 text = "\n".join(parts)
             texts.append(text)
             out.write(json.dumps({"id": f"{lang}{i:07d}", "text": text}, ensure_ascii=False)

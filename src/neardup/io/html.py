@@ -72,7 +72,7 @@ def _trafilatura(data: bytes, url: str | None) -> tuple[str | None, dict[str, ob
     import trafilatura
 
     result = trafilatura.bare_extraction(data, url=url, include_comments=False,
-                                         with_metadata=True)
+                                         with_metadata=True, favor_precision=True)
     if result is None:
         return None, {}
     get = result.get if isinstance(result, dict) else lambda k: getattr(result, k, None)

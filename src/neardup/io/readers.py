@@ -302,6 +302,11 @@ def _walk(root: Path) -> Iterator[Path | Rejected]:
                            f"cannot read directory: {err.strerror}; its files are not read "
                            "(fix its permissions, or leave it out)")
         dirnames.sort()
+        for name in [d for d in dirnames if _is_output_dir(Path(dirpath) / d)]:
+            # Its own output (staging files included) must not become its input.
+            dirnames.remove(name)
+            yield Rejected(Source(str(Path(dirpath) / name)), "a neardup output directory, "
+                           "not read (give it as an input of its own to read it)")
         for name in sorted(filenames):
             p = Path(dirpath) / name
             if p.is_file():
@@ -321,6 +326,12 @@ def _walk(root: Path) -> Iterator[Path | Rejected]:
         yield Rejected(Source(str(err.filename or root)),
                        f"cannot read directory: {err.strerror}; its files are not read "
                        "(fix its permissions, or leave it out)")
+
+
+def _is_output_dir(path: Path) -> bool:
+    from .outdir import LOCK, MANIFEST  # here: outdir imports the writers, which import us
+
+    return (path / LOCK).exists() or (path / MANIFEST).exists()
 
 
 def _too_large(size: int, what: str, options: ReadOptions) -> str | None:
