@@ -11,6 +11,7 @@ _PIECES = [
     "ก", "ี", "่", "เ", "ำ", "ฯ", "ๆ", "๓",  # Thai: consonant, vowel and tone marks, digit
     "ລ", "ົ", "ກ", "ក", "្", "ម", "ា", "မ", "ြ", "န", "်", "ᦀ", "ꦧ",  # Lao Khmer Myanmar ...
     "한", "ب", "ِ", "я", "ह", "ि", "्",  # spaced scripts with marks
+    "，", "１", "\u3000", "ａ", "ﬁ", "ำ", "ຳ", "㍿", "豈", "Ω",  # compatibility forms
     "\u0301", "\u20dd", "\u200d", "\ufe0f",  # bare combining marks, joiner, variation selector
     "👍", "👍🏽", "🇯🇵", "①", "½", "²", "ʼ", "・", "、", "。", "「", " ", "\n", "\t", "-", ".",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -87,3 +88,9 @@ def test_exact_key_follows_the_tokens(a: str, b: str) -> None:
 def test_normalise_keeps_lone_surrogates() -> None:
     assert normalise("A\ud800") == "a\ud800"
     assert tokens("ab\ud800cd") == ["ab", "cd"]
+
+
+@given(mixed_text)
+@settings(max_examples=600, deadline=None)
+def test_normalise_is_nfkc_then_casefold(text: str) -> None:
+    assert normalise(text) == unicodedata.normalize("NFKC", text).casefold()

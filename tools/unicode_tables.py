@@ -70,6 +70,19 @@ def unspaced_codepoints() -> list[int]:
     return out
 
 
+def compat_codepoints() -> list[int]:
+    """Characters whose compatibility decomposition is their NFKC form (fullwidth forms,
+    ideographic space, CJK compatibility ideographs, Thai SARA AM, ...): replacing them by it
+    before the quick check lets most text skip CPython's slow full normalisation."""
+    out = []
+    for cp in range(sys.maxunicode + 1):
+        ch = chr(cp)
+        nfkd = unicodedata.normalize("NFKD", ch)
+        if nfkd != ch and nfkd == unicodedata.normalize("NFKC", ch):
+            out.append(cp)
+    return out
+
+
 def render() -> str:
     def table(name: str, doc: str, rs: list[tuple[int, int]]) -> str:
         rows = "".join(f"    (0x{lo:04X}, 0x{hi:04X}),\n" for lo, hi in rs)
@@ -88,6 +101,9 @@ def render() -> str:
         + "\n"
         + table("MARKS", "Combining marks (general category M): part of the token before"
                 " them.", ranges(mark_codepoints()))
+        + "\n"
+        + table("COMPAT", "Characters whose NFKC form is their compatibility decomposition.",
+                ranges(compat_codepoints()))
     )
 
 

@@ -1,8 +1,10 @@
 """HTML and WARC: raw web data to documents, with a maintained extractor.
 
-Extraction (main text and metadata from a page) is delegated to trafilatura (default: on
-our news-page test set it keeps every body paragraph and drops every listed junk line by
-itself, ~5 ms a page) or resiliparse (``extractor="resiliparse"``: ~20x faster, leaves
+Extraction (main text and metadata from a page) is delegated to trafilatura (default, in
+its precision mode: on 23 real news pages in nine languages, tests/data/extraction, 22 give
+their article with Jaccard >= 0.8, against 19 in trafilatura's default mode; on our site
+templates it keeps every body paragraph and drops every listed junk line by itself) or
+resiliparse (``extractor="resiliparse"``: ~20x faster, leaves
 more page furniture for neardup's cleaning to remove). WARC files are read with fastwarc.
 All three come with ``pip install neardup[html]``.
 

@@ -1,0 +1,30 @@
+"""Installing the HTML extra the way a user does: a fresh venv, its own pip, no upgrade."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import ROOT
+
+
+def test_html_extra_installs_with_the_pip_a_new_venv_ships(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    bin_ = venv / "bin"
+    pip = subprocess.run([bin_ / "pip", "--version"], capture_output=True, text=True, check=True)
+    installed = subprocess.run([bin_ / "pip", "install", "--quiet", f"{ROOT}[html]"],
+                               capture_output=True, text=True, timeout=900)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    page = tmp_path / "page.html"
+    page.write_text("<html><head><title>Titel</title></head><body><article><h1>Titel</h1>"
+                    "<p>Dies ist ein ziemlich langer Absatz über die Nachrichten des Tages, der "
+                    "genug Wörter enthält, um als Artikel erkannt zu werden.</p></article>"
+                    "</body></html>", encoding="utf-8")
+    run = subprocess.run([bin_ / "neardup", "clean", str(page), "-o", str(tmp_path / "out")],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "1 cleaned, 0 rejected" in run.stderr + run.stdout, (pip.stdout, run.stderr)
+    assert "Dies ist ein ziemlich langer Absatz" in (tmp_path / "out" / "cleaned.jsonl").read_text(
+        encoding="utf-8")
