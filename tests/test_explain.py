@@ -72,7 +72,7 @@ def test_cli_explain_by_id_in_a_corpus_as_json(tmp_path) -> None:
 def test_cli_explain_files_human_output() -> None:
     result = CliRunner().invoke(main, ["explain", str(SEED_A), str(SEED_B)])
     assert result.exit_code == 0, result.output
-    assert "Jaccard similarity (5-word shingles): 0.897" in result.output
+    assert "Jaccard similarity (5-token shingles): 0.897" in result.output
     assert '"Leave a Comment"' in result.output and '"0 + 0 ="' in result.output
     assert "Only in B (1 span, 19 words)" in result.output
 

@@ -461,7 +461,7 @@ def format_explanation(e: Explanation, threshold: float = 0.8) -> str:
     lines = [
         f"A: {e.a}",
         f"B: {e.b}",
-        f"Jaccard similarity ({e.ngram}-word shingles): {e.jaccard:.3f}  "
+        f"Jaccard similarity ({e.ngram}-token shingles): {e.jaccard:.3f}  "
         f"({e.shared_shingles} shared of {e.shingles_a} in A, {e.shingles_b} in B)",
         f"Containment: {e.containment_a_in_b:.3f} of A is in B, "
         f"{e.containment_b_in_a:.3f} of B is in A",

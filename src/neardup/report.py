@@ -312,7 +312,7 @@ def _bins(fine: list[int]) -> tuple[float, float, list[int]]:
 def _histogram(run: Run) -> str:
     low, high, counts = _bins(run.histogram)
     span = high - low
-    what = ("Jaccard similarity of each pair (exact, on 5-word shingles)" if run.command ==
+    what = ("Jaccard similarity of each pair (exact, on 5-token shingles)" if run.command ==
             "dedup" else "share of the more contained document inside shared passages")
     width, height, left, bottom, right = 660, 180, 40, 30, 20
     bar = (width - left - right) / BINS
