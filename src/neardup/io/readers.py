@@ -331,7 +331,10 @@ def _walk(root: Path) -> Iterator[Path | Rejected]:
 def _is_output_dir(path: Path) -> bool:
     from .outdir import LOCK, MANIFEST  # here: outdir imports the writers, which import us
 
-    return (path / LOCK).exists() or (path / MANIFEST).exists()
+    try:
+        return (path / LOCK).exists() or (path / MANIFEST).exists()
+    except OSError:  # unreadable: os.walk reports it as such
+        return False
 
 
 def _too_large(size: int, what: str, options: ReadOptions) -> str | None:
