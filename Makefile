@@ -39,7 +39,7 @@ browser:
 	  echo "note: no Chromium here; the report's browser test is skipped (under CI it fails)"
 
 test: install browser
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
 	$(BIN)/python -m pytest -q
 
 bench: install
