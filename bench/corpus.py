@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/synth.py
@@ -21,6 +22,17 @@ from tests import synth  # noqa: E402
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 LEE = HERE.parent / "tests" / "data" / "lee_background.cor"
+
+
+def write_jsonl(path: Path, rows: Iterable[tuple[str, str]], ensure_ascii: bool = True) -> None:
+    """``{"id", "text"}`` lines, written beside ``path`` and renamed into place, so an
+    interrupted build never leaves a corpus that a later run would take as whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for doc_id, text in rows:
+            fh.write(json.dumps({"id": doc_id, "text": text}, ensure_ascii=ensure_ascii) + "\n")
+    tmp.replace(path)
 
 
 def corpus_path(docs: int, seed: int = 0) -> Path:

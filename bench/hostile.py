@@ -29,6 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/synth.py
+from corpus import write_jsonl  # noqa: E402
 from run import measure_memory  # noqa: E402
 
 from neardup.reuse import ReusePair  # noqa: E402
@@ -64,13 +65,8 @@ def build(docs: int, passages: int, pool: int = 0, seed: int = 0
                             dup_fraction=0.0, seed=seed + 1).texts)
     corpus = synth.plant_reuse(lee[:200], hosts, passages, seed=seed + 2)
     path = HERE / "data" / f"hostile-{docs}-p{passages}-pool{pool}-s{seed}.jsonl"
-    path.parent.mkdir(exist_ok=True)
     if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for doc_id, text in corpus.docs:
-                fh.write(json.dumps({"id": doc_id, "text": text}) + "\n")
-        tmp.replace(path)
+        write_jsonl(path, corpus.docs)
     return path, corpus
 
 

@@ -18,16 +18,17 @@ rensa on character 5-grams (bench/peers.py rensa-char5), interleaved, median doc
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
+from corpus import write_jsonl  # noqa: E402
 from run import PY, measure  # noqa: E402
 
 import neardup  # noqa: E402
@@ -101,25 +102,25 @@ def shingle_size(seeds: int) -> list[str]:
 
 def speed_corpus(lang: str, n: int) -> Path:
     path = HERE / "data" / f"ml-{lang}-{n}.jsonl"
-    if path.exists():
-        return path
+    if not path.exists():
+        write_jsonl(path, speed_documents(lang, n), ensure_ascii=False)
+    return path
+
+
+def speed_documents(lang: str, n: int) -> Iterator[tuple[str, str]]:
     rng = random.Random(lang)
     paras = paragraphs(lang)
-    path.parent.mkdir(parents=True, exist_ok=True)
     texts: list[str] = []
-    with open(path, "w", encoding="utf-8") as out:
-        for i in range(n):
-            if texts and rng.random() < 0.3:
-                text = light_copy(rng.choice(texts), lang, rng)
-            else:  # paragraphs drawn at random: documents that differ, as a crawl's do
-                parts: list[str] = []
-                while sum(map(len, parts)) < 1000:
-                    parts.append(rng.choice(paras))
-                text = "\n".join(parts)
-            texts.append(text)
-            out.write(json.dumps({"id": f"{lang}{i:07d}", "text": text}, ensure_ascii=False)
-                      + "\n")
-    return path
+    for i in range(n):
+        if texts and rng.random() < 0.3:
+            text = light_copy(rng.choice(texts), lang, rng)
+        else:  # paragraphs drawn at random: documents that differ, as a crawl's do
+            parts: list[str] = []
+            while sum(map(len, parts)) < 1000:
+                parts.append(rng.choice(paras))
+            text = "\n".join(parts)
+        texts.append(text)
+        yield f"{lang}{i:07d}", text
 
 
 def speed(n: int, repeat: int) -> list[str]:

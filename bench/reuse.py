@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/synth.py
+from corpus import write_jsonl  # noqa: E402
 from run import measure_memory  # noqa: E402
 
 from neardup.reuse import ReusePair  # noqa: E402
@@ -42,10 +43,7 @@ def build(hosts: int, passages: int, edit_rate: float = 0.02, seed: int = 0
     corpus = synth.plant_reuse(lee[:200], host_texts, passages, edit_rate=edit_rate,
                                seed=seed + 2)
     path = HERE / "data" / f"reuse-{hosts}-p{passages}-e{edit_rate}-s{seed}.jsonl"
-    path.parent.mkdir(exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
-        for doc_id, text in corpus.docs:
-            fh.write(json.dumps({"id": doc_id, "text": text}) + "\n")
+    write_jsonl(path, corpus.docs)
     return path, corpus
 
 
