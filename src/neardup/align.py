@@ -23,7 +23,15 @@ import numpy as np
 
 from ._unicode_tables import MARKS
 from .clean.cleaner import Cleaner, Removal
-from .text import DEFAULT_NGRAM, TOKEN, char_class_pattern, jaccard, normalise, shingles
+from .text import (
+    DEFAULT_NGRAM,
+    TOKEN,
+    char_class_pattern,
+    jaccard,
+    normalise,
+    shingles,
+    tokens,
+)
 
 
 @dataclass(frozen=True)
@@ -300,8 +308,8 @@ def explain(a_text: str, b_text: str, ngram: int = DEFAULT_NGRAM, a_id: str = "A
     if cleaner is not None:
         ca, cb = cleaner.clean(a_text), cleaner.clean(b_text)
         only_a, only_b = _mark(only_a, ca.removed), _mark(only_b, cb.removed)
-        jaccard_cleaned = jaccard(shingles(TOKEN.findall(normalise(ca.text)), ngram),
-                                  shingles(TOKEN.findall(normalise(cb.text)), ngram))
+        jaccard_cleaned = jaccard(shingles(tokens(ca.text), ngram),
+                                  shingles(tokens(cb.text), ngram))
     return Explanation(
         a=a_id, b=b_id, ngram=ngram,
         jaccard=jaccard(sa, sb),

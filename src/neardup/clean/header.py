@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..text import TOKEN, normalise
+from ..text import tokens
 
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
           r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
@@ -39,7 +39,7 @@ def header_spans(text: str, lines: list[tuple[int, int]],
     """
     head = [(s, e) for s, e in lines if text[s:e].strip()][:HEAD_LINES]
     found: dict[str, tuple[int, int]] = {}
-    if head and known_title and _words(text[head[0][0]:head[0][1]]) == _words(known_title):
+    if head and known_title and tokens(text[head[0][0]:head[0][1]]) == tokens(known_title):
         found["title"] = _strip(text, *head[0])
     for k, (s, e) in enumerate(head):
         if DATE_LINE.fullmatch(text[s:e].strip()):
@@ -51,10 +51,6 @@ def header_spans(text: str, lines: list[tuple[int, int]],
                     found["title"] = (ts, te)
             break
     return found
-
-
-def _words(s: str) -> list[str]:
-    return TOKEN.findall(normalise(s))
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:
