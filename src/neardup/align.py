@@ -103,8 +103,7 @@ def _run_tokens(run: re.Match[str], words: list[str], starts: list[int],
     raw = run.group()
     norm = normalise(raw)
     base = run.start()
-    if len(norm) == len(raw) and not _COMPOSING.search(raw):
-        # Nothing composes and NFKC never deletes, so each character maps to exactly one.
+    if _one_to_one(raw, norm):
         for m in TOKEN.finditer(norm):
             words.append(m.group())
             starts.append(base + m.start())
@@ -117,7 +116,7 @@ def _run_tokens(run: re.Match[str], words: list[str], starts: list[int],
     for cluster in _CLUSTER.finditer(raw):
         piece = normalise(cluster.group())
         pieces.append(piece)
-        if len(piece) == len(cluster.group()) and not _COMPOSING.search(cluster.group()):
+        if _one_to_one(cluster.group(), piece):
             first.extend(range(cluster.start(), cluster.end()))
             last.extend(range(cluster.start() + 1, cluster.end() + 1))
         else:
@@ -138,6 +137,12 @@ def _run_tokens(run: re.Match[str], words: list[str], starts: list[int],
 _JOINING = f"{char_class_pattern(MARKS)}\u1160-\u11ff\ud7b0-\ud7ff"
 _COMPOSING = re.compile(f"[{_JOINING}]")
 _CLUSTER = re.compile(f".[{_JOINING}]*", re.DOTALL)
+
+
+def _one_to_one(raw: str, norm: str) -> bool:
+    """Whether ``norm = normalise(raw)`` maps character to character: nothing composes and
+    NFKC never deletes, so equal lengths mean each character became exactly one."""
+    return len(norm) == len(raw) and not _COMPOSING.search(raw)
 
 
 @dataclass(frozen=True)
