@@ -52,11 +52,21 @@ def group_labels(exact_rep: np.ndarray, edges: np.ndarray) -> np.ndarray:
     component of the edges together with every exact copy of its members; groups are
     numbered in order of their first document.
     """
-    n = len(exact_rep)
     nodes, local = (np.unique(edges, return_inverse=True) if len(edges)
                     else (np.empty(0, np.int64), np.empty(0, np.int64)))
+    return labels_from_roots(exact_rep, nodes, nodes[components(len(nodes),
+                                                                local.reshape(-1, 2))])
+
+
+def labels_from_roots(exact_rep: np.ndarray, nodes: np.ndarray, roots: np.ndarray
+                      ) -> np.ndarray:
+    """Group numbers as :func:`group_labels` gives them, from the connected components of
+    the representatives' edges found elsewhere (an engine's own components): ``roots[k]``
+    is the smallest node in the component of representative ``nodes[k]``; a
+    representative in no edge is its own root."""
+    n = len(exact_rep)
     root_of_rep = np.arange(n, dtype=np.int64)
-    root_of_rep[nodes] = nodes[components(len(nodes), local.reshape(-1, 2))]
+    root_of_rep[np.asarray(nodes, dtype=np.int64)] = roots
     valid = exact_rep >= 0
     root = np.full(n, -1, dtype=np.int64)
     root[valid] = root_of_rep[exact_rep[valid]]

@@ -21,7 +21,7 @@ keys, where it was read from); texts stream through once.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -36,7 +36,7 @@ from .intake import Intake, concat, in_order
 from .lsh import band_keys, candidate_pairs
 from .minhash import DEFAULT_MAX_MISS, LSHParams, choose_lsh_params, estimate_jaccard
 from .progress import counted
-from .similarity import jaccard, jaccard_many
+from .similarity import jaccard_many
 from .sketch import Sketcher, SketchParams
 from .store import SpillRef, SpillStore, SpillWriter
 from .text import DEFAULT_NGRAM
@@ -349,67 +349,103 @@ class Deduplicator:
         scores = self._similarities(candidates)
         match = scores >= opts.threshold - 1e-12
         edges, edge_scores = candidates[match], scores[match]
-
-        cluster = group_labels(exact_rep, edges)
-        kept = kept_members(cluster, ntokens, opts.keep)
-        keep = status == Status.OK
-        grouped = np.flatnonzero(cluster >= 0)
-        keep[grouped] = False
-        keep[kept] = True
-        to_kept = self._similarity_to_kept(exact_rep, cluster, kept, edges, edge_scores)
-
-        copies = np.bincount(exact_rep[valid], minlength=n)
-        distinct = len(np.unique(cluster[grouped] * n + exact_rep[grouped]))
-        rejected = self.rejected
-        stats = Stats(documents_read=self.documents_read, rejected=len(rejected),
-                      candidate_pairs=len(candidates), verified_pairs=len(edges),
-                      lsh_bands=self.lsh.bands, lsh_rows=self.lsh.rows, groups=len(kept),
-                      kept=int(keep.sum()), exact_duplicates=len(grouped) - distinct)
-        stats.removed = len(valid) - stats.kept
-        stats.near_duplicates = stats.removed - stats.exact_duplicates
-        stats.pairs = int((copies * (copies - 1) // 2).sum()
-                          + (copies[edges[:, 0]] * copies[edges[:, 1]]).sum())
+        result = decide(self.ids, self.sources, status, ntokens, exact_rep, len(candidates),
+                        edges, edge_scores, group_labels(exact_rep, edges), self.rejected,
+                        self.documents_read, opts, self._similarities)
         self._store.close()
-        return DedupResult(self.ids, self.sources, status, keep, cluster, to_kept, exact_rep,
-                           ntokens, rejected, stats, opts, edges, edge_scores)
-
-    def _similarity_to_kept(self, exact_rep: np.ndarray, cluster: np.ndarray,
-                            kept: np.ndarray, edges: np.ndarray,
-                            edge_scores: np.ndarray) -> np.ndarray:
-        """Each grouped document's Jaccard to its group's kept one (nan outside groups):
-        1 for a token-identical copy, the verified score for a direct pair, else computed."""
-        to_kept = np.full(len(exact_rep), np.nan)
-        grouped = np.flatnonzero(cluster >= 0)
-        mine, theirs = exact_rep[grouped], exact_rep[kept[cluster[grouped]]]
-        same = mine == theirs
-        to_kept[grouped[same]] = 1.0
-        known = {(a, b): s for (a, b), s in zip(edges.tolist(), edge_scores.tolist())}
-        for doc, a, b in zip(grouped[~same].tolist(), mine[~same].tolist(),
-                             theirs[~same].tolist()):
-            score = known.get((min(a, b), max(a, b)))
-            to_kept[doc] = score if score is not None else self._similarity(a, b)
-        return to_kept
+        return result
 
     def _similarities(self, pairs: np.ndarray, chunk: int = 16_384) -> np.ndarray:
-        """Similarity of each pair of documents: exact Jaccard, a chunk of pairs at a time
-        (each document's set read once per chunk, intersections in one compiled call), or
-        the MinHash estimate when not verifying."""
-        if not self.options.verify:
-            return np.array([self._similarity(a, b) for a, b in pairs.tolist()], dtype=float)
+        """Similarity of each pair of documents (:func:`score_pairs`), a chunk of pairs at a
+        time: each document's payload read once per chunk."""
         out = np.empty(len(pairs))
         for start in counted(range(0, len(pairs), chunk), len(pairs), "verifying",
                              self.progress, unit=" pairs", step=chunk):
             part = pairs[start:start + chunk]
             docs, local = np.unique(part, return_inverse=True)
             local = local.reshape(-1, 2)
-            sets = [self._store.get(d) for d in docs.tolist()]
-            out[start:start + len(part)] = jaccard_many(sets, local[:, 0], local[:, 1])
+            payloads = [self._store.get(d) for d in docs.tolist()]
+            out[start:start + len(part)] = score_pairs(payloads, local[:, 0], local[:, 1],
+                                                       self.options.verify)
         return out
 
-    def _similarity(self, a: int, b: int) -> float:
-        if self.options.verify:
-            return jaccard(self._store.get_cached(a), self._store.get_cached(b))
-        return estimate_jaccard(self._store.get(a), self._store.get(b))
+
+def score_pairs(payloads: list[np.ndarray], first: np.ndarray, second: np.ndarray,
+                verify: bool) -> np.ndarray:
+    """The score of each pair ``(payloads[first[k]], payloads[second[k]])``: exact Jaccard
+    of shingle sets (intersections in one compiled call) when ``verify``, else the MinHash
+    estimate from signatures."""
+    if verify:
+        return jaccard_many(payloads, first, second)
+    return np.array([estimate_jaccard(payloads[a], payloads[b])
+                     for a, b in zip(np.asarray(first).tolist(), np.asarray(second).tolist())],
+                    dtype=float)
+
+
+def decide(ids: list[str], sources: list[Source | None], status: np.ndarray,
+           ntokens: np.ndarray, exact_rep: np.ndarray, candidates: int, edges: np.ndarray,
+           edge_scores: np.ndarray, labels: np.ndarray, rejected: list[Rejected],
+           documents_read: int, opts: DedupOptions,
+           similarities: Callable[[np.ndarray], np.ndarray]) -> DedupResult:
+    """The decisions every engine ends with, from per-document arrays in reading order:
+    which member of each group is kept, each member's Jaccard to it, and the run's stats.
+
+    ``edges`` are the matching pairs of exact representatives (with ``edge_scores``),
+    ``labels`` the group numbers (:func:`~neardup.cluster.group_labels`), and
+    ``similarities`` scores further pairs of documents where they are stored (the engine's
+    own verification), for members with no direct pair to the kept one.
+    """
+    n = len(ids)
+    valid = np.flatnonzero(status == Status.OK)
+    kept = kept_members(labels, ntokens, opts.keep)
+    keep = status == Status.OK
+    grouped = np.flatnonzero(labels >= 0)
+    keep[grouped] = False
+    keep[kept] = True
+    to_kept = _similarity_to_kept(exact_rep, labels, kept, edges, edge_scores, similarities)
+    copies = np.bincount(exact_rep[valid], minlength=n)
+    distinct = len(np.unique(labels[grouped] * n + exact_rep[grouped]))
+    lsh = opts.lsh_params
+    stats = Stats(documents_read=documents_read, rejected=len(rejected),
+                  candidate_pairs=candidates, verified_pairs=len(edges),
+                  lsh_bands=lsh.bands, lsh_rows=lsh.rows, groups=len(kept),
+                  kept=int(keep.sum()), exact_duplicates=len(grouped) - distinct)
+    stats.removed = len(valid) - stats.kept
+    stats.near_duplicates = stats.removed - stats.exact_duplicates
+    stats.pairs = int((copies * (copies - 1) // 2).sum()
+                      + (copies[edges[:, 0]] * copies[edges[:, 1]]).sum())
+    return DedupResult(ids, sources, status, keep, labels, to_kept, exact_rep, ntokens,
+                       rejected, stats, opts, edges, edge_scores)
+
+
+def _similarity_to_kept(exact_rep: np.ndarray, labels: np.ndarray, kept: np.ndarray,
+                        edges: np.ndarray, edge_scores: np.ndarray,
+                        similarities: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Each grouped document's Jaccard to its group's kept one (nan outside groups):
+    1 for a token-identical copy, the verified score for a direct pair, else computed."""
+    to_kept = np.full(len(exact_rep), np.nan)
+    grouped = np.flatnonzero(labels >= 0)
+    mine, theirs = exact_rep[grouped], exact_rep[kept[labels[grouped]]]
+    same = mine == theirs
+    to_kept[grouped[same]] = 1.0
+    known = {(a, b): s for (a, b), s in zip(edges.tolist(), edge_scores.tolist())}
+    unknown: list[tuple[int, int]] = []
+    for doc, a, b in zip(grouped[~same].tolist(), mine[~same].tolist(),
+                         theirs[~same].tolist()):
+        pair = (min(a, b), max(a, b))
+        score = known.get(pair)
+        if score is None:
+            unknown.append(pair)
+        to_kept[doc] = np.nan if score is None else score
+    if unknown:
+        pairs = np.unique(np.array(unknown, dtype=np.int64), axis=0)
+        scores = dict(zip(map(tuple, pairs.tolist()), similarities(pairs).tolist()))
+        for doc, a, b in zip(grouped[~same].tolist(), mine[~same].tolist(),
+                             theirs[~same].tolist()):
+            pair = (min(a, b), max(a, b))
+            if pair not in known:
+                to_kept[doc] = scores[pair]
+    return to_kept
 
 
 def exact_representatives(keys: np.ndarray, valid: np.ndarray, n: int) -> np.ndarray:

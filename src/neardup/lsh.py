@@ -63,6 +63,23 @@ def candidate_pairs(keys: np.ndarray, max_bucket: int = 2_000) -> np.ndarray:
     return np.stack([codes // n, codes % n], axis=1)
 
 
+def bucket_pairs(members: np.ndarray, max_bucket: int = 2_000) -> np.ndarray:
+    """The candidate pairs of one bucket, by the rule of :func:`candidate_pairs`: ``members``
+    (sorted document numbers sharing a band key) as all their pairs ``(i, j)``, ``i < j``,
+    or, past ``max_bucket`` members, as a star around the first. An ``(m, 2)`` int64 array.
+
+    This is the bucket rule for engines that group band keys themselves (Spark groups them
+    by a shuffle); :func:`candidate_pairs` applies the same rule to many buckets at once.
+    """
+    members = np.asarray(members, dtype=np.int64)
+    if len(members) < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    if len(members) > max_bucket:
+        return np.stack([np.full(len(members) - 1, members[0]), members[1:]], axis=1)
+    i, j = np.triu_indices(len(members), k=1)
+    return np.stack([members[i], members[j]], axis=1)
+
+
 def _bucket_pairs(keys: np.ndarray, max_bucket: int) -> Iterator[np.ndarray]:
     """Pair codes ``i * n + j`` for each bucket of equal keys, band by band.
 

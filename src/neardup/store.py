@@ -16,7 +16,6 @@ import fcntl
 import os
 import shutil
 import tempfile
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,8 +121,7 @@ class SpillWriter:
 class SpillStore:
     """Index of spilled arrays by document number, and reads them back."""
 
-    def __init__(self, dtype: np.dtype | type, directory: str | None = None,
-                 cache_size: int = 4096) -> None:
+    def __init__(self, dtype: np.dtype | type, directory: str | None = None) -> None:
         self.dtype = np.dtype(dtype)
         self._dir = LiveTempDir(directory)
         self.directory = self._dir.path
@@ -131,8 +129,6 @@ class SpillStore:
         self._parts: list[tuple[int, np.ndarray, np.ndarray]] = []  # (file, starts, counts)
         self._index: np.ndarray | None = None  # (documents, 3): file, start, count
         self._reader: SpillReader | None = None
-        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
 
     def writer(self) -> SpillWriter:
         return SpillWriter(self.directory, self.dtype)
@@ -161,19 +157,6 @@ class SpillStore:
     def get(self, doc: int) -> np.ndarray:
         """The array of document ``doc`` as written."""
         return self.reader().get(doc)
-
-    def get_cached(self, doc: int) -> np.ndarray:
-        """:meth:`get` through a small cache (least recently used out): candidates come in
-        runs that share a document."""
-        cached = self._cache.get(doc)
-        if cached is not None:
-            self._cache.move_to_end(doc)
-            return cached
-        values = self.get(doc)
-        self._cache[doc] = values
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return values
 
     def close(self) -> None:
         if self._reader is not None:
