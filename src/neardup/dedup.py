@@ -116,16 +116,24 @@ class SketchTask:
                 text = self.cleaner.clean(text, meta.get("site", ""), meta.get("title")).text
             texts.append(text)
             ids.append(doc.id)
-        sk = self._sketcher.sketch(texts, with_shingles=self.keep_shingles)
-        bk = band_keys(sk.signatures, self.lsh)
-        if self.keep_shingles:
-            assert sk.shingles is not None
-            counts, payload = sk.shingle_counts, sk.shingles
-        else:
-            counts = np.full(len(texts), self.params.num_perm, dtype=np.int64)
-            payload = sk.signatures.ravel()
-        return SketchedBatch(sk.keys, sk.ntokens, bk, counts, self.spill.append(payload),
-                             ids, failed)
+        keys, ntokens, bands, counts, payload = sketch_texts(
+            self._sketcher, self.lsh, texts, self.keep_shingles)
+        return SketchedBatch(keys, ntokens, bands, counts, self.spill.append(payload), ids,
+                             failed)
+
+
+def sketch_texts(sketcher: Sketcher, lsh: LSHParams, texts: list[str], keep_shingles: bool
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What every engine keeps of a batch of texts: exact keys ``(n, 2)``, token counts,
+    band keys ``(n, bands)``, and the verification payload of each document (its sorted
+    shingle hashes when verifying, else its signature) as counts and one flat array."""
+    sk = sketcher.sketch(texts, with_shingles=keep_shingles)
+    bands = band_keys(sk.signatures, lsh)
+    if keep_shingles:
+        assert sk.shingles is not None
+        return sk.keys, sk.ntokens, bands, sk.shingle_counts, sk.shingles
+    counts = np.full(len(texts), sketcher.params.num_perm, dtype=np.int64)
+    return sk.keys, sk.ntokens, bands, counts, sk.signatures.ravel()
 
 
 class Status(IntEnum):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -30,7 +30,7 @@ class Intake:
         self.sources: list[Source | None] = []
         self.documents_read = 0
         self._seen: dict[str, Source | None] = {}
-        self._rejected: list[tuple[int, Rejected]] = []  # (reading order, what and why)
+        self._rejected: list[tuple[Any, Rejected]] = []  # (reading order, what and why)
 
     def batches(self, records: Iterable[Document | Rejected | Unparsed],
                 pending: deque[tuple[int, list[Document | Unparsed]]]
@@ -64,20 +64,32 @@ class Intake:
         failed_at = {i for i, _, _ in failed}
         ordinals = [first + i for i in range(len(batch)) if i not in failed_at]
         sources = [batch[i].source for i in range(len(batch)) if i not in failed_at]
-        self._rejected.extend((first + i, Rejected(batch[i].source or Source("<memory>"),
-                                                   reason, doc_id))
-                              for i, reason, doc_id in failed)
+        for i, reason, doc_id in failed:
+            self.reject(first + i, Rejected(batch[i].source or Source("<memory>"), reason,
+                                            doc_id))
+        return self.book(ordinals, ids, sources, empty)
+
+    def reject(self, position: Any, record: Rejected) -> None:
+        """Book a record that did not parse, at its reading ``position`` (any sortable key,
+        one kind per intake)."""
+        self._rejected.append((position, record))
+
+    def book(self, positions: list[Any], ids: list[str], sources: list[Source | None],
+             empty: list[bool]) -> np.ndarray:
+        """Book documents that parsed, in reading order: ``positions`` as :meth:`reject`
+        takes them. Returns per document whether it is rejected (no words, or an id read
+        before); rejected ones keep their place in the stage's arrays."""
         rejected = np.zeros(len(ids), dtype=bool)
         seen = self._seen
         for i, (doc_id, source) in enumerate(zip(ids, sources)):
             if empty[i]:
                 rejected[i] = True
-                self._rejected.append((ordinals[i], Rejected(
+                self._rejected.append((positions[i], Rejected(
                     source or Source("<memory>"), NO_WORDS, doc_id)))
             elif doc_id in seen:
                 rejected[i] = True
                 earlier = seen[doc_id] or "an earlier record"
-                self._rejected.append((ordinals[i], Rejected(
+                self._rejected.append((positions[i], Rejected(
                     source or Source("<memory>"),
                     f"duplicate id {doc_id!r}, first read at {earlier}{_as_text(doc_id)}",
                     doc_id)))

@@ -524,10 +524,18 @@ def read_parquet(path: str, options: ReadOptions) -> Iterator[Record]:
         texts = batch.column(1).to_pylist()
         metas = {key: batch.column(2 + k).to_pylist() for k, key in enumerate(extra)}
         for k, (doc_id, text) in enumerate(zip(ids, texts)):
-            record = _record_from_fields(doc_id, text, Source(path, row), options)
-            if isinstance(record, Document):
-                for key, values in metas.items():
-                    if values[k] is not None:
-                        record.meta[key] = str(values[k])
-            yield record
+            yield record_from_row(doc_id, text, {key: values[k] for key, values in
+                                                 metas.items()}, Source(path, row), options)
             row += 1
+
+
+def record_from_row(doc_id: object, text: object, meta: dict[str, object], source: Source,
+                    options: ReadOptions) -> Record:
+    """One Parquet row (its id, text and meta fields by meta key) as a :class:`Document`,
+    or a :class:`Rejected` saying what is wrong."""
+    record = _record_from_fields(doc_id, text, source, options)
+    if isinstance(record, Document):
+        for key, value in meta.items():
+            if value is not None:
+                record.meta[key] = str(value)
+    return record

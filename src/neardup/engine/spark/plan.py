@@ -1,0 +1,552 @@
+"""``neardup dedup`` as a plan of partitioned Spark stages, with the local engine's results.
+
+Stages, and what each shuffles:
+
+1. **read and sketch** (no shuffle): JSONL lines or Parquet rows, read by Spark from any
+   path its Hadoop file system reads, are parsed, cleaned and sketched on the executors by
+   the same functions the local engine runs (the compiled kernel, on Arrow batches). Each
+   record carries its place: (input file, split offset, row in split), the order it would be
+   read in. Split sizes are collected (one row a split) to number documents in that order.
+2. **book** (driver): ids, sources, token counts and 128-bit exact keys come back as
+   arrays (about 40 bytes and the id a document); rejections and exact copies are decided
+   there by the local engine's code.
+3. **band** (shuffle: one row per representative and band): documents sharing a band key
+   meet in one group; each group's candidate pairs follow :func:`neardup.lsh.bucket_pairs`.
+4. **verify** (shuffle: candidate pairs joined twice with the stored shingle sets): exact
+   Jaccard on the executors (:func:`neardup.dedup.score_pairs`).
+5. **components** (shuffles: the matching pairs, a few rounds):
+   :mod:`neardup.engine.spark.components`.
+6. **decide** (driver): :func:`neardup.dedup.decide`, as locally.
+
+Nothing depends on partition counts or the order tasks finish in, so any cluster, any
+number of partitions and adaptive execution give the same pairs, scores, groups and kept
+documents as the local engine.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import numpy as np
+
+from ...clean.cleaner import Cleaner
+from ...cluster import labels_from_roots
+from ...dedup import (
+    DedupOptions,
+    DedupResult,
+    Status,
+    decide,
+    exact_representatives,
+    score_pairs,
+    sketch_texts,
+)
+from ...document import Document, Rejected, Source
+from ...errors import InputError
+from ...intake import Intake
+from ...io.readers import (
+    JSONL_SUFFIXES,
+    ReadOptions,
+    parse_jsonl_line,
+    record_from_row,
+)
+from ...sketch import Sketcher
+from .components import connected_components
+from .session import SparkSettings, StageProgress, choose_partitions, session
+
+BOM = b"\xef\xbb\xbf"
+_NOWHERE = Source("<executor>")
+# Row kinds coming out of stage 1.
+_DOCUMENT, _REJECTED, _BLANK = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One file Spark reads: its URI, the name outputs give it (as the local engine
+    names it), and its kind (``jsonl`` or ``parquet``)."""
+
+    uri: str
+    name: str
+    kind: str
+
+
+def file_key(uri: str) -> str:
+    """One spelling of a file's URI (``file:/x``, ``file:///x`` and ``/x`` alike)."""
+    parsed = urlparse(uri)
+    host = parsed.netloc if parsed.scheme not in ("", "file") else ""
+    return host + unquote(parsed.path)
+
+
+def _kind(name: str) -> str | None:
+    lower = name.lower()
+    if lower.endswith(".parquet"):
+        return "parquet"
+    if any(lower.endswith(s + c) for s in JSONL_SUFFIXES for c in ("", ".gz")):
+        return "jsonl"
+    return None
+
+
+def _is_remote(path: str) -> bool:
+    scheme = urlparse(path).scheme
+    return len(scheme) > 1 and scheme != "file"
+
+
+def list_inputs(spark: Any, inputs: list[str]) -> tuple[list[InputFile], list[Rejected]]:
+    """The JSONL and Parquet files of ``inputs`` in reading order (a directory: the files
+    below it, sorted), and a :class:`Rejected` for each other file found in a directory."""
+    files: list[InputFile] = []
+    skipped: list[Rejected] = []
+    for path in inputs:
+        if path == "-":
+            raise InputError("standard input (-) cannot be read by --engine spark; give a file")
+        found = _list_remote(spark, path) if _is_remote(path) else _list_local(path)
+        if not found:
+            raise InputError(f"{path}: no such file or directory")
+        for uri, name in found:
+            kind = _kind(name)
+            if kind is not None:
+                files.append(InputFile(uri, name, kind))
+            elif found == [(uri, name)] and not name.lower().endswith(".zst"):
+                raise InputError(f"{path}: --engine spark reads JSONL (.jsonl, .ndjson, "
+                                 ".json, optionally .gz) and Parquet; run other inputs with "
+                                 "the local engine")
+            else:
+                skipped.append(Rejected(Source(name), "not JSONL (.jsonl, .ndjson, .json, "
+                                        ".gz) or Parquet: --engine spark does not read it "
+                                        "(zstd JSONL: recompress with gzip)"))
+    return files, skipped
+
+
+def _list_local(path: str) -> list[tuple[str, str]]:
+    if os.path.isdir(path):
+        found = []
+        for dirpath, dirnames, filenames in os.walk(path):
+            dirnames.sort()
+            for name in sorted(filenames):
+                full = os.path.join(dirpath, name)
+                found.append((Path(full).resolve().as_uri(), str(Path(full))))
+        return found
+    if os.path.exists(path):
+        return [(Path(path).resolve().as_uri(), path)]
+    return []
+
+
+def _list_remote(spark: Any, path: str) -> list[tuple[str, str]]:
+    jvm = spark.sparkContext._jvm
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    statuses = fs.globStatus(hadoop_path) or []
+    found: list[str] = []
+    for status in statuses:
+        if status.isDirectory():
+            listing = fs.listFiles(status.getPath(), True)
+            while listing.hasNext():
+                found.append(listing.next().getPath().toString())
+        else:
+            found.append(status.getPath().toString())
+    return [(uri, uri) for uri in sorted(found)]
+
+
+_SKETCH_SCHEMA = ("file int, block long, row long, record long, kind byte, prank long, "
+                  "id string, reason string, key_hi long, key_lo long, ntokens long, "
+                  "bands array<long>, payload binary")
+
+
+class PlacedRecords:
+    """Input rows (Arrow batches) as records with their place. Rows of one file split come
+    in order within a task, so each is numbered within its split."""
+
+    def __init__(self, files: dict[str, int], read: ReadOptions) -> None:
+        self.files, self.read = files, read
+        self._rows_before: dict[tuple[int, int], int] = {}
+
+    def of(self, batch: Any) -> Iterator[tuple[int, int, int, int, Document | Rejected | None]]:
+        """``(file, block, row, record number or -1, record)`` per row; None for a blank
+        line."""
+        columns = batch.to_pydict()
+        row_index = columns.get("row_index")
+        for k, (path, block) in enumerate(zip(columns["path"], columns["block"])):
+            file = self.files.get(file_key(path), -1)
+            split = (file, block)
+            row = self._rows_before.get(split, 0)
+            self._rows_before[split] = row + 1
+            yield (file, block, row, -1 if row_index is None else row_index[k],
+                   self._record(columns, k, block, row))
+
+    def _record(self, columns: dict[str, list[Any]], k: int, block: int, row: int
+                ) -> Document | Rejected | None:
+        if "value" in columns:
+            line = columns["value"][k]
+            if block == 0 and row == 0:
+                line = line.removeprefix(BOM)
+            if not line.strip():
+                return None
+            # The local reader's line keeps its newline (the size limit counts it).
+            return parse_jsonl_line(line + b"\n", _NOWHERE, self.read)
+        meta = {key: columns[name][k] for key, name in self.read.meta_fields().items()
+                if name in columns}
+        return record_from_row(columns["doc_id"][k], columns["doc_text"][k], meta, _NOWHERE,
+                               self.read)
+
+
+class SketchPartition:
+    """Stage 1 on an executor: Arrow batches of input rows in, one row out per record
+    (documents sketched, rejections with their reason, blank lines marked), each with its
+    place and its rank among the documents of its split."""
+
+    def __init__(self, files: dict[str, int], read: ReadOptions, options: DedupOptions,
+                 cleaner: Cleaner | None) -> None:
+        self.files, self.read, self.options, self.cleaner = files, read, options, cleaner
+
+    def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
+        sketcher = Sketcher(self.options.sketch_params)
+        lsh = self.options.lsh_params
+        placed = PlacedRecords(self.files, self.read)
+        parsed_before: dict[tuple[int, int], int] = {}
+        for batch in batches:
+            out: dict[str, list[Any]] = {k: [] for k in ("file", "block", "row", "record",
+                                                         "kind", "prank", "id", "reason")}
+            texts: list[str] = []
+            for file, block, row, number, record in placed.of(batch):
+                prank = parsed_before.get((file, block), 0)
+                kind = (_BLANK if record is None else
+                        _DOCUMENT if isinstance(record, Document) else _REJECTED)
+                if isinstance(record, Document):
+                    parsed_before[(file, block)] = prank + 1
+                    text = record.text
+                    if self.cleaner is not None:
+                        meta = record.meta
+                        text = self.cleaner.clean(text, meta.get("site", ""),
+                                                  meta.get("title")).text
+                    texts.append(text)
+                for name, value in (("file", file), ("block", block), ("row", row),
+                                    ("record", number), ("kind", kind), ("prank", prank),
+                                    ("id", None if record is None else record.id),
+                                    ("reason", record.reason
+                                     if isinstance(record, Rejected) else None)):
+                    out[name].append(value)
+            yield self._batch(out, texts, sketcher, lsh)
+
+    def _batch(self, out: dict[str, list[Any]], texts: list[str], sketcher: Sketcher,
+               lsh: Any) -> Any:
+        import pyarrow as pa
+
+        n = len(out["file"])
+        keys, ntokens, bands, counts, payload = sketch_texts(sketcher, lsh, texts,
+                                                             self.options.verify)
+        is_doc = np.array(out["kind"], dtype=np.int8) == _DOCUMENT
+        signed_keys = np.zeros((n, 2), dtype=np.int64)
+        signed_keys[is_doc] = keys.view(np.int64)
+        tokens = np.zeros(n, dtype=np.int64)
+        tokens[is_doc] = ntokens
+        band_rows: list[Any] = [None] * n
+        payloads: list[bytes | None] = [None] * n
+        ends = np.cumsum(counts)
+        raw = payload.tobytes()
+        size = payload.dtype.itemsize
+        for d, i in enumerate(np.flatnonzero(is_doc).tolist()):
+            band_rows[i] = bands[d].view(np.int64).tolist()
+            payloads[i] = raw[(ends[d] - counts[d]) * size:ends[d] * size]
+        return pa.RecordBatch.from_pydict({
+            "file": pa.array(out["file"], pa.int32()), "block": pa.array(out["block"], pa.int64()),
+            "row": pa.array(out["row"], pa.int64()), "record": pa.array(out["record"], pa.int64()),
+            "kind": pa.array(out["kind"], pa.int8()), "prank": pa.array(out["prank"], pa.int64()),
+            "id": pa.array(out["id"], pa.string()), "reason": pa.array(out["reason"], pa.string()),
+            "key_hi": signed_keys[:, 0], "key_lo": signed_keys[:, 1], "ntokens": tokens,
+            "bands": pa.array(band_rows, pa.list_(pa.int64())),
+            "payload": pa.array(payloads, pa.binary())})
+
+
+class BucketPairs:
+    """Stage 3 on an executor: each band group's sorted members -> candidate pairs."""
+
+    def __init__(self, max_bucket: int) -> None:
+        self.max_bucket = max_bucket
+
+    def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
+        import pyarrow as pa
+
+        from ...lsh import bucket_pairs
+
+        for batch in batches:
+            found = [bucket_pairs(np.asarray(m, dtype=np.int64), self.max_bucket)
+                     for m in batch.column("members").to_pylist()]
+            pairs = np.concatenate(found) if found else np.empty((0, 2), np.int64)
+            yield pa.RecordBatch.from_pydict({"a": pairs[:, 0], "b": pairs[:, 1]})
+
+
+class ScorePairs:
+    """Stage 4 on an executor: pairs with both payloads -> their scores."""
+
+    def __init__(self, verify: bool) -> None:
+        self.verify = verify
+
+    def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
+        import pyarrow as pa
+
+        dtype = np.uint64 if self.verify else np.uint32
+        for batch in batches:
+            first = batch.column("pa").to_pylist()
+            second = batch.column("pb").to_pylist()
+            payloads = [np.frombuffer(p, dtype=dtype) for pair in zip(first, second)
+                        for p in pair]
+            index = np.arange(len(first), dtype=np.int64) * 2
+            scores = score_pairs(payloads, index, index + 1, self.verify)
+            yield pa.RecordBatch.from_pydict({"a": batch.column("a"), "b": batch.column("b"),
+                                              "score": scores})
+
+
+def _read(spark: Any, files: list[InputFile], read: ReadOptions) -> Any:
+    """The input rows with their place: one DataFrame over every JSONL and Parquet file."""
+    from pyspark.sql import functions as F
+
+    place = [F.col("_metadata.file_path").alias("path"),
+             F.col("_metadata.file_block_start").alias("block")]
+    frames = []
+    jsonl = [f.uri for f in files if f.kind == "jsonl"]
+    if jsonl:
+        frames.append(spark.read.text(jsonl).select(
+            F.col("value").cast("binary").alias("value"), *place))
+    parquet = [f.uri for f in files if f.kind == "parquet"]
+    if parquet:
+        df = spark.read.parquet(*parquet)
+        missing = [f for f in (read.id_field, read.text_field) if f not in df.columns]
+        if missing:
+            raise InputError(f"{parquet[0]}: no column {missing[0]!r} in the Parquet input "
+                             f"(columns: {', '.join(df.columns)}); name the right one with "
+                             "--id-field / --text-field")
+        meta = [F.col(name) for name in read.meta_fields().values() if name in df.columns]
+        frames.append(df.select(F.col(read.id_field).alias("doc_id"),
+                                F.col(read.text_field).alias("doc_text"), *meta, *place,
+                                F.col("_metadata.row_index").alias("row_index")))
+    return frames
+
+
+class SparkDedup:
+    """One ``dedup`` run on Spark (see the module's docstring for the stages)."""
+
+    def __init__(self, options: DedupOptions, read: ReadOptions, settings: SparkSettings,
+                 progress: bool = False, learned: dict[int, int] | None = None) -> None:
+        if options.clean is not None and options.clean.paragraphs:
+            raise ValueError("paragraph-level dedup is part of `neardup clean`, not of dedup")
+        self.options, self.read, self.settings = options, read, settings
+        self.progress = progress
+        self.learned = learned
+
+    def run(self, inputs: list[str]) -> DedupResult:
+        spark = session(self.settings, self.options.tmp_dir)
+        with StageProgress(spark, self.progress) as shown:
+            return self._run(spark, inputs, shown)
+
+    def _run(self, spark: Any, inputs: list[str], shown: StageProgress) -> DedupResult:
+        from pyspark import StorageLevel
+        from pyspark.sql import functions as F
+
+        opts = self.options
+        files, skipped = list_inputs(spark, inputs)
+        partitions = self._partitions(spark, files)
+        spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+        input_bytes = sum(_size(f.uri) for f in files)
+        spark.conf.set("spark.sql.files.maxPartitionBytes",
+                       str(max(1 << 16, -(-input_bytes // partitions))))
+        spark.conf.set("spark.sql.files.openCostInBytes", "0")
+
+        shown.step = "reading and sketching"
+        learned = self.learned
+        if opts.clean is not None and opts.clean.learn and learned is None:
+            learned = self._learn(spark, files)
+        cleaner = opts.clean.cleaner(learned) if opts.clean is not None else None
+        index = {file_key(f.uri): i for i, f in enumerate(files)}
+        sketch = SketchPartition(index, self.read, opts, cleaner)
+        sketched = _union([frame.mapInArrow(sketch, _SKETCH_SCHEMA)
+                           for frame in _read(spark, files, self.read)])
+        sketched = sketched.persist(StorageLevel.DISK_ONLY)
+
+        shown.step = "numbering documents"
+        splits = _split_bases(sketched.groupBy("file", "block").agg(
+            F.count("*").alias("rows"),
+            F.sum((F.col("kind") == _DOCUMENT).cast("long")).alias("parsed")).collect())
+        split_df = spark.createDataFrame(splits, "file int, block long, base_line long, "
+                                                 "base_ord long")
+        placed = sketched.join(F.broadcast(split_df), ["file", "block"]).withColumn(
+            "record", F.when(F.col("record") >= 0, F.col("record"))
+            .otherwise(F.col("base_line") + F.col("row") + 1))
+        docs = (placed.where(F.col("kind") == _DOCUMENT)
+                .select((F.col("base_ord") + F.col("prank")).alias("ord"), "file", "record",
+                        "id", "key_hi", "key_lo", "ntokens", "bands", "payload")
+                .persist(StorageLevel.DISK_ONLY))
+        table = docs.select("ord", "file", "record", "id", "ntokens", "key_hi",
+                            "key_lo").toArrow().sort_by("ord")
+        failed = (placed.where(F.col("kind") == _REJECTED)
+                  .select("file", "record", "reason", "id").collect())
+        sketched.unpersist()
+
+        shown.step = "booking"
+        names = [f.name for f in files]
+        intake = Intake()
+        for k, rejected in enumerate(skipped):
+            intake.reject((-1, k), rejected)
+        for row in failed:
+            source = Source(names[row["file"]], row["record"])
+            intake.reject((row["file"], row["record"]), Rejected(source, row["reason"],
+                                                                 row["id"]))
+        file_no = table.column("file").to_numpy()
+        record_no = table.column("record").to_numpy()
+        ntokens = table.column("ntokens").to_numpy().astype(np.int64)
+        rejected_mask = intake.book(
+            list(zip(file_no.tolist(), record_no.tolist())), table.column("id").to_pylist(),
+            [Source(names[f], r) for f, r in zip(file_no.tolist(), record_no.tolist())],
+            (ntokens == 0).tolist())
+        intake.documents_read = len(table) + len(failed) + len(skipped)
+        n = len(table)
+        status = np.where(rejected_mask, Status.REJECTED, Status.OK).astype(np.int8)
+        valid = np.flatnonzero(status == Status.OK)
+        keys = np.stack([table.column("key_hi").to_numpy(),
+                         table.column("key_lo").to_numpy()], axis=1).view(np.uint64)
+        exact_rep = exact_representatives(keys, valid, n)
+        reps = np.unique(exact_rep[valid])
+        del table, keys
+
+        shown.step = "banding"
+        import pyarrow as pa
+
+        rep_df = spark.createDataFrame(pa.table({"ord": reps}))
+        members = (docs.join(rep_df, "ord")
+                   .select("ord", F.posexplode("bands").alias("band", "key"))
+                   .groupBy("band", "key").agg(F.array_sort(F.collect_list("ord"))
+                                               .alias("members"))
+                   .where(F.size("members") > 1).select("members"))
+        candidates = (members.mapInArrow(BucketPairs(opts.max_bucket), "a long, b long")
+                      .distinct().persist(StorageLevel.DISK_ONLY))
+        shown.step = "verifying"
+        scored = self._score(docs, candidates).persist(StorageLevel.DISK_ONLY)
+        n_candidates = candidates.count()
+        matches = scored.where(F.col("score") >= opts.threshold - 1e-12)
+        edge_table = matches.toArrow().sort_by([("a", "ascending"), ("b", "ascending")])
+        edges = np.stack([edge_table.column("a").to_numpy(),
+                          edge_table.column("b").to_numpy()], axis=1).astype(np.int64)
+        edge_scores = edge_table.column("score").to_numpy().astype(float)
+        candidates.unpersist()
+
+        shown.step = "connected components"
+        roots = connected_components(matches.select("a", "b")).toArrow()
+        scored.unpersist()
+        labels = labels_from_roots(exact_rep, roots.column("node").to_numpy(),
+                                   roots.column("root").to_numpy())
+
+        shown.step = "deciding"
+
+        def similarities(pairs: np.ndarray) -> np.ndarray:
+            wanted = spark.createDataFrame(pa.table({"a": pairs[:, 0], "b": pairs[:, 1]}))
+            got = self._score(docs, wanted).toArrow()
+            found = {(a, b): s for a, b, s in zip(got.column("a").to_pylist(),
+                                                  got.column("b").to_pylist(),
+                                                  got.column("score").to_pylist())}
+            return np.array([found[(a, b)] for a, b in pairs.tolist()], dtype=float)
+
+        result = decide(intake.ids, intake.sources, status, ntokens, exact_rep, n_candidates,
+                        edges.reshape(-1, 2), edge_scores, labels, intake.rejected,
+                        intake.documents_read, opts, similarities)
+        docs.unpersist()
+        return result
+
+    def _score(self, docs: Any, pairs: Any) -> Any:
+        from pyspark.sql import functions as F
+
+        payload = docs.select("ord", "payload")
+        joined = (pairs.join(payload.select(F.col("ord").alias("a"),
+                                            F.col("payload").alias("pa")), "a")
+                  .join(payload.select(F.col("ord").alias("b"), F.col("payload").alias("pb")),
+                        "b")
+                  .select("a", "b", "pa", "pb"))
+        return joined.mapInArrow(ScorePairs(self.options.verify),
+                                 "a long, b long, score double")
+
+    def _partitions(self, spark: Any, files: list[InputFile]) -> int:
+        if self.settings.partitions:
+            return self.settings.partitions
+        cores = spark.sparkContext.defaultParallelism
+        return choose_partitions(sum(_size(f.uri) for f in files), cores)
+
+    def _learn(self, spark: Any, files: list[InputFile]) -> dict[int, int]:
+        """Boilerplate lines as :class:`~neardup.clean.learn.RepeatedLines` learns them:
+        each line counted once per distinct context, across the executors."""
+        from pyspark.sql import functions as F
+
+        assert self.options.clean is not None
+        observe = ObserveLines({file_key(f.uri): i for i, f in enumerate(files)}, self.read)
+        observed = _union([frame.mapInArrow(observe, "line long, context long")
+                           for frame in _read(spark, files, self.read)])
+        counts = (observed.distinct().groupBy("line").count()
+                  .where(F.col("count") >= self.options.clean.min_contexts).toArrow())
+        lines = counts.column("line").to_numpy().view(np.uint64).tolist()
+        return dict(zip(lines, counts.column("count").to_pylist()))
+
+
+class ObserveLines:
+    """Learning boilerplate on an executor: each document's (line key, context) pairs."""
+
+    def __init__(self, files: dict[str, int], read: ReadOptions) -> None:
+        self.files, self.read = files, read
+
+    def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
+        import pyarrow as pa
+
+        from ...clean.learn import RepeatedLines
+
+        placed = PlacedRecords(self.files, self.read)
+        for batch in batches:
+            lines: list[int] = []
+            contexts: list[int] = []
+            for *_, record in placed.of(batch):
+                if isinstance(record, Document):
+                    keys, context = RepeatedLines.observe(record.text,
+                                                          record.meta.get("site", ""))
+                    lines.extend(keys)
+                    contexts.extend([context] * len(keys))
+            yield pa.RecordBatch.from_pydict({
+                "line": np.array(lines, dtype=np.uint64).view(np.int64),
+                "context": np.array(contexts, dtype=np.uint64).view(np.int64)})
+
+
+def _union(frames: list[Any]) -> Any:
+    out = frames[0]
+    for frame in frames[1:]:
+        out = out.unionByName(frame)
+    return out
+
+
+def _split_bases(rows: list[Any]) -> list[tuple[int, int, int, int]]:
+    """Per file split: the lines before it in its file, and the documents before it in
+    reading order (splits ordered by file, then offset)."""
+    out = []
+    lines_in_file: dict[int, int] = {}
+    documents = 0
+    for row in sorted(rows, key=lambda r: (r["file"], r["block"])):
+        line = lines_in_file.get(row["file"], 0)
+        out.append((row["file"], row["block"], line, documents))
+        lines_in_file[row["file"]] = line + row["rows"]
+        documents += row["parsed"]
+    return out
+
+
+def _size(uri: str) -> int:
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        try:
+            return os.path.getsize(unquote(parsed.path))
+        except OSError:
+            return 0
+    return 0
+
+
+def spark_dedup(inputs: list[str], options: DedupOptions, read: ReadOptions,
+                settings: SparkSettings, progress: bool = False) -> DedupResult:
+    """Dedup ``inputs`` on Spark: the same :class:`DedupResult` the local engine gives."""
+    return SparkDedup(options, read, settings, progress).run(inputs)
+
+

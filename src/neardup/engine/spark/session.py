@@ -1,0 +1,145 @@
+"""Starting Spark for neardup, and showing its progress.
+
+PySpark is imported here and nowhere in the algorithm modules; the plan
+(:mod:`neardup.engine.spark.plan`) asks this module for a session.
+"""
+
+from __future__ import annotations
+
+import atexit
+import math
+import os
+import shutil
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from ...errors import NeardupError
+from ...store import LiveTempDir
+
+#: The master when none is given: every core of this machine.
+DEFAULT_MASTER = "local[*]"
+
+
+class SparkUnavailable(NeardupError):
+    """PySpark or a Java runtime is missing, or Spark would not start."""
+
+
+def import_pyspark() -> Any:
+    try:
+        import pyspark
+    except ImportError:
+        raise SparkUnavailable(
+            "--engine spark needs PySpark: pip install 'neardup[spark]' (and a Java 17 "
+            "runtime: apt install openjdk-17-jre-headless)") from None
+    return pyspark
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """Where and how wide a Spark run is.
+
+    ``partitions``: how many partitions the input is cut into and each shuffle has; None
+    chooses from the input's size and the cluster's cores (:func:`choose_partitions`).
+    Results never depend on it.
+    """
+
+    master: str = DEFAULT_MASTER
+    partitions: int | None = None
+    #: Extra Spark settings (``spark.executor.memory``, say), as ``--conf`` takes them.
+    conf: tuple[tuple[str, str], ...] = ()
+
+
+def choose_partitions(input_bytes: int, cores: int, target_bytes: int = 64 << 20) -> int:
+    """Partitions for an input: at least two per core (so a slow task does not leave a
+    core idle), and enough that each holds about ``target_bytes`` of input."""
+    return max(2 * cores, math.ceil(input_bytes / target_bytes), 1)
+
+
+def _java_missing() -> bool:
+    return not os.environ.get("JAVA_HOME") and shutil.which("java") is None
+
+
+_started: dict[str, Any] = {}
+
+
+def session(settings: SparkSettings, tmp_dir: str | None = None) -> Any:
+    """The Spark session, quiet, bound to loopback when the master is local. PySpark allows
+    one per process: it is started once, its scratch space in a temporary directory under
+    ``tmp_dir``, and stopped (the directory removed) when the process ends."""
+    if "spark" in _started:
+        return _started["spark"]
+    import_pyspark()
+    if _java_missing():
+        raise SparkUnavailable("--engine spark needs a Java 17 runtime: install one (apt "
+                               "install openjdk-17-jre-headless) or set JAVA_HOME")
+    from pyspark.sql import SparkSession
+
+    local = settings.master.startswith("local")
+    scratch = LiveTempDir(tmp_dir)
+    if local:
+        # Executors of a local master are this machine's Python: the one running neardup.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = (SparkSession.builder.master(settings.master).appName("neardup")
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               .config("spark.local.dir", scratch.path))
+    if local:
+        builder = (builder.config("spark.driver.host", "127.0.0.1")
+                   .config("spark.driver.bindAddress", "127.0.0.1"))
+    for key, value in settings.conf:
+        builder = builder.config(key, value)
+    try:
+        spark = builder.getOrCreate()
+    except Exception as err:  # noqa: BLE001 - PySpark raises several kinds when Java fails
+        scratch.close()
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise SparkUnavailable(f"Spark did not start ({first}); check the Java 17 runtime "
+                               "(java -version) and --master") from None
+    spark.sparkContext.setLogLevel("ERROR")
+    _started["spark"] = spark
+
+    def stop() -> None:
+        spark.stop()
+        scratch.close()
+
+    atexit.register(stop)
+    return spark
+
+
+class StageProgress:
+    """Spark's running stages on standard error while a run lasts (terminal only): the
+    stage's name and its finished and total tasks."""
+
+    def __init__(self, spark: Any, enabled: bool) -> None:
+        self.spark, self.enabled = spark, enabled
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.step = ""
+
+    def __enter__(self) -> StageProgress:
+        if self.enabled:
+            self._thread = threading.Thread(target=self._draw, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            sys.stderr.write("\r\x1b[K")
+
+    def _draw(self) -> None:
+        tracker = self.spark.sparkContext.statusTracker()
+        while not self._stop.wait(0.5):
+            shown = []
+            for stage_id in tracker.getActiveStageIds():
+                info = tracker.getStageInfo(stage_id)
+                if info is not None:
+                    shown.append(f"stage {stage_id}: {info.numCompletedTasks}/"
+                                 f"{info.numTasks} tasks")
+            sys.stderr.write(f"\r\x1b[Kspark {self.step}: " + (", ".join(shown) or "planning"))
+            sys.stderr.flush()
