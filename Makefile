@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install browser bench clean
+.PHONY: demo test install browser java bench clean
 
 $(BIN)/neardup: pyproject.toml setup.py src/neardup/_sketch.c
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,14 @@ browser:
 	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "note: no Chromium here; the report's browser test is skipped (under CI it fails)"
 
-test: install browser
+# The Spark engine's tests run Spark on a Java 17 runtime; install one where we may.
+java:
+	@command -v java >/dev/null 2>&1 || [ -n "$$JAVA_HOME" ] || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; } || \
+	  echo "note: no Java here; the Spark engine's tests are skipped (under CI they fail)"
+
+test: install browser java
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/python -m pytest -q
 

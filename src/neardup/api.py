@@ -37,6 +37,8 @@ from .clean.passes import CleanTask, FirstPass, first_pass, needs_first_pass
 from .dedup import Deduplicator, DedupOptions, DedupResult, Pair
 from .document import Document, RecordBatch, Source, Unparsed
 from .engine import LocalEngine
+from .engine.spark import SparkSettings
+from .errors import InputError
 from .intake import Intake, in_order
 from .io.outdir import OutputDir
 from .io.readers import (
@@ -45,6 +47,7 @@ from .io.readers import (
     check_inputs,
     input_fingerprints,
     input_size,
+    is_remote,
     read_input,
     read_jsonl_stream,
 )
@@ -58,7 +61,7 @@ from .io.writers import (
     write_kept,
     write_summary,
 )
-from .progress import track
+from .progress import progress_wanted, track
 from .reuse import ReuseFinder, ReuseOptions, ReuseResult
 from .store import LiveTempDir
 from .text import DEFAULT_NGRAM
@@ -268,10 +271,20 @@ def _records(inputs: list[str], read: ReadOptions, stdin: Iterable[bytes] | None
 
 def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
               read: ReadOptions = ReadOptions(), workers: int | None = None,
-              progress: bool | None = None, stdin: _StdinCopy | None = None) -> DedupResult:
+              progress: bool | None = None, stdin: _StdinCopy | None = None,
+              spark: SparkSettings | None = None) -> DedupResult:
     """Read inputs and decide duplicates, writing nothing. Raises InputError for unusable
     inputs before any work starts. With ``options.clean`` learning boilerplate, inputs are
-    read twice (standard input is saved on the first read)."""
+    read twice (standard input is saved on the first read).
+
+    With ``spark``, the work runs on Apache Spark (JSONL and Parquet inputs, from any path
+    Spark reads) and gives the same result."""
+    if spark is not None:
+        check_inputs([p for p in inputs if not is_remote(p)], read)
+        from .engine.spark.plan import spark_dedup
+
+        return spark_dedup(inputs, options, read, spark,
+                           progress if progress is not None else progress_wanted())
     check_inputs(inputs, read)
     learning = options.clean is not None and options.clean.learn
     own_copy = learning and stdin is None and "-" in inputs
@@ -324,17 +337,23 @@ def reuse_files(inputs: list[str], outdir: str | Path, options: ReuseOptions = R
 def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = DedupOptions(),
                 read: ReadOptions = ReadOptions(), workers: int | None = None,
                 progress: bool | None = None, max_group_pairs: int | None = 1_000,
-                force: bool = False) -> DedupResult:
+                force: bool = False, spark: SparkSettings | None = None) -> DedupResult:
     """Dedup files into ``outdir``: ``pairs.jsonl``, ``clusters.jsonl``, ``rejected.jsonl``,
     ``kept/`` and ``summary.json`` (see :mod:`neardup.io.writers`). Raises
     :class:`~neardup.errors.InputError` or :class:`~neardup.errors.OutputError` for unusable
-    inputs or outputs before any work starts; outputs appear only when complete."""
+    inputs or outputs before any work starts; outputs appear only when complete. With
+    ``spark``, the work runs on Apache Spark (see :func:`run_files`)."""
+    remote = [p for p in inputs if is_remote(p)]
+    if remote:
+        raise InputError(f"{remote[0]}: `dedup` copies kept records from inputs on this "
+                         "machine only; for inputs elsewhere run `neardup pairs --engine "
+                         "spark`, or copy them here")
     check_inputs(inputs, read)
     started = time.perf_counter()
     fingerprints = input_fingerprints(inputs)
     with OutputDir(outdir, "dedup", force=force, expected=DEDUP_FILES) as out, \
             _stdin_copy(inputs, options.tmp_dir) as stdin:
-        result = run_files(inputs, options, read, workers, progress, stdin)
+        result = run_files(inputs, options, read, workers, progress, stdin, spark)
         write_jsonl(out.file("pairs.jsonl"),
                     (p.to_dict() for p in result.iter_pairs(max_group_pairs)))
         write_jsonl(out.file("clusters.jsonl"), result.iter_cluster_rows())

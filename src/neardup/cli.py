@@ -19,6 +19,7 @@ from .clean import CleanOptions
 from .cluster import KeepPolicy
 from .dedup import DedupOptions
 from .document import Rejected
+from .engine.spark import DEFAULT_MASTER, SparkSettings
 from .errors import InputError, NeardupError, os_error_message
 from .io.html import EXTRACTORS
 from .io.readers import (
@@ -73,6 +74,20 @@ def _comparison_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--tmp-dir", type=click.Path(file_okay=False), default=None,
                      help="Where to spill shingle sets (default: the system's temp dir)."),
         _progress_option,
+        click.option("--engine", type=click.Choice(["local", "spark"]), default="local",
+                     show_default=True,
+                     help="Where the work runs: this machine's processes, or Apache Spark "
+                          "(JSONL and Parquet input; pip install 'neardup[spark]' and Java "
+                          "17). Both give the same results."),
+        click.option("--master", default=None,
+                     help="Spark master URL for --engine spark: local[N], spark://HOST:PORT, "
+                          "yarn, k8s://... (default local[--workers], or local[*])."),
+        click.option("--partitions", type=click.IntRange(1), default=None,
+                     help="Spark partitions of the input and of each shuffle (default: from "
+                          "the input's size and the cluster's cores)."),
+        click.option("--spark-conf", multiple=True, metavar="KEY=VALUE",
+                     help="A Spark setting for --engine spark (spark.executor.memory=8g, "
+                          "say); repeatable."),
         click.option("--clean/--raw", default=True, show_default=True,
                      help="Compare cleaned text (as `neardup clean` makes it: junk patterns, "
                           "title and date line, boilerplate learned from the corpus) or the "
@@ -150,6 +165,7 @@ class _Run:
     workers: int | None
     progress: bool | None
     max_group_pairs: int
+    spark: SparkSettings | None
 
 
 def _run_settings(s: dict[str, Any], keep: str = "first") -> _Run:
@@ -159,7 +175,26 @@ def _run_settings(s: dict[str, Any], keep: str = "first") -> _Run:
                            seed=s["seed"], verify=not s["no_verify"], keep=KeepPolicy(keep),
                            max_bucket=s["max_bucket"], tmp_dir=s["tmp_dir"], clean=clean)
     return _Run(options, _read_options(s), s["workers"] or None, s["progress"],
-                s["max_group_pairs"])
+                s["max_group_pairs"], _spark_settings(s))
+
+
+def _spark_settings(s: dict[str, Any]) -> SparkSettings | None:
+    """What --engine spark and its options ask for (None: the local engine)."""
+    if s["engine"] != "spark":
+        for name in ("master", "partitions"):
+            if s[name] is not None:
+                raise click.UsageError(f"--{name} is for --engine spark")
+        if s["spark_conf"]:
+            raise click.UsageError("--spark-conf is for --engine spark")
+        return None
+    conf = []
+    for item in s["spark_conf"]:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--spark-conf")
+        conf.append((key.strip(), value.strip()))
+    master = s["master"] or (f"local[{s['workers']}]" if s["workers"] else DEFAULT_MASTER)
+    return SparkSettings(master, s["partitions"], tuple(conf))
 
 
 def _warn_if_empty(read: int, inputs: tuple[str, ...]) -> None:
@@ -242,7 +277,7 @@ def dedup(inputs: tuple[str, ...], output: str, keep: str, force: bool,
     """Group duplicates, keep one copy of each group, write the results to --output."""
     run = _run_settings(settings, keep)
     result = api.dedup_files(list(inputs), output, run.options, run.read, run.workers,
-                             run.progress, run.max_group_pairs, force)
+                             run.progress, run.max_group_pairs, force, run.spark)
     _report_rejections(result.rejected, f"see {Path(output) / 'rejected.jsonl'}")
     _warn_if_empty(result.stats.documents_read, inputs)
     s = result.stats
@@ -259,7 +294,8 @@ def dedup(inputs: tuple[str, ...], output: str, keep: str, force: bool,
 def pairs(inputs: tuple[str, ...], **settings: Any) -> None:
     """Print every matching pair as JSON lines: {"a", "b", "jaccard"}."""
     run = _run_settings(settings)
-    result = api.run_files(list(inputs), run.options, run.read, run.workers, run.progress)
+    result = api.run_files(list(inputs), run.options, run.read, run.workers, run.progress,
+                           spark=run.spark)
     out = sys.stdout
     for pair in result.iter_pairs(run.max_group_pairs):
         out.write(jsonl_line(pair.to_dict()))

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import urlparse
 
 import orjson
 import xxhash
@@ -77,6 +78,13 @@ class ReadOptions:
 Record = Document | Rejected
 #: What :func:`read_inputs` yields with ``deferred=True``: JSONL lines come unparsed.
 RawRecord = Document | Rejected | Unparsed
+
+
+def is_remote(path: str) -> bool:
+    """A path another file system serves (``hdfs://``, ``s3a://``...), which only an engine
+    such as Spark reads."""
+    scheme = urlparse(path).scheme
+    return len(scheme) > 1 and scheme != "file"
 
 
 def input_kind(path: str) -> str:

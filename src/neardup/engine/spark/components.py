@@ -10,9 +10,10 @@ MapReduce and Beyond", SoCC 2014). Edges are kept oriented ``(u, v)`` with ``u >
 
 Neither changes which nodes are connected, and a round of both that changes nothing leaves
 each component a star around its smallest node (O(log² n) rounds in the worst case, a few
-in practice). Every step is a group-by with ``min``, so the answer is the same whatever
-the partitioning or adaptive execution does. Each round's edges are checkpointed, so the
-plan does not grow with the rounds.
+in practice). The iterations stop when the edges form such stars, which one job checks.
+Every step is a group-by with ``min``, so the answer is the same whatever the partitioning
+or adaptive execution does. Each round's edges are checkpointed, so the plan does not grow
+with the rounds.
 """
 
 from __future__ import annotations
@@ -31,17 +32,28 @@ def connected_components(edges: Any, max_rounds: int = MAX_ROUNDS) -> Any:
     current = (edges.select(F.greatest("a", "b").alias("u"), F.least("a", "b").alias("v"))
                .where(F.col("u") != F.col("v")).distinct().localCheckpoint())
     for _ in range(max_rounds):
-        following = _small_star(_large_star(current)).localCheckpoint()
-        same = (following.count() == current.count()
-                and following.exceptAll(current).isEmpty())
-        current = following
-        if same:
+        current = _small_star(_large_star(current)).localCheckpoint()
+        if _is_star_forest(current):
             break
     else:
         raise RuntimeError(f"connected components did not settle in {max_rounds} rounds")
     roots = current.select("v").distinct()
     return (current.select(F.col("u").alias("node"), F.col("v").alias("root"))
             .unionByName(roots.select(F.col("v").alias("node"), F.col("v").alias("root"))))
+
+
+def _is_star_forest(edges: Any) -> bool:
+    """Whether every node links to one smaller node at most and no such node links on: each
+    component is then a star around its smallest node (the fixed point, found in one job
+    instead of comparing rounds)."""
+    from pyspark.sql import functions as F
+
+    ends = (edges.select(F.col("u").alias("n"), F.lit(1).alias("leaf"), F.lit(0).alias("hub"))
+            .unionByName(edges.select(F.col("v").alias("n"), F.lit(0).alias("leaf"),
+                                      F.lit(1).alias("hub"))))
+    return (ends.groupBy("n").agg(F.sum("leaf").alias("leaf"), F.max("hub").alias("hub"))
+            .where((F.col("leaf") > 1) | ((F.col("leaf") == 1) & (F.col("hub") == 1)))
+            .isEmpty())
 
 
 def _large_star(edges: Any) -> Any:

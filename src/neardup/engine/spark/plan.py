@@ -26,7 +26,7 @@ documents as the local engine.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ from ...intake import Intake
 from ...io.readers import (
     JSONL_SUFFIXES,
     ReadOptions,
+    is_remote,
     parse_jsonl_line,
     record_from_row,
 )
@@ -90,20 +91,17 @@ def _kind(name: str) -> str | None:
     return None
 
 
-def _is_remote(path: str) -> bool:
-    scheme = urlparse(path).scheme
-    return len(scheme) > 1 and scheme != "file"
-
-
-def list_inputs(spark: Any, inputs: list[str]) -> tuple[list[InputFile], list[Rejected]]:
+def list_inputs(spark: Callable[[], Any], inputs: list[str]
+                ) -> tuple[list[InputFile], list[Rejected]]:
     """The JSONL and Parquet files of ``inputs`` in reading order (a directory: the files
-    below it, sorted), and a :class:`Rejected` for each other file found in a directory."""
+    below it, sorted), and a :class:`Rejected` for each other file found in a directory.
+    ``spark`` gives the session, asked for only to list paths on other file systems."""
     files: list[InputFile] = []
     skipped: list[Rejected] = []
     for path in inputs:
         if path == "-":
             raise InputError("standard input (-) cannot be read by --engine spark; give a file")
-        found = _list_remote(spark, path) if _is_remote(path) else _list_local(path)
+        found = _list_remote(spark(), path) if is_remote(path) else _list_local(path)
         if not found:
             raise InputError(f"{path}: no such file or directory")
         for uri, name in found:
@@ -338,16 +336,20 @@ class SparkDedup:
         self.learned = learned
 
     def run(self, inputs: list[str]) -> DedupResult:
-        spark = session(self.settings, self.options.tmp_dir)
-        with StageProgress(spark, self.progress) as shown:
-            return self._run(spark, inputs, shown)
+        def start() -> Any:
+            return session(self.settings, self.options.tmp_dir)
 
-    def _run(self, spark: Any, inputs: list[str], shown: StageProgress) -> DedupResult:
+        files, skipped = list_inputs(start, inputs)  # a local input's problem: before Spark
+        spark = start()
+        with StageProgress(spark, self.progress) as shown:
+            return self._run(spark, files, skipped, shown)
+
+    def _run(self, spark: Any, files: list[InputFile], skipped: list[Rejected],
+             shown: StageProgress) -> DedupResult:
         from pyspark import StorageLevel
         from pyspark.sql import functions as F
 
         opts = self.options
-        files, skipped = list_inputs(spark, inputs)
         partitions = self._partitions(spark, files)
         spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
         input_bytes = sum(_size(f.uri) for f in files)

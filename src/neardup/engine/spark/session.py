@@ -12,7 +12,9 @@ import os
 import shutil
 import sys
 import threading
+import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ...errors import NeardupError
@@ -82,16 +84,20 @@ def session(settings: SparkSettings, tmp_dir: str | None = None) -> Any:
         # Executors of a local master are this machine's Python: the one running neardup.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    logging = Path(__file__).with_name("log4j2.properties").as_uri()
     builder = (SparkSession.builder.master(settings.master).appName("neardup")
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-               .config("spark.local.dir", scratch.path))
+               .config("spark.local.dir", scratch.path)
+               .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={logging}"))
     if local:
         builder = (builder.config("spark.driver.host", "127.0.0.1")
                    .config("spark.driver.bindAddress", "127.0.0.1"))
     for key, value in settings.conf:
         builder = builder.config(key, value)
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
     try:
         spark = builder.getOrCreate()
     except Exception as err:  # noqa: BLE001 - PySpark raises several kinds when Java fails

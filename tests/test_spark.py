@@ -1,0 +1,190 @@
+"""The Spark engine on `local[2]`: the local engine's results, whatever the partitioning.
+
+Needs PySpark (in the test extra) and Java 17 (`make test` installs it where it can);
+under CI=true a missing one fails these tests instead of skipping them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from neardup import DedupOptions
+from neardup.api import run_files
+from neardup.clean import CleanOptions
+from neardup.cluster import components
+from neardup.dedup import DedupResult
+from neardup.io.readers import ReadOptions
+
+from . import synth
+from .conftest import ROOT
+
+if not os.environ.get("CI") and (shutil.which("java") is None and
+                                 not os.environ.get("JAVA_HOME")):
+    pytest.skip("no Java runtime here (under CI=true this fails)", allow_module_level=True)
+
+from neardup.engine.spark import SparkSettings  # noqa: E402
+from neardup.engine.spark.components import connected_components  # noqa: E402
+from neardup.engine.spark.session import session  # noqa: E402
+
+MASTER = "local[2]"
+
+
+@pytest.fixture(scope="module")
+def spark() -> Any:
+    started = session(SparkSettings(MASTER))
+    started.conf.set("spark.sql.shuffle.partitions", "4")  # small graphs (runs set their own)
+    return started
+
+
+def _components_on_spark(spark: Any, edges: np.ndarray) -> dict[int, int]:
+    frame = spark.createDataFrame(pa.table({"a": edges[:, 0], "b": edges[:, 1]}))
+    table = connected_components(frame).toArrow()
+    return dict(zip(table.column("node").to_pylist(), table.column("root").to_pylist()))
+
+
+def _union_find(edges: np.ndarray) -> dict[int, int]:
+    nodes = np.unique(edges)
+    index = {int(v): i for i, v in enumerate(nodes.tolist())}
+    local = np.array([[index[a], index[b]] for a, b in edges.tolist()]).reshape(-1, 2)
+    roots = components(len(nodes), local)
+    return {int(nodes[i]): int(nodes[r]) for i, r in enumerate(roots.tolist())}
+
+
+def _graphs() -> list[tuple[str, np.ndarray]]:
+    rng = np.random.default_rng(3)
+    chain = rng.permutation(400)  # one path through 400 nodes in random label order
+    star = np.stack([np.full(60, 1000), np.arange(2000, 2060)], axis=1)
+    sparse = rng.integers(0, 3000, (1200, 2))  # many components, some loops and repeats
+    two_chains = np.concatenate([np.stack([np.arange(0, 99), np.arange(1, 100)], axis=1),
+                                 np.stack([np.arange(299, 200, -1), np.arange(298, 199, -1)],
+                                          axis=1)])
+    return [("long chain", np.stack([chain[:-1], chain[1:]], axis=1)),
+            ("star", star), ("random sparse graph", sparse),
+            ("two chains, opposite orders", two_chains),
+            ("self loops and repeats", np.array([[5, 5], [5, 6], [6, 5], [7, 7], [6, 8]]))]
+
+
+@pytest.mark.parametrize("name", [name for name, _ in _graphs()])
+def test_components_on_dataframes_equal_union_find(spark: Any, name: str) -> None:
+    edges = dict(_graphs())[name].astype(np.int64)
+    expected = _union_find(edges[edges[:, 0] != edges[:, 1]])
+    assert _components_on_spark(spark, edges) == expected
+
+
+def _chain_of_near_copies(text: str, length: int, rng: np.random.Generator) -> list[str]:
+    """Each text a light edit of the one before (two words replaced): neighbours match,
+    the chain's ends do not."""
+    words = text.split()
+    out = []
+    for _ in range(length):
+        words = list(words)
+        for at in rng.integers(0, len(words), 2).tolist():
+            words[at] = f"edit{int(rng.integers(10**6))}"
+        out.append(" ".join(words))
+    return out
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory, lee_texts: list[str]) -> list[str]:
+    """Real news text (the examples), planted copies, long chains of near copies in random
+    order, and records every reader must reject, in JSONL and Parquet."""
+    root = tmp_path_factory.mktemp("spark-corpus")
+    rng = np.random.default_rng(11)
+    planted = synth.generate(lee_texts, 600, dup_fraction=0.3, seed=5)
+    articles = synth.chain_articles(lee_texts, 3, seed=2)
+    chains = [t for a in articles for t in _chain_of_near_copies(a, 25, rng)]
+    order = rng.permutation(len(chains))
+    rows = [{"id": f"p{i}", "text": t} for i, t in zip(planted.ids, planted.texts)]
+    rows += [{"id": f"chain{k}", "text": chains[k]} for k in order.tolist()]
+    half = len(rows) // 2
+    first = root / "first.jsonl"
+    with open(first, "wb") as fh:
+        fh.write(b"\xef\xbb\xbf")  # a byte-order mark before the first record
+        for k, row in enumerate(rows[:half]):
+            fh.write(json.dumps(row).encode() + b"\n")
+            if k == 10:
+                fh.write(b"\n   \n")  # blank lines: not records, but counted as lines
+            if k == 20:
+                fh.write(b'{"id": "broken", "text": \n')
+            if k == 30:
+                fh.write(b'{"text": "no id here at all"}\n')
+            if k == 40:
+                fh.write(json.dumps({"id": "p" + planted.ids[0], "text": "again"}).encode()
+                         + b"\n")  # a repeated id
+            if k == 50:
+                fh.write(b'{"id": "empty", "text": " ,;; "}\n')
+    second = root / "second.parquet"
+    pq.write_table(pa.table({"id": [r["id"] for r in rows[half:]],
+                             "text": [r["text"] for r in rows[half:]]}), second,
+                   row_group_size=97)
+    return [str(first), str(ROOT / "examples" / "news.jsonl"), str(second)]
+
+
+def _outcome(result: DedupResult) -> dict[str, Any]:
+    return {"pairs": [p.to_dict() for p in result.iter_pairs(None)],
+            "clusters": list(result.iter_cluster_rows()), "kept": result.kept_ids(),
+            "rejected": [r.message() for r in result.rejected],
+            "stats": result.stats.to_dict()}
+
+
+@pytest.mark.parametrize("options", [DedupOptions(), DedupOptions(clean=CleanOptions())],
+                         ids=["raw", "cleaned"])
+def test_spark_gives_the_local_engines_result_for_any_partitioning(
+        spark: Any, corpus: list[str], options: DedupOptions) -> None:
+    local = _outcome(run_files(corpus, options, ReadOptions(), workers=1))
+    # The test set is real: planted pairs, chains grouped past their ends' similarity,
+    # and the reader's rejections.
+    assert len(local["pairs"]) > 200 and local["stats"]["groups"] > 50
+    assert any("malformed JSON" in r for r in local["rejected"])
+    assert any("duplicate id" in r for r in local["rejected"])
+    chains = [row for row in local["clusters"] if row["id"].startswith("chain")]
+    assert max(row["size"] for row in chains) >= 20
+    assert min(row["jaccard_to_kept"] for row in chains) < options.threshold
+    for partitions in (1, 3, 7):
+        got = _outcome(run_files(corpus, options, ReadOptions(),
+                                 spark=SparkSettings(MASTER, partitions)))
+        for part in local:
+            assert got[part] == local[part], (partitions, part)
+
+
+def test_dedup_on_spark_writes_the_local_engines_files(corpus: list[str],
+                                                       tmp_path: Path) -> None:
+    """The command line, as a user runs it: both engines write the same files."""
+    outputs = {}
+    for engine in ("local", "spark"):
+        out = tmp_path / engine
+        run = subprocess.run([sys.executable, "-m", "neardup", "dedup", *corpus, "-o", str(out),
+                              "--engine", engine, "--workers", "2"],
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr
+        assert "Traceback" not in run.stderr
+        outputs[engine] = {p.relative_to(out).as_posix(): p.read_bytes()
+                           for p in sorted(out.rglob("*")) if p.is_file()
+                           and p.name not in ("summary.json", ".neardup.lock", ".neardup-run.json")}
+    assert outputs["spark"].keys() == outputs["local"].keys()
+    assert "kept/first.jsonl" in outputs["local"] and "kept/second.parquet" in outputs["local"]
+    for name in outputs["local"]:
+        assert outputs["spark"][name] == outputs["local"][name], name
+
+
+def test_spark_refuses_inputs_it_cannot_read_in_one_line(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text("<html><body><p>text</p></body></html>")
+    run = subprocess.run([sys.executable, "-m", "neardup", "pairs", str(page),
+                          "--engine", "spark"], capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0
+    assert "Using incubator modules" not in run.stderr  # refused before Spark started
+    lines = [ln for ln in run.stderr.splitlines() if ln.startswith("Error:")]
+    assert len(lines) == 1 and "page.html" in lines[0] and "local engine" in lines[0]
+    assert "Traceback" not in run.stderr
