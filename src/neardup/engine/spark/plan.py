@@ -379,13 +379,11 @@ class SparkDedup:
             .otherwise(F.col("base_line") + F.col("row") + 1))
         docs = (placed.where(F.col("kind") == _DOCUMENT)
                 .select((F.col("base_ord") + F.col("prank")).alias("ord"), "file", "record",
-                        "id", "key_hi", "key_lo", "ntokens", "bands", "payload")
-                .persist(StorageLevel.DISK_ONLY))
+                        "id", "key_hi", "key_lo", "ntokens", "bands", "payload"))
         table = docs.select("ord", "file", "record", "id", "ntokens", "key_hi",
                             "key_lo").toArrow().sort_by("ord")
         failed = (placed.where(F.col("kind") == _REJECTED)
                   .select("file", "record", "reason", "id").collect())
-        sketched.unpersist()
 
         shown.step = "booking"
         names = [f.name for f in files]
@@ -453,7 +451,7 @@ class SparkDedup:
         result = decide(intake.ids, intake.sources, status, ntokens, exact_rep, n_candidates,
                         edges.reshape(-1, 2), edge_scores, labels, intake.rejected,
                         intake.documents_read, opts, similarities)
-        docs.unpersist()
+        sketched.unpersist()
         return result
 
     def _score(self, docs: Any, pairs: Any) -> Any:
