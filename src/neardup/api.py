@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, replace
@@ -35,11 +34,11 @@ from .align import explain as _explain_texts
 from .clean import Cleaned, CleanOptions
 from .clean.passes import CleanTask, FirstPass, first_pass, needs_first_pass
 from .dedup import Deduplicator, DedupOptions, DedupResult, Pair
-from .document import Document, RecordBatch, Source, Unparsed
+from .document import Document, Source
 from .engine import LocalEngine
 from .engine.spark import SparkSettings
 from .errors import InputError
-from .intake import Intake, in_order
+from .intake import Intake, map_batches
 from .io.outdir import OutputDir
 from .io.readers import (
     RawRecord,
@@ -61,7 +60,7 @@ from .io.writers import (
     write_kept,
     write_summary,
 )
-from .progress import progress_wanted, track
+from .progress import progress_wanted, reporter, track
 from .reuse import ReuseFinder, ReuseOptions, ReuseResult
 from .store import LiveTempDir
 from .text import DEFAULT_NGRAM
@@ -93,7 +92,7 @@ def dedup(docs: Docs, threshold: float = 0.8, *, workers: int = 1,
     learned = None
     if opts.clean is not None and opts.clean.learn:
         documents = list(documents)
-        learned = first_pass(documents, opts.clean).lines
+        learned = first_pass(documents, opts.clean, LocalEngine(workers)).lines
     with Deduplicator(opts, LocalEngine(workers), learned=learned) as run:
         run.add(documents)
         return run.finish()
@@ -134,7 +133,8 @@ def clean(docs: Docs, options: CleanOptions = CleanOptions()) -> list[tuple[str,
     documents are read twice (learn boilerplate, then clean), so pass a list, not a generator.
     """
     documents = list(as_documents(docs))
-    learned = first_pass(documents, options) if needs_first_pass(options) else FirstPass()
+    learned = (first_pass(documents, options, LocalEngine(1)) if needs_first_pass(options)
+               else FirstPass())
     cleaner = options.cleaner(learned.lines)
     return [(d.id, cleaner.clean(d.text, d.meta.get("site", ""), d.meta.get("title"),
                                  learned.seen, n, learned.names))
@@ -173,19 +173,14 @@ def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = C
 def _write_cleaned(records: Iterable[RawRecord], task: CleanTask, engine: LocalEngine,
                    out: OutputDir, batch_size: int = 256) -> dict[str, Any]:
     intake = Intake(batch_size)
-    pending: deque[tuple[int, list[Document | Unparsed]]] = deque()
-
-    def work() -> Iterator[tuple[list[int], RecordBatch]]:
-        position = 0  # among the records that reached the engine, as the first pass counts
-        for batch in intake.batches(records, pending):
-            yield list(range(position, position + len(batch))), batch
-            position += len(batch)
 
     kinds: dict[str, int] = {}
     seen_lines: dict[str, dict[str, Any]] = {}
     chars_in = chars_out = 0
     with open(out.file("cleaned.jsonl"), "w", encoding="utf-8") as fh:
-        for done, (first, sent) in zip(engine.map(task, work()), in_order(pending)):
+        # Positions among the records that reached the engine, as the first pass counts.
+        for first, sent, done in map_batches(engine, task, records, intake,
+                                             with_positions=True):
             repeated_id = intake.absorb(first, sent, done.ids, done.failed,
                                         [False] * len(done.ids))
             for doc, skip in zip(done.docs, repeated_id.tolist()):
@@ -298,7 +293,7 @@ def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
                                        progress, desc="learning"), options.clean,
                                  LocalEngine(workers)).lines
             replay = stdin.replay() if stdin is not None else None
-        with Deduplicator(options, LocalEngine(workers), progress, learned) as run:
+        with Deduplicator(options, LocalEngine(workers), reporter(progress), learned) as run:
             run.add(track(_records(inputs, read, replay), input_size(inputs), progress))
             return run.finish()
     finally:
@@ -319,7 +314,7 @@ def reuse_files(inputs: list[str], outdir: str | Path, options: ReuseOptions = R
     started = time.perf_counter()
     fingerprints = input_fingerprints(inputs)
     with OutputDir(outdir, "reuse", force=force, expected=REUSE_FILES) as out, \
-            ReuseFinder(options, LocalEngine(workers), progress) as finder, \
+            ReuseFinder(options, LocalEngine(workers), reporter(progress)) as finder, \
             open(out.file("pairs.jsonl"), "w", encoding="utf-8") as pairs_file:
         finder.add(track(_records(inputs, read, None), input_size(inputs), progress))
         result = finder.finish(lambda pair: pairs_file.write(jsonl_line(pair.to_dict())))

@@ -20,7 +20,6 @@ keys, where it was read from); texts stream through once.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum
@@ -31,11 +30,10 @@ import numpy as np
 from .clean import Cleaner, CleanOptions
 from .cluster import KeepPolicy, group_labels, kept_members
 from .document import Document, RecordBatch, Rejected, Source, Unparsed
-from .engine import LocalEngine
-from .intake import Intake, concat, in_order
+from .engine.base import Engine, Reporter, reported, silent
+from .intake import Intake, concat, map_batches
 from .lsh import band_keys, candidate_pairs
 from .minhash import DEFAULT_MAX_MISS, LSHParams, choose_lsh_params, estimate_jaccard
-from .progress import counted
 from .similarity import jaccard_many
 from .sketch import Sketcher, SketchParams
 from .store import SpillRef, SpillStore, SpillWriter
@@ -273,21 +271,21 @@ class DedupResult:
 class Deduplicator:
     """Streams documents in, then decides exact and near duplicates.
 
-    >>> with Deduplicator(DedupOptions(threshold=0.8), LocalEngine(1)) as d:
+    >>> with Deduplicator(DedupOptions(threshold=0.8), LocalEngine(1)) as d:  # any Engine
     ...     d.add(documents)        # any iterable of Document / Rejected, any number of times
     ...     result = d.finish()
     """
 
-    def __init__(self, options: DedupOptions = DedupOptions(),
-                 engine: LocalEngine | None = None, progress: bool | None = False,
+    def __init__(self, options: DedupOptions,
+                 engine: Engine, report: Reporter = silent,
                  learned: dict[int, int] | None = None) -> None:
         """``learned``: boilerplate lines from a first pass (see :mod:`neardup.clean.learn`),
         used when ``options.clean`` asks for learned boilerplate."""
         if options.clean is not None and options.clean.paragraphs:
             raise ValueError("paragraph-level dedup is part of `neardup clean`, not of dedup")
         self.options = options
-        self.progress = progress
-        self.engine = engine or LocalEngine()
+        self.report = report
+        self.engine = engine
         self.lsh = options.lsh_params
         self._store = SpillStore(np.uint64 if options.verify else np.uint32, options.tmp_dir)
         cleaner = options.clean.cleaner(learned) if options.clean is not None else None
@@ -301,11 +299,8 @@ class Deduplicator:
 
     def add(self, records: Iterable[Document | Rejected | Unparsed]) -> None:
         """Read and sketch records; call any number of times before :meth:`finish`."""
-        pending: deque[tuple[int, list[Document | Unparsed]]] = deque()
-        # zip pulls the engine first: its input generator fills `pending` before it is read.
-        for sketched, (first, batch) in zip(
-                self.engine.map(self._task, self.intake.batches(records, pending)),
-                in_order(pending)):
+        for first, batch, sketched in map_batches(self.engine, self._task, records,
+                                                  self.intake):
             rejected = self.intake.absorb(first, batch, sketched.ids, sketched.failed,
                                           (sketched.ntokens == 0).tolist())
             self._status.append(np.where(rejected, Status.REJECTED, Status.OK).astype(np.int8))
@@ -367,8 +362,8 @@ class Deduplicator:
         """Similarity of each pair of documents (:func:`score_pairs`), a chunk of pairs at a
         time: each document's payload read once per chunk."""
         out = np.empty(len(pairs))
-        for start in counted(range(0, len(pairs), chunk), len(pairs), "verifying",
-                             self.progress, unit=" pairs", step=chunk):
+        for start in reported(self.report, range(0, len(pairs), chunk), len(pairs),
+                              "verifying", unit=" pairs", step=chunk):
             part = pairs[start:start + chunk]
             docs, local = np.unique(part, return_inverse=True)
             local = local.reshape(-1, 2)

@@ -10,14 +10,16 @@ an earlier id.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 import numpy as np
 
 from .document import Document, RecordBatch, Rejected, Source, Unparsed
+from .engine.base import Engine
 
 T = TypeVar("T")
+R = TypeVar("R")
 NO_WORDS = "no words to compare (empty, or only spaces and punctuation)"
 
 
@@ -113,7 +115,32 @@ def _as_text(doc_id: str) -> str:
             "each record its own)")
 
 
-def in_order(pending: deque[T]) -> Iterator[T]:
+def map_batches(engine: Engine, task: Callable[[Any], R],
+                records: Iterable[Document | Rejected | Unparsed], intake: Intake,
+                with_positions: bool = False
+                ) -> Iterator[tuple[int, list[Document | Unparsed], R]]:
+    """Records cut into batches and mapped by ``task`` on ``engine``: ``(reading position
+    of the batch's first record, its records, the task's result)``, in reading order.
+    Rejected records are booked in ``intake`` on the way; booking what comes back is the
+    caller's (:meth:`Intake.absorb`). With ``with_positions``, the task receives
+    ``(positions, batch)``: each record's place among the records sent."""
+    pending: deque[tuple[int, list[Document | Unparsed]]] = deque()
+    work: Iterable[Any] = intake.batches(records, pending)
+    if with_positions:
+        work = _with_positions(work)
+    # zip pulls the engine first: its input generator fills `pending` before it is read.
+    for result, (first, batch) in zip(engine.map(task, work), _in_order(pending)):
+        yield first, batch, result
+
+
+def _with_positions(batches: Iterable[RecordBatch]) -> Iterator[tuple[list[int], RecordBatch]]:
+    position = 0
+    for batch in batches:
+        yield list(range(position, position + len(batch))), batch
+        position += len(batch)
+
+
+def _in_order(pending: deque[T]) -> Iterator[T]:
     """Yields the oldest pending batch each time: engines return results in order."""
     while True:
         yield pending.popleft()

@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tqdm import tqdm
 
@@ -18,22 +18,6 @@ T = TypeVar("T")
 def progress_wanted() -> bool:
     """True when standard error is a terminal and we are not in CI."""
     return sys.stderr.isatty() and not os.environ.get("CI")
-
-
-def counted(items: Iterable[T], total: int, desc: str, enabled: bool | None = None,
-            unit: str = "it", step: int = 1) -> Iterator[T]:
-    """Pass items through with a bar of ``total`` units (rate and ETA), on a terminal only;
-    each item is ``step`` units (a chunk of ``step`` pairs, say: the bar counts pairs)."""
-    if enabled is None:
-        enabled = progress_wanted()
-    if not enabled:
-        yield from items
-        return
-    with tqdm(total=total, desc=desc, file=sys.stderr, dynamic_ncols=True, mininterval=0.5,
-              unit=unit, unit_scale=True) as shown:
-        for item in items:
-            yield item
-            shown.update(min(step, total - shown.n))
 
 
 @contextmanager
@@ -52,6 +36,14 @@ def bar(total: int, desc: str, enabled: bool | None = None, unit: str = "it"
 
 
 Record = TypeVar("Record", Document, Rejected, Unparsed)
+
+
+def reporter(enabled: bool | None = None) -> Callable[..., Any]:
+    """The :class:`~neardup.engine.base.Reporter` that draws :func:`bar` s (on a terminal
+    only, unless ``enabled`` says otherwise), for the algorithm modules to report through."""
+    def report(total: int, desc: str, unit: str = "it") -> Any:
+        return bar(total, desc, enabled, unit)
+    return report
 
 
 def track(records: Iterable[Record], total_bytes: int | None,

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..document import Document, RecordBatch, Rejected, Unparsed
-from ..engine import LocalEngine, batched
+from ..engine.base import Engine, batched
 from .cleaner import REPEATED_LINE, Cleaner, CleanOptions
 from .learn import RepeatedLines, SeenParagraphs
 
@@ -99,7 +99,7 @@ class LearnTask:
 
 
 def first_pass(records: Iterable[Document | Rejected | Unparsed], options: CleanOptions,
-               engine: LocalEngine | None = None, batch_size: int = 256) -> FirstPass:
+               engine: Engine, batch_size: int = 256) -> FirstPass:
     """Read every document once: learn boilerplate lines and/or where paragraphs first
     appear, as ``options`` asks. The per-document work runs on ``engine``."""
     learner = options.learner() if options.learn else None
@@ -107,7 +107,7 @@ def first_pass(records: Iterable[Document | Rejected | Unparsed], options: Clean
     names: list[str | None] = []
     batches = (RecordBatch(chunk) for chunk in batched(
         (r for r in records if not isinstance(r, Rejected)), batch_size))
-    for observed in (engine or LocalEngine(1)).map(LearnTask(options), batches):
+    for observed in engine.map(LearnTask(options), batches):
         for doc_id, keys, context, paragraphs in observed:
             if learner is not None:
                 learner.add_observed(keys, context)

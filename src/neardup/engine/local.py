@@ -25,18 +25,6 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Consecutive lists of ``size`` items (the last may be shorter)."""
-    chunk: list[T] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def release_freed_memory() -> None:
     """Hand memory freed by this process back to the OS (glibc keeps freed heap otherwise),
     so worker processes forked next do not start with it mapped. A no-op off glibc."""
@@ -171,6 +159,7 @@ class LocalEngine:
             for item in items:
                 yield task(item)
             return
+        release_freed_memory()  # so the workers forked now do not start with it mapped
         methods = mp.get_all_start_methods()
         ctx = mp.get_context("fork" if "fork" in methods else "spawn")
         workers: list[_Worker] = []

@@ -15,7 +15,6 @@ Flow (each step a function of its inputs; files are never opened here):
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -24,9 +23,8 @@ import numpy as np
 
 from ..align import Passage, Span, Tokens, tokenize_with_offsets
 from ..document import Document, RecordBatch, Rejected, Unparsed
-from ..engine import LocalEngine, batched, release_freed_memory
-from ..intake import Intake, concat, in_order
-from ..progress import bar, counted
+from ..engine.base import Engine, Reporter, batched, reported, silent
+from ..intake import Intake, concat, map_batches
 from ..sketch import Sketcher, SketchParams, shingle_sequence
 from ..store import SpilledParts, SpillReader, SpillRef, SpillStore, SpillWriter
 from ..text import DEFAULT_NGRAM, tokens
@@ -259,16 +257,16 @@ class MemberTask:
 class ReuseFinder:
     """Streams documents in, then finds the passages they share.
 
-    >>> with ReuseFinder(ReuseOptions(), LocalEngine(1)) as finder:
+    >>> with ReuseFinder(ReuseOptions(), LocalEngine(1)) as finder:  # any Engine
     ...     finder.add(documents)        # any iterable of Document / Rejected / Unparsed
     ...     result = finder.finish()
     """
 
-    def __init__(self, options: ReuseOptions = ReuseOptions(),
-                 engine: LocalEngine | None = None, progress: bool | None = False) -> None:
+    def __init__(self, options: ReuseOptions, engine: Engine,
+                 report: Reporter = silent) -> None:
         self.options = options
-        self.engine = engine or LocalEngine()
-        self.progress = progress
+        self.engine = engine
+        self.report = report
         self.intake = Intake(options.batch_size)
         self._texts = SpillStore(np.uint8, options.tmp_dir)
         self._task = IndexTask(options.ngram, self._texts.writer())
@@ -286,10 +284,8 @@ class ReuseFinder:
 
     def add(self, records: Iterable[Document | Rejected | Unparsed]) -> None:
         """Read and index records; call any number of times before :meth:`finish`."""
-        pending: deque[tuple[int, list[Document | Unparsed]]] = deque()
-        for indexed, (first, batch) in zip(
-                self.engine.map(self._task, self.intake.batches(records, pending)),
-                in_order(pending)):
+        for first, batch, indexed in map_batches(self.engine, self._task, records,
+                                                 self.intake):
             rejected = self.intake.absorb(first, batch, indexed.ids, indexed.failed,
                                           (indexed.ntokens == 0).tolist())
             counts = indexed.counts
@@ -328,14 +324,12 @@ class ReuseFinder:
         counts = concat(self._counts, np.int64)
         self._shingles += self._recent
         self._recent, self._recent_bytes = [], 0
-        with bar(int(counts.sum()), "finding candidates", self.progress,
-                 unit=" postings") as advance:
+        with self.report(int(counts.sum()), "finding candidates", " postings") as advance:
             candidates, shared, capped = shared_shingle_pairs(
                 self._shingles, counts, min_shared=opts.min_shared,
                 star_above=opts.star_above, max_doc_frequency=opts.max_doc_frequency,
                 series=None if opts.same_series else _labels(self._series),
                 parts=SpilledParts(self._texts.directory), progress=advance)
-        release_freed_memory()  # before worker processes fork from this one
         reader = self._texts.reader()
         pairs: list[ReusePair] = []
         n_pairs = n_passages = 0
@@ -343,8 +337,8 @@ class ReuseFinder:
         work = np.concatenate([candidates, shared[:, None]], axis=1)
         chunk = 256
         chunks = (work[k:k + chunk] for k in range(0, len(work), chunk))
-        for found in counted(self.engine.map(AlignTask(reader, opts), chunks), len(work),
-                             "aligning", self.progress, unit=" pairs", step=chunk):
+        for found in reported(self.report, self.engine.map(AlignTask(reader, opts), chunks),
+                              len(work), "aligning", " pairs", step=chunk):
             for i, j, count, passages in found:
                 words_a = sum(p.a.words for p in passages)
                 words_b = sum(p.b.words for p in passages)
@@ -387,8 +381,8 @@ class ReuseFinder:
         cuts = np.flatnonzero(np.diff(m_doc[by_doc])) + 1
         work = [(int(m_doc[rows[0]]), list(zip(m_start[rows].tolist(), m_end[rows].tolist())))
                 for rows in np.split(by_doc, cuts)]
-        batches = counted(self.engine.map(MemberTask(reader), batched(work, 256)), len(work),
-                          "reading credits", self.progress, unit=" documents", step=256)
+        batches = reported(self.report, self.engine.map(MemberTask(reader), batched(work, 256)),
+                           len(work), "reading credits", " documents", step=256)
         found = [f for batch in batches for f in batch]
         credits = {doc: attrs for (doc, _), (attrs, _) in zip(work, found)}
         m_words = np.zeros(len(heads), np.int64)

@@ -1,0 +1,61 @@
+"""What the algorithm modules ask of an engine and of a progress display, and nothing more.
+
+An engine maps a picklable task over a stream of items, results in input order
+(:class:`Engine`); :class:`~neardup.engine.local.LocalEngine` is the one this machine
+runs. Progress is reported through a :class:`Reporter` the caller passes in (the API draws
+bars on a terminal; :func:`silent` draws nothing), so no algorithm module knows how, or
+whether, progress is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Engine(Protocol):
+    """Maps ``task`` over ``items``; results come in the order of the items."""
+
+    def map(self, task: Callable[[T], R], items: Iterable[T]) -> Iterator[R]: ...
+
+
+class Reporter(Protocol):
+    """Opens a display of ``total`` units of work; what it yields advances it by ``n``."""
+
+    def __call__(self, total: int, desc: str, unit: str = "it"
+                 ) -> AbstractContextManager[Callable[[int], None]]: ...
+
+
+@contextmanager
+def silent(total: int, desc: str, unit: str = "it") -> Iterator[Callable[[int], None]]:
+    """The reporter that shows nothing."""
+    yield lambda n: None
+
+
+def reported(report: Reporter, items: Iterable[T], total: int, desc: str, unit: str = "it",
+             step: int = 1) -> Iterator[T]:
+    """Pass ``items`` through, each advancing ``report`` by ``step`` units (the last by what
+    remains of ``total``)."""
+    done = 0
+    with report(total, desc, unit) as advance:
+        for item in items:
+            yield item
+            n = min(step, total - done)
+            done += n
+            advance(n)
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of ``size`` items (the last may be shorter)."""
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
