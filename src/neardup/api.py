@@ -29,11 +29,13 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
 from .align import Explanation
 from .align import explain as _explain_texts
 from .clean import Cleaned, CleanOptions
 from .clean.passes import CleanTask, FirstPass, first_pass, needs_first_pass
-from .dedup import Deduplicator, DedupOptions, DedupResult, Pair
+from .dedup import Deduplicator, DedupOptions, DedupResult, Pair, payload_dtype
 from .document import Document, Source
 from .engine import LocalEngine
 from .engine.spark import SparkSettings
@@ -62,7 +64,7 @@ from .io.writers import (
 )
 from .progress import progress_wanted, reporter, track
 from .reuse import ReuseFinder, ReuseOptions, ReuseResult
-from .store import LiveTempDir
+from .store import LiveTempDir, SpilledParts, SpillStore
 from .text import DEFAULT_NGRAM
 
 Docs = Iterable[str] | Iterable[tuple[str, str]] | Iterable[Document] | Mapping[str, str]
@@ -93,7 +95,7 @@ def dedup(docs: Docs, threshold: float = 0.8, *, workers: int = 1,
     if opts.clean is not None and opts.clean.learn:
         documents = list(documents)
         learned = first_pass(documents, opts.clean, LocalEngine(workers)).lines
-    with Deduplicator(opts, LocalEngine(workers), learned=learned) as run:
+    with Deduplicator(opts, LocalEngine(workers), _payload_store(opts), learned=learned) as run:
         run.add(documents)
         return run.finish()
 
@@ -106,6 +108,19 @@ def find_pairs(docs: Docs, threshold: float = 0.8, *, workers: int = 1,
     """
     result = dedup(docs, threshold, workers=workers, options=options)
     return [p for p in result.iter_pairs(max_group_pairs=None) if isinstance(p, Pair)]
+
+
+def _payload_store(options: DedupOptions) -> SpillStore:
+    """Where the local engine keeps each document's payload: spill files in ``tmp_dir``."""
+    return SpillStore(payload_dtype(options), options.tmp_dir)
+
+
+def _reuse_finder(options: ReuseOptions, workers: int | None,
+                  progress: bool | None = False) -> ReuseFinder:
+    """A reuse run on the local engine: texts and counted pairs in spill files."""
+    texts = SpillStore(np.uint8, options.tmp_dir)
+    return ReuseFinder(options, LocalEngine(workers), texts, SpilledParts(texts.directory),
+                       reporter(progress))
 
 
 def explain(a: str, b: str, ngram: int = DEFAULT_NGRAM, a_id: str = "A",
@@ -123,7 +138,7 @@ def find_reuse(docs: Docs, options: ReuseOptions = ReuseOptions(), *,
     documents as wholes differ: pairs with their aligned passages (offsets in both texts,
     identity, containment both ways) and passage groups across documents with provenance
     (see :mod:`neardup.reuse`). ``docs`` streams through once."""
-    with ReuseFinder(options, LocalEngine(workers)) as finder:
+    with _reuse_finder(options, workers) as finder:
         finder.add(as_documents(docs))
         return finder.finish()
 
@@ -293,7 +308,8 @@ def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
                                        progress, desc="learning"), options.clean,
                                  LocalEngine(workers)).lines
             replay = stdin.replay() if stdin is not None else None
-        with Deduplicator(options, LocalEngine(workers), reporter(progress), learned) as run:
+        with Deduplicator(options, LocalEngine(workers), _payload_store(options),
+                          reporter(progress), learned) as run:
             run.add(track(_records(inputs, read, replay), input_size(inputs), progress))
             return run.finish()
     finally:
@@ -314,7 +330,7 @@ def reuse_files(inputs: list[str], outdir: str | Path, options: ReuseOptions = R
     started = time.perf_counter()
     fingerprints = input_fingerprints(inputs)
     with OutputDir(outdir, "reuse", force=force, expected=REUSE_FILES) as out, \
-            ReuseFinder(options, LocalEngine(workers), reporter(progress)) as finder, \
+            _reuse_finder(options, workers, progress) as finder, \
             open(out.file("pairs.jsonl"), "w", encoding="utf-8") as pairs_file:
         finder.add(track(_records(inputs, read, None), input_size(inputs), progress))
         result = finder.finish(lambda pair: pairs_file.write(jsonl_line(pair.to_dict())))

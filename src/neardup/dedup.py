@@ -30,13 +30,12 @@ import numpy as np
 from .clean import Cleaner, CleanOptions
 from .cluster import KeepPolicy, group_labels, kept_members
 from .document import Document, RecordBatch, Rejected, Source, Unparsed
-from .engine.base import Engine, Reporter, reported, silent
+from .engine.base import Engine, PayloadStore, PayloadWriter, Reporter, reported, silent
 from .intake import Intake, concat, map_batches
 from .lsh import band_keys, candidate_pairs
 from .minhash import DEFAULT_MAX_MISS, LSHParams, choose_lsh_params, estimate_jaccard
 from .similarity import jaccard_many
 from .sketch import Sketcher, SketchParams
-from .store import SpillRef, SpillStore, SpillWriter
 from .text import DEFAULT_NGRAM
 
 
@@ -80,7 +79,7 @@ class SketchedBatch:
     ntokens: np.ndarray
     band_keys: np.ndarray
     counts: np.ndarray  # payload items per document
-    spill: SpillRef
+    spill: Any  # where the payloads went (the store's own reference)
     ids: list[str]  # of the documents sketched, in order
     failed: list[tuple[int, str, str | None]]  # (position in the batch, reason, id): not parsed
 
@@ -90,7 +89,7 @@ class SketchTask:
     Picklable. Unparsed records are parsed here, so parsing runs in the workers too."""
 
     def __init__(self, params: SketchParams, lsh: LSHParams, keep_shingles: bool,
-                 spill: SpillWriter, cleaner: Cleaner | None = None) -> None:
+                 spill: PayloadWriter, cleaner: Cleaner | None = None) -> None:
         self.params, self.lsh, self.keep_shingles, self.spill = params, lsh, keep_shingles, spill
         self.cleaner = cleaner
         self._sketcher: Sketcher | None = None
@@ -271,23 +270,27 @@ class DedupResult:
 class Deduplicator:
     """Streams documents in, then decides exact and near duplicates.
 
-    >>> with Deduplicator(DedupOptions(threshold=0.8), LocalEngine(1)) as d:  # any Engine
+    >>> store = SpillStore(np.uint64)  # exact verification: uint64 shingle sets
+    >>> with Deduplicator(DedupOptions(threshold=0.8), LocalEngine(1), store) as d:
     ...     d.add(documents)        # any iterable of Document / Rejected, any number of times
     ...     result = d.finish()
     """
 
     def __init__(self, options: DedupOptions,
-                 engine: Engine, report: Reporter = silent,
+                 engine: Engine, store: PayloadStore, report: Reporter = silent,
                  learned: dict[int, int] | None = None) -> None:
-        """``learned``: boilerplate lines from a first pass (see :mod:`neardup.clean.learn`),
-        used when ``options.clean`` asks for learned boilerplate."""
+        """``engine`` runs the sketching; ``store`` keeps each document's payload (uint64
+        shingle sets, or uint32 signatures without ``options.verify``: see
+        :func:`payload_dtype`) and is closed with this; ``learned``: boilerplate lines
+        from a first pass (see :mod:`neardup.clean.learn`), used when ``options.clean``
+        asks for learned boilerplate."""
         if options.clean is not None and options.clean.paragraphs:
             raise ValueError("paragraph-level dedup is part of `neardup clean`, not of dedup")
         self.options = options
         self.report = report
         self.engine = engine
         self.lsh = options.lsh_params
-        self._store = SpillStore(np.uint64 if options.verify else np.uint32, options.tmp_dir)
+        self._store = store
         cleaner = options.clean.cleaner(learned) if options.clean is not None else None
         self._task = SketchTask(options.sketch_params, self.lsh, options.verify,
                                 self._store.writer(), cleaner)
@@ -371,6 +374,12 @@ class Deduplicator:
             out[start:start + len(part)] = score_pairs(payloads, local[:, 0], local[:, 1],
                                                        self.options.verify)
         return out
+
+
+def payload_dtype(options: DedupOptions) -> type:
+    """What a document's payload is made of: 64-bit shingle hashes to verify exactly, or
+    its 32-bit MinHash signature to estimate."""
+    return np.uint64 if options.verify else np.uint32
 
 
 def score_pairs(payloads: list[np.ndarray], first: np.ndarray, second: np.ndarray,

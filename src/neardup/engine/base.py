@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -21,6 +23,37 @@ class Engine(Protocol):
     """Maps ``task`` over ``items``; results come in the order of the items."""
 
     def map(self, task: Callable[[T], R], items: Iterable[T]) -> Iterator[R]: ...
+
+
+class PayloadWriter(Protocol):
+    """Appends a batch's payloads (one flat array) where the store keeps them, in whatever
+    process the task runs; returns where they went. Picklable."""
+
+    def append(self, flat: np.ndarray) -> Any: ...
+
+
+class PayloadStore(Protocol):
+    """Per-document arrays (the shingle sets exact verification reads back), written where
+    they are computed and read back by document number: the local engine's spill files
+    (:class:`~neardup.store.SpillStore`), or any store the workers and the reader share."""
+
+    def writer(self) -> PayloadWriter: ...
+
+    def register(self, where: Any, counts: np.ndarray) -> None:
+        """The next documents' arrays went ``where``, ``counts`` items each."""
+
+    def get(self, doc: int) -> np.ndarray: ...
+
+    def reader(self) -> PayloadReader:
+        """A picklable reader of every array registered so far, for the workers."""
+
+    def close(self) -> None: ...
+
+
+class PayloadReader(Protocol):
+    """Reads stored arrays by document number, in any process."""
+
+    def get(self, doc: int) -> np.ndarray: ...
 
 
 class Reporter(Protocol):

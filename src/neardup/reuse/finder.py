@@ -23,12 +23,20 @@ import numpy as np
 
 from ..align import Passage, Span, Tokens, tokenize_with_offsets
 from ..document import Document, RecordBatch, Rejected, Unparsed
-from ..engine.base import Engine, Reporter, batched, reported, silent
+from ..engine.base import (
+    Engine,
+    PayloadReader,
+    PayloadStore,
+    PayloadWriter,
+    Reporter,
+    batched,
+    reported,
+    silent,
+)
 from ..intake import Intake, concat, map_batches
 from ..sketch import Sketcher, SketchParams, shingle_sequence
-from ..store import SpilledParts, SpillReader, SpillRef, SpillStore, SpillWriter
 from ..text import DEFAULT_NGRAM, tokens
-from .candidates import shared_shingle_pairs
+from .candidates import PairParts, shared_shingle_pairs
 from .groups import group_spans
 from .passages import may_share_passages, shared_passages
 from .provenance import Attribution, attributions, document_date
@@ -163,7 +171,7 @@ class IndexedBatch:
     ntokens: np.ndarray
     counts: np.ndarray  # distinct shingles per document
     shingles: np.ndarray
-    text_spill: SpillRef
+    text_spill: Any  # where the texts went (the store's own reference)
     text_bytes: np.ndarray
     dates: list[str | None]
     series: list[str | None]
@@ -172,7 +180,7 @@ class IndexedBatch:
 class IndexTask:
     """Per batch: parse, hash shingles, spill texts (UTF-8) for alignment later."""
 
-    def __init__(self, ngram: int, spill: SpillWriter) -> None:
+    def __init__(self, ngram: int, spill: PayloadWriter) -> None:
         self.ngram, self.spill = ngram, spill
         self._sketcher: Sketcher | None = None
 
@@ -201,7 +209,7 @@ class IndexTask:
             [None if d.meta.get("site") is None else str(d.meta["site"]) for d in docs])
 
 
-def _text(reader: SpillReader, doc: int) -> str:
+def _text(reader: PayloadReader, doc: int) -> str:
     return reader.get(doc).tobytes().decode("utf-8", "surrogatepass")
 
 
@@ -210,7 +218,7 @@ class AlignTask:
     Pairs whose shared shingles cannot chain into a passage are dropped before their texts
     are tokenised (:func:`~neardup.reuse.passages.may_share_passages`)."""
 
-    def __init__(self, texts: SpillReader, options: ReuseOptions) -> None:
+    def __init__(self, texts: PayloadReader, options: ReuseOptions) -> None:
         self.texts, self.options = texts, options
 
     def __call__(self, pairs: np.ndarray) -> list[tuple[int, int, int, list[Passage]]]:
@@ -242,7 +250,7 @@ class MemberTask:
     """Per batch of ``(document, [(start, end), ...])``: the attribution phrases in the
     document, and the words in each of its member spans."""
 
-    def __init__(self, texts: SpillReader) -> None:
+    def __init__(self, texts: PayloadReader) -> None:
         self.texts = texts
 
     def __call__(self, items: list[tuple[int, list[tuple[int, int]]]]
@@ -257,18 +265,24 @@ class MemberTask:
 class ReuseFinder:
     """Streams documents in, then finds the passages they share.
 
-    >>> with ReuseFinder(ReuseOptions(), LocalEngine(1)) as finder:  # any Engine
+    >>> texts = SpillStore(np.uint8)
+    >>> parts = SpilledParts(texts.directory)
+    >>> with ReuseFinder(ReuseOptions(), LocalEngine(1), texts, parts) as finder:
     ...     finder.add(documents)        # any iterable of Document / Rejected / Unparsed
     ...     result = finder.finish()
     """
 
-    def __init__(self, options: ReuseOptions, engine: Engine,
-                 report: Reporter = silent) -> None:
+    def __init__(self, options: ReuseOptions, engine: Engine, texts: PayloadStore,
+                 parts: PairParts, report: Reporter = silent) -> None:
+        """``texts`` keeps each document's text (UTF-8 bytes) for aligning; ``parts`` the
+        counted pairs while candidates are found (:mod:`neardup.reuse.candidates`); both
+        are the caller's (the API's: spill files), and ``texts`` is closed with this."""
         self.options = options
         self.engine = engine
         self.report = report
         self.intake = Intake(options.batch_size)
-        self._texts = SpillStore(np.uint8, options.tmp_dir)
+        self._texts = texts
+        self._parts = parts
         self._task = IndexTask(options.ngram, self._texts.writer())
         # Shingle sets in blocks of SHINGLE_BLOCK bytes: a block that large is allocated
         # apart from the heap, so freeing it while the postings are packed gives the memory
@@ -329,7 +343,7 @@ class ReuseFinder:
                 self._shingles, counts, min_shared=opts.min_shared,
                 star_above=opts.star_above, max_doc_frequency=opts.max_doc_frequency,
                 series=None if opts.same_series else _labels(self._series),
-                parts=SpilledParts(self._texts.directory), progress=advance)
+                parts=self._parts, progress=advance)
         reader = self._texts.reader()
         pairs: list[ReusePair] = []
         n_pairs = n_passages = 0
@@ -363,7 +377,7 @@ class ReuseFinder:
         self.close()
         return ReuseResult(pairs, groups, self.intake.rejected, stats, opts)
 
-    def _groups(self, sides: np.ndarray, reader: SpillReader) -> list[ReuseGroup]:
+    def _groups(self, sides: np.ndarray, reader: PayloadReader) -> list[ReuseGroup]:
         if not len(sides):
             return []
         docs, starts, ends = sides.T
