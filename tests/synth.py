@@ -135,6 +135,53 @@ def exact_pairs(texts: list[str], threshold: float,
 _WORD_RUN = re.compile(r"\S+")
 
 
+def similar_pairs(texts: list[str], threshold: float, ngram: int = DEFAULT_NGRAM
+                  ) -> dict[tuple[int, int], float]:
+    """What :func:`exact_pairs` gives, for corpora too large for it: every pair with
+    Jaccard >= ``threshold``, found by prefix filtering (Bayardo et al., "Scaling up all
+    pairs similarity search", 2007) and then scored exactly.
+
+    Shingles are ordered rarest first; a set ``x`` is indexed by its first
+    ``|x| - ceil(t |x|) + 1`` shingles. Two sets with Jaccard >= t share a shingle within
+    those prefixes, so no such pair is missed. Shingles are 64-bit hashes (xxh3) of the
+    reference tokens, so the scores are exact unless two distinct shingles collide.
+    """
+    import xxhash
+
+    sets = [np.unique(np.array([xxhash.xxh3_64_intdigest("\x1f".join(sh).encode())
+                                for sh in shingles(tokens(t), ngram)], dtype=np.uint64))
+            for t in texts]
+    sizes = np.array([len(x) for x in sets], dtype=np.int64)
+    flat = np.concatenate(sets) if sets else np.empty(0, np.uint64)
+    values, rank_of, counts = np.unique(flat, return_inverse=True, return_counts=True)
+    order_key = counts[rank_of] * len(values) + rank_of  # rarest first, ties by value
+    owner = np.repeat(np.arange(len(sets)), sizes)
+    by_doc = np.lexsort((order_key, owner))
+    position = np.empty(len(flat), np.int64)
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    position[by_doc] = np.arange(len(flat)) - np.repeat(starts, sizes)
+    prefix = sizes - np.ceil(threshold * sizes - 1e-9).astype(np.int64) + 1
+    indexed = position < prefix[owner]
+    keys, docs = rank_of[indexed], owner[indexed]
+    grouping = np.lexsort((docs, keys))
+    keys, docs = keys[grouping], docs[grouping]
+    bounds = np.flatnonzero(np.diff(keys)) + 1
+    candidates: set[tuple[int, int]] = set()
+    for group in np.split(docs, bounds):
+        if len(group) > 1:
+            members = group.tolist()
+            for x in range(len(members)):
+                for y in range(x + 1, len(members)):
+                    candidates.add((members[x], members[y]))
+    out = {}
+    for i, j in candidates:
+        common = len(np.intersect1d(sets[i], sets[j], assume_unique=True))
+        union = len(sets[i]) + len(sets[j]) - common
+        if union and common / union >= threshold:
+            out[(i, j)] = common / union
+    return out
+
+
 def chain_articles(source_texts: list[str], n_docs: int, words: int = 330,
                    seed: int = 0) -> list[str]:
     """``n_docs`` unrelated articles of about ``words`` words, drawn from a first-order word

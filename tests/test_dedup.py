@@ -131,3 +131,13 @@ def test_exact_groups_use_all_128_bits_of_the_key() -> None:
     # 0 and 2 share both halves, 1 and 4 too; 1 shares only the first half with 0.
     assert exact_representatives(keys, valid, 5).tolist() == [0, 1, 0, 3, 1]
     assert exact_representatives(keys, np.array([1, 2, 4]), 5).tolist() == [-1, 1, 2, -1, 1]
+
+
+def test_prefix_filtered_truth_equals_brute_force(planted: synth.PlantedCorpus) -> None:
+    """The truth bench/ builds for large corpora (synth.similar_pairs) is the brute force's."""
+    texts = planted.texts[:600]
+    brute = synth.exact_pairs(texts, 0.5)
+    assert len(brute) > 50
+    fast = synth.similar_pairs(texts, 0.5)
+    assert fast.keys() == brute.keys()
+    assert all(abs(fast[k] - brute[k]) < 1e-12 for k in brute)
