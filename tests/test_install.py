@@ -28,3 +28,22 @@ def test_html_extra_installs_with_the_pip_a_new_venv_ships(tmp_path: Path) -> No
     assert "1 cleaned, 0 rejected" in run.stderr + run.stdout, (pip.stdout, run.stderr)
     assert "Dies ist ein ziemlich langer Absatz" in (tmp_path / "out" / "cleaned.jsonl").read_text(
         encoding="utf-8")
+
+
+def test_spark_extra_installs_and_runs_with_the_pip_a_new_venv_ships(tmp_path: Path) -> None:
+    """`pip install 'neardup[spark]'` as the README says, then a Spark run that gives the
+    local engine's pairs (Java comes from the machine, as `make test` provides it)."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    bin_ = venv / "bin"
+    installed = subprocess.run([bin_ / "pip", "install", "--quiet", f"{ROOT}[spark]"],
+                               capture_output=True, text=True, timeout=1800)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    news = str(ROOT / "examples" / "news.jsonl")
+    runs = {}
+    for engine in ("local", "spark"):
+        run = subprocess.run([bin_ / "neardup", "pairs", news, "--engine", engine],
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr
+        runs[engine] = run.stdout
+    assert runs["local"].count("\n") >= 4 and runs["spark"] == runs["local"]

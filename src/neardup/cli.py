@@ -19,7 +19,7 @@ from .clean import CleanOptions
 from .cluster import KeepPolicy
 from .dedup import DedupOptions
 from .document import Rejected
-from .engine.spark import DEFAULT_MASTER, SparkSettings
+from .engine.spark import SparkSettings
 from .errors import InputError, NeardupError, os_error_message
 from .io.html import EXTRACTORS
 from .io.readers import (
@@ -81,7 +81,8 @@ def _comparison_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                           "17). Both give the same results."),
         click.option("--master", default=None,
                      help="Spark master URL for --engine spark: local[N], spark://HOST:PORT, "
-                          "yarn, k8s://... (default local[--workers], or local[*])."),
+                          "yarn, k8s://... (default: spark-submit's, else local[--workers] "
+                          "or local[*])."),
         click.option("--partitions", type=click.IntRange(1), default=None,
                      help="Spark partitions of the input and of each shuffle (default: from "
                           "the input's size and the cluster's cores)."),
@@ -193,7 +194,7 @@ def _spark_settings(s: dict[str, Any]) -> SparkSettings | None:
         if not eq or not key:
             raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--spark-conf")
         conf.append((key.strip(), value.strip()))
-    master = s["master"] or (f"local[{s['workers']}]" if s["workers"] else DEFAULT_MASTER)
+    master = s["master"] or (f"local[{s['workers']}]" if s["workers"] else None)
     return SparkSettings(master, s["partitions"], tuple(conf))
 
 

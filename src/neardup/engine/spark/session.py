@@ -47,7 +47,8 @@ class SparkSettings:
     Results never depend on it.
     """
 
-    master: str = DEFAULT_MASTER
+    #: None: the master ``spark-submit`` was given, or :data:`DEFAULT_MASTER` outside it.
+    master: str | None = None
     partitions: int | None = None
     #: Extra Spark settings (``spark.executor.memory``, say), as ``--conf`` takes them.
     conf: tuple[tuple[str, str], ...] = ()
@@ -78,7 +79,10 @@ def session(settings: SparkSettings, tmp_dir: str | None = None) -> Any:
                                "install openjdk-17-jre-headless) or set JAVA_HOME")
     from pyspark.sql import SparkSession
 
-    local = settings.master.startswith("local")
+    # Under spark-submit the driver's JVM is already up, with the submission's master.
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ
+    master = settings.master or (None if submitted else DEFAULT_MASTER)
+    local = master is not None and master.startswith("local")
     scratch = LiveTempDir(tmp_dir)
     if local:
         # Executors of a local master are this machine's Python: the one running neardup.
@@ -86,7 +90,10 @@ def session(settings: SparkSettings, tmp_dir: str | None = None) -> Any:
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     logging = Path(__file__).with_name("log4j2.properties").as_uri()
-    builder = (SparkSession.builder.master(settings.master).appName("neardup")
+    builder = SparkSession.builder
+    if master is not None:
+        builder = builder.master(master)
+    builder = (builder.appName("neardup")
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
