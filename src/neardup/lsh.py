@@ -63,21 +63,30 @@ def candidate_pairs(keys: np.ndarray, max_bucket: int = 2_000) -> np.ndarray:
     return np.stack([codes // n, codes % n], axis=1)
 
 
-def bucket_pairs(members: np.ndarray, max_bucket: int = 2_000) -> np.ndarray:
-    """The candidate pairs of one bucket, by the rule of :func:`candidate_pairs`: ``members``
-    (sorted document numbers sharing a band key) as all their pairs ``(i, j)``, ``i < j``,
-    or, past ``max_bucket`` members, as a star around the first. An ``(m, 2)`` int64 array.
+def bucket_pairs(members: np.ndarray, starts: np.ndarray, max_bucket: int = 2_000
+                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The candidate pairs of many buckets: ``members`` holds each bucket's documents in
+    ascending order, bucket after bucket, and ``starts`` where each bucket begins. Yields
+    ``(i, j)`` arrays, ``i < j``: all pairs of a bucket, or, past ``max_bucket`` members,
+    a star around its first (one template repeated through a crawl: the group still forms,
+    its ``O(m**2)`` pairs are not all proposed). A pair may come more than once.
 
-    This is the bucket rule for engines that group band keys themselves (Spark groups them
-    by a shuffle); :func:`candidate_pairs` applies the same rule to many buckets at once.
+    Buckets of one size are expanded together (one ``(buckets, size)`` matrix), so the
+    cost is a few numpy calls per distinct bucket size, not per bucket. This is the rule
+    of every engine: :func:`candidate_pairs` here, and the Spark engine on each partition
+    of band keys it has grouped by a shuffle.
     """
-    members = np.asarray(members, dtype=np.int64)
-    if len(members) < 2:
-        return np.empty((0, 2), dtype=np.int64)
-    if len(members) > max_bucket:
-        return np.stack([np.full(len(members) - 1, members[0]), members[1:]], axis=1)
-    i, j = np.triu_indices(len(members), k=1)
-    return np.stack([members[i], members[j]], axis=1)
+    starts = np.asarray(starts, dtype=np.int64)
+    sizes = np.diff(np.r_[starts, len(members)])
+    for size in np.unique(sizes[sizes > 1]).tolist():
+        first = starts[sizes == size]
+        if size > max_bucket:
+            for s in first.tolist():
+                yield np.full(size - 1, members[s]), members[s + 1:s + size]
+            continue
+        grid = members[first[:, None] + np.arange(size)]
+        i, j = np.triu_indices(size, k=1)
+        yield grid[:, i].ravel(), grid[:, j].ravel()
 
 
 def _bucket_pairs(keys: np.ndarray, max_bucket: int) -> Iterator[np.ndarray]:
@@ -99,16 +108,7 @@ def _bucket_pairs(keys: np.ndarray, max_bucket: int) -> Iterator[np.ndarray]:
     for band in range(keys.shape[1]):
         packed = np.sort((keys[:, band] >> shift << shift) | documents)
         hashes = packed >> shift
-        order = (packed & mask).astype(np.int64)
+        order = (packed & mask).astype(np.int64)  # sorted within a key: the low bits
         starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
-        sizes = np.diff(np.r_[starts, n])
-        for size in np.unique(sizes[sizes > 1]).tolist():
-            first = starts[sizes == size]
-            if size > max_bucket:
-                for s in first.tolist():
-                    members = order[s : s + size]  # sorted: document numbers are the low bits
-                    yield members[0] * n + members[1:]
-                continue
-            members = order[first[:, None] + np.arange(size)]
-            i, j = np.triu_indices(size, k=1)
-            yield (members[:, i] * n + members[:, j]).ravel()
+        for i, j in bucket_pairs(order, starts, max_bucket):
+            yield i * n + j

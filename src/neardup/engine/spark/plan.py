@@ -241,26 +241,67 @@ class SketchPartition:
         signed_keys[is_doc] = keys.view(np.int64)
         tokens = np.zeros(n, dtype=np.int64)
         tokens[is_doc] = ntokens
-        band_rows: list[Any] = [None] * n
-        payloads: list[bytes | None] = [None] * n
-        ends = np.cumsum(counts)
-        raw = payload.tobytes()
-        size = payload.dtype.itemsize
-        for d, i in enumerate(np.flatnonzero(is_doc).tolist()):
-            band_rows[i] = bands[d].view(np.int64).tolist()
-            payloads[i] = raw[(ends[d] - counts[d]) * size:ends[d] * size]
+        # Bands and payloads as Arrow list and binary columns over the kernel's own buffers
+        # (no object per document); rows that are not documents hold empty ones.
+        per_row = np.zeros(n, dtype=np.int64)
+        per_row[is_doc] = counts
+        payload_offsets = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(per_row * payload.dtype.itemsize, out=payload_offsets[1:])
+        band_offsets = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(np.where(is_doc, bands.shape[1], 0), out=band_offsets[1:])
+        payload_column = pa.BinaryArray.from_buffers(
+            pa.binary(), n, [None, pa.py_buffer(payload_offsets),
+                             pa.py_buffer(np.ascontiguousarray(payload))])
+        band_column = pa.ListArray.from_arrays(
+            pa.array(band_offsets), pa.array(np.ascontiguousarray(bands).view(np.int64).ravel()))
         return pa.RecordBatch.from_pydict({
             "file": pa.array(out["file"], pa.int32()), "block": pa.array(out["block"], pa.int64()),
             "row": pa.array(out["row"], pa.int64()), "record": pa.array(out["record"], pa.int64()),
             "kind": pa.array(out["kind"], pa.int8()), "prank": pa.array(out["prank"], pa.int64()),
             "id": pa.array(out["id"], pa.string()), "reason": pa.array(out["reason"], pa.string()),
             "key_hi": signed_keys[:, 0], "key_lo": signed_keys[:, 1], "ntokens": tokens,
-            "bands": pa.array(band_rows, pa.list_(pa.int64())),
-            "payload": pa.array(payloads, pa.binary())})
+            "bands": band_column, "payload": payload_column})
 
 
-class BucketPairs:
-    """Stage 3 on an executor: each band group's sorted members -> candidate pairs."""
+def _bits(docs: np.ndarray, n: int) -> bytes:
+    """A set of document numbers as a bitmap (n / 8 bytes), to ship to the executors."""
+    marked = np.zeros(n, dtype=bool)
+    marked[np.asarray(docs, dtype=np.int64)] = True
+    return np.packbits(marked).tobytes()
+
+
+def _members(bits: bytes, ords: np.ndarray) -> np.ndarray:
+    """Which of ``ords`` the bitmap holds."""
+    marked = np.unpackbits(np.frombuffer(bits, dtype=np.uint8)).view(bool)
+    return marked[ords]
+
+
+class BandRows:
+    """Stage 3a on an executor: each representative's ``(band, key, ord)`` rows (the
+    representatives are a bitmap shipped with the task: no join)."""
+
+    def __init__(self, representatives: bytes) -> None:
+        self.representatives = representatives
+
+    def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
+        import pyarrow as pa
+
+        for batch in batches:
+            ords = batch.column("ord").to_numpy()
+            keep = _members(self.representatives, ords)
+            bands = batch.column("bands")
+            width = len(bands[0]) if len(bands) else 0
+            keys = bands.flatten().to_numpy().reshape(-1, width)[keep] if width else \
+                np.empty((0, 0), np.int64)
+            yield pa.RecordBatch.from_pydict({
+                "band": np.tile(np.arange(width, dtype=np.int32), len(keys)),
+                "key": keys.ravel(), "ord": np.repeat(ords[keep], width)})
+
+
+class BandPairs:
+    """Stage 3b on an executor: a partition holding every row of its band keys ->
+    candidate pairs by :func:`neardup.lsh.bucket_pairs` (the local engine's rule), each as
+    ``a << 32 | b``, unique within the partition."""
 
     def __init__(self, max_bucket: int) -> None:
         self.max_bucket = max_bucket
@@ -270,11 +311,31 @@ class BucketPairs:
 
         from ...lsh import bucket_pairs
 
+        parts = [(b.column("band").to_numpy(), b.column("key").to_numpy(),
+                  b.column("ord").to_numpy()) for b in batches]
+        if not parts:
+            return
+        band, key, ords = (np.concatenate(c) for c in zip(*parts))
+        order = np.lexsort((ords, key, band))
+        band, key, ords = band[order], key[order], ords[order]
+        starts = np.flatnonzero(np.r_[True, (band[1:] != band[:-1]) | (key[1:] != key[:-1])])
+        found = [(i.astype(np.uint64) << np.uint64(32)) | j.astype(np.uint64)
+                 for i, j in bucket_pairs(ords, starts, self.max_bucket)]
+        codes = np.unique(np.concatenate(found)) if found else np.empty(0, np.uint64)
+        for start in range(0, len(codes), 1 << 20):
+            yield pa.RecordBatch.from_pydict({"code": codes[start:start + (1 << 20)]
+                                              .view(np.int64)})
+
+
+class KeepRows:
+    """On an executor: the rows whose ``ord`` a bitmap holds (a filter with no join)."""
+
+    def __init__(self, wanted: bytes) -> None:
+        self.wanted = wanted
+
+    def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
         for batch in batches:
-            found = [bucket_pairs(np.asarray(m, dtype=np.int64), self.max_bucket)
-                     for m in batch.column("members").to_pylist()]
-            pairs = np.concatenate(found) if found else np.empty((0, 2), np.int64)
-            yield pa.RecordBatch.from_pydict({"a": pairs[:, 0], "b": pairs[:, 1]})
+            yield batch.filter(_members(self.wanted, batch.column("ord").to_numpy()))
 
 
 class ScorePairs:
@@ -286,16 +347,27 @@ class ScorePairs:
     def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
 
-        dtype = np.uint64 if self.verify else np.uint32
+        dtype = np.dtype(np.uint64 if self.verify else np.uint32)
         for batch in batches:
-            first = batch.column("pa").to_pylist()
-            second = batch.column("pb").to_pylist()
-            payloads = [np.frombuffer(p, dtype=dtype) for pair in zip(first, second)
-                        for p in pair]
+            first = _binary_items(batch.column("pa"), dtype)
+            second = _binary_items(batch.column("pb"), dtype)
+            payloads = [p for pair in zip(first, second) for p in pair]
             index = np.arange(len(first), dtype=np.int64) * 2
             scores = score_pairs(payloads, index, index + 1, self.verify)
-            yield pa.RecordBatch.from_pydict({"a": batch.column("a"), "b": batch.column("b"),
-                                              "score": scores})
+            yield pa.RecordBatch.from_pydict({"k": batch.column("k"), "score": scores})
+
+
+def _binary_items(column: Any, dtype: np.dtype) -> list[np.ndarray]:
+    """Each value of an Arrow binary column as an array of ``dtype``, viewing the column's
+    buffer (no copy, no bytes object per value)."""
+    n = len(column)
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[column.offset:
+                                                                 column.offset + n + 1]
+    data = column.buffers()[2]
+    values = (np.frombuffer(data, dtype=np.uint8) if data is not None
+              else np.empty(0, np.uint8))
+    return [values[s:e].view(dtype) for s, e in zip(offsets[:-1].tolist(),
+                                                    offsets[1:].tolist())]
 
 
 def _read(spark: Any, files: list[InputFile], read: ReadOptions) -> Any:
@@ -414,58 +486,56 @@ class SparkDedup:
         shown.step = "banding"
         import pyarrow as pa
 
-        rep_df = spark.createDataFrame(pa.table({"ord": reps}))
-        members = (docs.join(rep_df, "ord")
-                   .select("ord", F.posexplode("bands").alias("band", "key"))
-                   .groupBy("band", "key").agg(F.array_sort(F.collect_list("ord"))
-                                               .alias("members"))
-                   .where(F.size("members") > 1).select("members"))
-        candidates = (members.mapInArrow(BucketPairs(opts.max_bucket), "a long, b long")
-                      .distinct().persist(StorageLevel.DISK_ONLY))
+        keyed = docs.select("ord", "bands").mapInArrow(BandRows(_bits(reps, n)),
+                                                       "band int, key long, ord long")
+        found = (keyed.repartition(partitions, "band", "key")
+                 .mapInArrow(BandPairs(opts.max_bucket), "code long").toArrow())
+        codes = np.unique(found.column("code").to_numpy().view(np.uint64))
+        candidates = np.stack([(codes >> np.uint64(32)).astype(np.int64),
+                               (codes & np.uint64(0xFFFFFFFF)).astype(np.int64)], axis=1)
+
         shown.step = "verifying"
-        scored = self._score(docs, candidates).persist(StorageLevel.DISK_ONLY)
-        n_candidates = candidates.count()
-        matches = scored.where(F.col("score") >= opts.threshold - 1e-12)
-        edge_table = matches.toArrow().sort_by([("a", "ascending"), ("b", "ascending")])
-        edges = np.stack([edge_table.column("a").to_numpy(),
-                          edge_table.column("b").to_numpy()], axis=1).astype(np.int64)
-        edge_scores = edge_table.column("score").to_numpy().astype(float)
-        candidates.unpersist()
+        scores = self._score(spark, docs, candidates, n)
+        match = scores >= opts.threshold - 1e-12
+        edges, edge_scores = candidates[match], scores[match]
 
         shown.step = "connected components"
-        roots = connected_components(matches.select("a", "b")).toArrow()
-        scored.unpersist()
+        roots = connected_components(spark.createDataFrame(
+            pa.table({"a": edges[:, 0], "b": edges[:, 1]}))).toArrow()
         labels = labels_from_roots(exact_rep, roots.column("node").to_numpy(),
                                    roots.column("root").to_numpy())
 
         shown.step = "deciding"
-
-        def similarities(pairs: np.ndarray) -> np.ndarray:
-            wanted = spark.createDataFrame(pa.table({"a": pairs[:, 0], "b": pairs[:, 1]}))
-            got = self._score(docs, wanted).toArrow()
-            found = {(a, b): s for a, b, s in zip(got.column("a").to_pylist(),
-                                                  got.column("b").to_pylist(),
-                                                  got.column("score").to_pylist())}
-            return np.array([found[(a, b)] for a, b in pairs.tolist()], dtype=float)
-
-        result = decide(intake.ids, intake.sources, status, ntokens, exact_rep, n_candidates,
-                        edges.reshape(-1, 2), edge_scores, labels, intake.rejected,
-                        intake.documents_read, opts, similarities)
+        result = decide(intake.ids, intake.sources, status, ntokens, exact_rep,
+                        len(candidates), edges, edge_scores, labels, intake.rejected,
+                        intake.documents_read, opts,
+                        lambda pairs: self._score(spark, docs, pairs, n))
         sketched.unpersist()
         return result
 
-    def _score(self, docs: Any, pairs: Any) -> Any:
+    def _score(self, spark: Any, docs: Any, pairs: np.ndarray, n: int) -> np.ndarray:
+        """The score of each pair of documents (:class:`ScorePairs`), in order: the pairs
+        and the payloads of the documents in them (a bit per document picks those) are
+        joined on the executors."""
+        import pyarrow as pa
         from pyspark.sql import functions as F
 
-        payload = docs.select("ord", "payload")
-        joined = (pairs.join(payload.select(F.col("ord").alias("a"),
-                                            F.col("payload").alias("pa")), "a")
+        if not len(pairs):
+            return np.empty(0)
+        payload = docs.select("ord", "payload").mapInArrow(
+            KeepRows(_bits(pairs.ravel(), n)), "ord long, payload binary")
+        wanted = spark.createDataFrame(pa.table({
+            "k": np.arange(len(pairs), dtype=np.int64), "a": pairs[:, 0], "b": pairs[:, 1]}))
+        joined = (wanted.join(payload.select(F.col("ord").alias("a"),
+                                             F.col("payload").alias("pa")), "a")
                   .join(payload.select(F.col("ord").alias("b"), F.col("payload").alias("pb")),
                         "b")
-                  .select("a", "b", "pa", "pb"))
-        return joined.mapInArrow(ScorePairs(self.options.verify),
-                                 "a long, b long, score double")
-
+                  .select("k", "pa", "pb"))
+        got = joined.mapInArrow(ScorePairs(self.options.verify), "k long, score double")
+        table = got.toArrow()
+        scores = np.empty(len(pairs))
+        scores[table.column("k").to_numpy()] = table.column("score").to_numpy()
+        return scores
     def _partitions(self, spark: Any, files: list[InputFile]) -> int:
         if self.settings.partitions:
             return self.settings.partitions
