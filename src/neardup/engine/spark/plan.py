@@ -418,6 +418,7 @@ class SparkDedup:
 
     def _run(self, spark: Any, files: list[InputFile], skipped: list[Rejected],
              shown: StageProgress) -> DedupResult:
+        import pyarrow as pa
         from pyspark import StorageLevel
         from pyspark.sql import functions as F
 
@@ -441,33 +442,39 @@ class SparkDedup:
         sketched = sketched.persist(StorageLevel.DISK_ONLY)
 
         shown.step = "numbering documents"
-        splits = _split_bases(sketched.groupBy("file", "block").agg(
-            F.count("*").alias("rows"),
-            F.sum((F.col("kind") == _DOCUMENT).cast("long")).alias("parsed")).collect())
-        split_df = spark.createDataFrame(splits, "file int, block long, base_line long, "
-                                                 "base_ord long")
-        placed = sketched.join(F.broadcast(split_df), ["file", "block"]).withColumn(
-            "record", F.when(F.col("record") >= 0, F.col("record"))
-            .otherwise(F.col("base_line") + F.col("row") + 1))
-        docs = (placed.where(F.col("kind") == _DOCUMENT)
-                .select((F.col("base_ord") + F.col("prank")).alias("ord"), "file", "record",
-                        "id", "key_hi", "key_lo", "ntokens", "bands", "payload"))
-        table = docs.select("ord", "file", "record", "id", "ntokens", "key_hi",
-                            "key_lo").toArrow().sort_by("ord")
-        failed = (placed.where(F.col("kind") == _REJECTED)
-                  .select("file", "record", "reason", "id").collect())
+        # One pass brings every record's small columns to the driver; its place (file, split
+        # offset, row) numbers it in reading order there, and the split bases go back to
+        # the executors to number the documents they hold alike.
+        rows = sketched.select("file", "block", "row", "record", "kind", "prank", "id",
+                               "reason", "ntokens", "key_hi", "key_lo").toArrow()
+        rows = rows.take(np.lexsort((rows.column("row").to_numpy(),
+                                     rows.column("block").to_numpy(),
+                                     rows.column("file").to_numpy())))
+        splits, record_no = _number(rows)
+        split_df = spark.createDataFrame(splits, "file int, block long, base_ord long")
+        docs = (sketched.where(F.col("kind") == _DOCUMENT)
+                .join(F.broadcast(split_df), ["file", "block"])
+                .select((F.col("base_ord") + F.col("prank")).alias("ord"), "bands", "payload"))
+        kind = rows.column("kind").to_numpy()
+        is_doc = kind == _DOCUMENT
+        table = rows.filter(pa.array(is_doc))
+        failed = rows.filter(pa.array(kind == _REJECTED))
+        failed_records = record_no[kind == _REJECTED]
+        record_no = record_no[is_doc]
+        del rows
 
         shown.step = "booking"
         names = [f.name for f in files]
         intake = Intake()
         for k, rejected in enumerate(skipped):
             intake.reject((-1, k), rejected)
-        for row in failed:
-            source = Source(names[row["file"]], row["record"])
-            intake.reject((row["file"], row["record"]), Rejected(source, row["reason"],
-                                                                 row["id"]))
+        for file, record, reason, doc_id in zip(failed.column("file").to_pylist(),
+                                                failed_records.tolist(),
+                                                failed.column("reason").to_pylist(),
+                                                failed.column("id").to_pylist()):
+            intake.reject((file, record), Rejected(Source(names[file], record), reason,
+                                                   doc_id))
         file_no = table.column("file").to_numpy()
-        record_no = table.column("record").to_numpy()
         ntokens = table.column("ntokens").to_numpy().astype(np.int64)
         rejected_mask = intake.book(
             list(zip(file_no.tolist(), record_no.tolist())), table.column("id").to_pylist(),
@@ -484,8 +491,6 @@ class SparkDedup:
         del table, keys
 
         shown.step = "banding"
-        import pyarrow as pa
-
         keyed = docs.select("ord", "bands").mapInArrow(BandRows(_bits(reps, n)),
                                                        "band int, key long, ord long")
         found = (keyed.repartition(partitions, "band", "key")
@@ -590,18 +595,28 @@ def _union(frames: list[Any]) -> Any:
     return out
 
 
-def _split_bases(rows: list[Any]) -> list[tuple[int, int, int, int]]:
-    """Per file split: the lines before it in its file, and the documents before it in
-    reading order (splits ordered by file, then offset)."""
-    out = []
-    lines_in_file: dict[int, int] = {}
-    documents = 0
-    for row in sorted(rows, key=lambda r: (r["file"], r["block"])):
-        line = lines_in_file.get(row["file"], 0)
-        out.append((row["file"], row["block"], line, documents))
-        lines_in_file[row["file"]] = line + row["rows"]
-        documents += row["parsed"]
-    return out
+def _number(rows: Any) -> tuple[list[tuple[int, int, int]], np.ndarray]:
+    """From every record's place, in reading order (sorted by file, split offset, row):
+    each split's first document number ``(file, block, base_ord)``, and each record's
+    number in its file (a JSONL line counts from 1, blank lines included; a Parquet row
+    is its own index)."""
+    file = rows.column("file").to_numpy()
+    block = rows.column("block").to_numpy()
+    row = rows.column("row").to_numpy()
+    record = rows.column("record").to_numpy()
+    is_doc = rows.column("kind").to_numpy() == _DOCUMENT
+    starts = np.flatnonzero(np.r_[True, (file[1:] != file[:-1]) | (block[1:] != block[:-1])])
+    sizes = np.diff(np.r_[starts, len(file)])
+    docs_before = np.r_[0, np.cumsum(is_doc)][starts]
+    # Lines before a split in its file: the rows of the file's earlier splits.
+    new_file = np.r_[True, file[starts][1:] != file[starts][:-1]]
+    rows_before = np.cumsum(np.r_[0, sizes[:-1]])
+    file_first = np.maximum.accumulate(np.where(new_file, np.arange(len(starts)), 0))
+    lines_before = rows_before - rows_before[file_first]
+    line = np.repeat(lines_before, sizes) + row + 1
+    numbers = np.where(record >= 0, record, line)
+    splits = list(zip(file[starts].tolist(), block[starts].tolist(), docs_before.tolist()))
+    return splits, numbers
 
 
 def _size(uri: str) -> int:
