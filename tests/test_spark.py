@@ -188,3 +188,13 @@ def test_spark_refuses_inputs_it_cannot_read_in_one_line(tmp_path: Path) -> None
     lines = [ln for ln in run.stderr.splitlines() if ln.startswith("Error:")]
     assert len(lines) == 1 and "page.html" in lines[0] and "local engine" in lines[0]
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("command", ["clean", "reuse"])
+def test_local_only_commands_say_so_for_spark(tmp_path: Path, command: str) -> None:
+    run = subprocess.run([sys.executable, "-m", "neardup", command,
+                          str(ROOT / "examples" / "news.jsonl"), "-o", str(tmp_path / "out"),
+                          "--engine", "spark"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert f"`neardup {command}` runs on the local engine only" in run.stderr
+    assert not (tmp_path / "out").exists()

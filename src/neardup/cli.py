@@ -198,6 +198,20 @@ def _spark_settings(s: dict[str, Any]) -> SparkSettings | None:
     return SparkSettings(master, s["partitions"], tuple(conf))
 
 
+def _local_only(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--engine`` for a command that runs on this machine only: ``spark`` is refused in
+    one line that says what to do instead."""
+    def check(ctx: click.Context, param: click.Parameter, value: str) -> str:
+        if value == "spark":
+            raise click.BadParameter(
+                f"`neardup {command}` runs on the local engine only (--workers sets its "
+                "processes); `dedup` and `pairs` run on Spark", ctx, param)
+        return value
+    return click.option("--engine", type=click.Choice(["local", "spark"]), default="local",
+                        show_default=True, callback=check, expose_value=False,
+                        help="Where the work runs: this machine only, for this command.")
+
+
 def _warn_if_empty(read: int, inputs: tuple[str, ...]) -> None:
     if read == 0:
         click.echo(f"neardup: no documents found in {', '.join(inputs)}", err=True)
@@ -307,6 +321,7 @@ def pairs(inputs: tuple[str, ...], **settings: Any) -> None:
 
 @main.command()
 @_force_option
+@_local_only("clean")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
               help="Directory for cleaned.jsonl, boilerplate.jsonl, rejected.jsonl and "
@@ -337,6 +352,7 @@ def clean(inputs: tuple[str, ...], output: str, dedup_paragraphs: bool, workers:
 
 @main.command()
 @_force_option
+@_local_only("reuse")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
               help="Directory for pairs.jsonl, groups.jsonl, rejected.jsonl and summary.json.")

@@ -430,9 +430,9 @@ class SparkDedup:
                        str(max(1 << 16, -(-input_bytes // partitions))))
         spark.conf.set("spark.sql.files.openCostInBytes", "0")
 
-        shown.step = "reading and sketching"
         learned = self.learned
         if opts.clean is not None and opts.clean.learn and learned is None:
+            shown.step = "learning boilerplate"
             learned = self._learn(spark, files)
         cleaner = opts.clean.cleaner(learned) if opts.clean is not None else None
         index = {file_key(f.uri): i for i, f in enumerate(files)}
@@ -441,7 +441,7 @@ class SparkDedup:
                            for frame in _read(spark, files, self.read)])
         sketched = sketched.persist(StorageLevel.DISK_ONLY)
 
-        shown.step = "numbering documents"
+        shown.step = "reading and sketching"
         # One pass brings every record's small columns to the driver; its place (file, split
         # offset, row) numbers it in reading order there, and the split bases go back to
         # the executors to number the documents they hold alike.
