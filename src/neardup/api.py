@@ -37,7 +37,7 @@ from .clean import Cleaned, CleanOptions
 from .clean.passes import CleanTask, FirstPass, first_pass, needs_first_pass
 from .dedup import Deduplicator, DedupOptions, DedupResult, Pair, payload_dtype
 from .document import Document, Source
-from .engine import LocalEngine
+from .engine import LocalEngine, default_workers
 from .engine.spark import SparkSettings
 from .errors import InputError
 from .intake import Intake, map_batches
@@ -365,17 +365,39 @@ def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = D
     with OutputDir(outdir, "dedup", force=force, expected=DEDUP_FILES) as out, \
             _stdin_copy(inputs, options.tmp_dir) as stdin:
         result = run_files(inputs, options, read, workers, progress, stdin, spark)
-        write_jsonl(out.file("pairs.jsonl"),
-                    (p.to_dict() for p in result.iter_pairs(max_group_pairs)))
-        write_jsonl(out.file("clusters.jsonl"), result.iter_cluster_rows())
-        write_jsonl(out.file("rejected.jsonl"), rejected_rows(result.rejected))
-        kept_sources = [result.sources[i] for i in result.kept_indices()]
-        write_kept(inputs, kept_sources, out.subdir("kept"),
-                   stdin.copy.name if stdin else None)
+        outputs = _DedupOutputs(result, inputs, out, max_group_pairs,
+                                stdin.copy.name if stdin else None)
+        # The outputs are independent: with more than one worker, kept/ (copied from the
+        # inputs) is written beside pairs and clusters, in processes forked with the result.
+        for _ in LocalEngine(min(workers or default_workers(), 2)).map(outputs,
+                                                                        outputs.parts):
+            pass
         result.seconds = time.perf_counter() - started
         write_summary(out.file("summary.json"), summary_dict(result, inputs, read, fingerprints))
         out.commit()
     return result
+
+
+class _DedupOutputs:
+    """Writes one part of a dedup run's output directory (a task for the engine)."""
+
+    parts = ("kept", "pairs and clusters")
+
+    def __init__(self, result: DedupResult, inputs: list[str], out: OutputDir,
+                 max_group_pairs: int | None, stdin_copy: str | None) -> None:
+        self.result, self.inputs, self.out = result, inputs, out
+        self.max_group_pairs, self.stdin_copy = max_group_pairs, stdin_copy
+
+    def __call__(self, part: str) -> None:
+        result, out = self.result, self.out
+        if part == "kept":
+            kept_sources = [result.sources[i] for i in result.kept_indices()]
+            write_kept(self.inputs, kept_sources, out.subdir("kept"), self.stdin_copy)
+            return
+        write_jsonl(out.file("pairs.jsonl"),
+                    (p.to_dict() for p in result.iter_pairs(self.max_group_pairs)))
+        write_jsonl(out.file("clusters.jsonl"), result.iter_cluster_rows())
+        write_jsonl(out.file("rejected.jsonl"), rejected_rows(result.rejected))
 
 
 def summary_dict(result: DedupResult, inputs: list[str], read: ReadOptions = ReadOptions(),

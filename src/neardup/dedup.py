@@ -30,7 +30,15 @@ import numpy as np
 from .clean import Cleaner, CleanOptions
 from .cluster import KeepPolicy, group_labels, kept_members
 from .document import Document, RecordBatch, Rejected, Source, Unparsed
-from .engine.base import Engine, PayloadStore, PayloadWriter, Reporter, reported, silent
+from .engine.base import (
+    Engine,
+    PayloadReader,
+    PayloadStore,
+    PayloadWriter,
+    Reporter,
+    reported,
+    silent,
+)
 from .intake import Intake, concat, map_batches
 from .lsh import band_keys, candidate_pairs
 from .minhash import DEFAULT_MAX_MISS, LSHParams, choose_lsh_params, estimate_jaccard
@@ -362,18 +370,29 @@ class Deduplicator:
         return result
 
     def _similarities(self, pairs: np.ndarray, chunk: int = 16_384) -> np.ndarray:
-        """Similarity of each pair of documents (:func:`score_pairs`), a chunk of pairs at a
-        time: each document's payload read once per chunk."""
-        out = np.empty(len(pairs))
-        for start in reported(self.report, range(0, len(pairs), chunk), len(pairs),
-                              "verifying", unit=" pairs", step=chunk):
-            part = pairs[start:start + chunk]
-            docs, local = np.unique(part, return_inverse=True)
-            local = local.reshape(-1, 2)
-            payloads = [self._store.get(d) for d in docs.tolist()]
-            out[start:start + len(part)] = score_pairs(payloads, local[:, 0], local[:, 1],
-                                                       self.options.verify)
-        return out
+        """Similarity of each pair of documents (:class:`ScoreTask` on the engine), a chunk
+        of pairs at a time."""
+        if not len(pairs):
+            return np.empty(0)
+        chunks = (pairs[start:start + chunk] for start in range(0, len(pairs), chunk))
+        task = ScoreTask(self._store.reader(), self.options.verify)
+        return np.concatenate(list(reported(self.report, self.engine.map(task, chunks),
+                                            len(pairs), "verifying", unit=" pairs",
+                                            step=chunk)))
+
+
+class ScoreTask:
+    """Scores a chunk of document pairs from their stored payloads (:func:`score_pairs`):
+    each document's payload read once per chunk. Picklable, for the workers."""
+
+    def __init__(self, payloads: PayloadReader, verify: bool) -> None:
+        self.payloads, self.verify = payloads, verify
+
+    def __call__(self, pairs: np.ndarray) -> np.ndarray:
+        docs, local = np.unique(pairs, return_inverse=True)
+        local = local.reshape(-1, 2)
+        payloads = [self.payloads.get(d) for d in docs.tolist()]
+        return score_pairs(payloads, local[:, 0], local[:, 1], self.verify)
 
 
 def payload_dtype(options: DedupOptions) -> type:
