@@ -4,8 +4,8 @@
 
 Builds the corpus on first use (bench/corpus.py; about ten minutes for 1,000,000 documents),
 then runs the CLI as a whole process with its output in bench/data/out/scale and writes
-bench/results/scale.md: wall time, docs/s, peak memory (sum of RSS over the process tree)
-and the run's summary.json.
+bench/results/scale-DOCS.md: wall time, docs/s, peak memory (sum of PSS over the process
+tree, and of RSS) and the run's summary.json.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import build  # noqa: E402
-from run import measure  # noqa: E402
+from run import measure_memory  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -34,7 +34,8 @@ def main() -> None:
     out = HERE / "data" / "out" / "scale"
     cmd = [sys.executable, "-m", "neardup", "dedup", str(corpus), "-o", str(out),
            "--workers", str(args.workers), "--clean" if args.clean else "--raw"]
-    seconds, peak = measure(cmd, HERE / "data" / "out" / "scale.stdout")
+    seconds, peak, peak_pss = measure_memory(cmd, HERE / "data" / "out" / "scale.stdout",
+                                             pss=True)
     summary = json.loads((out / "summary.json").read_text())
     size_gb = corpus.stat().st_size / 1e9
     text = "\n".join([
@@ -43,7 +44,9 @@ def main() -> None:
         f"{time.strftime('%Y-%m-%d %H:%M')}:",
         "",
         f"- wall time {seconds:,.1f} s ({summary['documents_read'] / seconds:,.0f} docs/s), "
-        f"peak memory {peak / 2**30:.2f} GiB (sum of RSS over the process tree)",
+        f"peak memory {peak_pss / 2**30:.2f} GiB (sum of PSS over the process tree; "
+        f"{peak / 2**30:.2f} GiB as sum of RSS, which counts pages forked processes share "
+        "once in each)",
         f"- kept {summary['kept']:,}, removed {summary['removed']:,} "
         f"({summary['exact_duplicates']:,} exact, {summary['near_duplicates']:,} near), "
         f"rejected {summary['rejected']:,}, groups {summary['groups']:,}, "
@@ -52,7 +55,8 @@ def main() -> None:
     print(text)
     (HERE / "results").mkdir(exist_ok=True)
     suffix = "-clean" if args.clean else ""
-    (HERE / "results" / f"scale-{args.docs}{suffix}.md").write_text(text + "\n")
+    workers = f"-w{args.workers}" if args.workers else ""
+    (HERE / "results" / f"scale-{args.docs}{suffix}{workers}.md").write_text(text + "\n")
 
 
 if __name__ == "__main__":
