@@ -6,14 +6,16 @@ Stages, and what each shuffles:
    path its Hadoop file system reads, are parsed, cleaned and sketched on the executors by
    the same functions the local engine runs (the compiled kernel, on Arrow batches). Each
    record carries its place: (input file, split offset, row in split), the order it would be
-   read in. Split sizes are collected (one row a split) to number documents in that order.
-2. **book** (driver): ids, sources, token counts and 128-bit exact keys come back as
-   arrays (about 40 bytes and the id a document); rejections and exact copies are decided
-   there by the local engine's code.
-3. **band** (shuffle: one row per representative and band): documents sharing a band key
-   meet in one group; each group's candidate pairs follow :func:`neardup.lsh.bucket_pairs`.
-4. **verify** (shuffle: candidate pairs joined twice with the stored shingle sets): exact
-   Jaccard on the executors (:func:`neardup.dedup.score_pairs`).
+   read in. The sketches stay on the executors' disks.
+2. **number and book** (driver): every record's small columns come back (ids, places,
+   token counts, 128-bit exact keys: about 40 bytes and the id a document); their places
+   number them in reading order, and rejections and exact copies are decided by the local
+   engine's code. The first document number of each split goes back to the executors.
+3. **band** (shuffle: one row per representative and band, the representatives a bitmap
+   shipped with the task): rows of one band key meet in one partition, whose candidate
+   pairs follow :func:`neardup.lsh.bucket_pairs`, the local engine's rule.
+4. **verify** (shuffle: the candidate pairs, joined twice with the shingle sets of the
+   documents in them): exact Jaccard on the executors (:func:`neardup.dedup.score_pairs`).
 5. **components** (shuffles: the matching pairs, a few rounds):
    :mod:`neardup.engine.spark.components`.
 6. **decide** (driver): :func:`neardup.dedup.decide`, as locally.
@@ -49,6 +51,7 @@ from ...document import Document, Rejected, Source
 from ...errors import InputError
 from ...intake import Intake
 from ...io.readers import (
+    BOM,
     JSONL_SUFFIXES,
     ReadOptions,
     is_remote,
@@ -59,7 +62,6 @@ from ...sketch import Sketcher
 from .components import connected_components
 from .session import SparkSettings, StageProgress, choose_partitions, session
 
-BOM = b"\xef\xbb\xbf"
 _NOWHERE = Source("<executor>")
 # Row kinds coming out of stage 1.
 _DOCUMENT, _REJECTED, _BLANK = 0, 1, 2
