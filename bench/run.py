@@ -89,15 +89,22 @@ def quality(out_path: Path, ids: dict[str, int], truth: dict[tuple[int, int], fl
     }
 
 
+def corpus_with_truth(docs: int) -> tuple[Path, dict[tuple[int, int], float], dict[str, int]]:
+    """The corpus of ``docs`` documents (built on first use), its truth (pairs of document
+    numbers with J >= 0.5), and each id's document number."""
+    corpus = build(docs)
+    truth = {(i, j): s for i, j, s in json.loads(truth_path(docs).read_text())}
+    ids = {json.loads(line)["id"]: n for n, line in enumerate(open(corpus, encoding="utf-8"))}
+    return corpus, truth, ids
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--docs", type=int, default=20_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", nargs="*", help="run only these pipelines")
     args = ap.parse_args()
-    corpus = build(args.docs)
-    truth = {(i, j): s for i, j, s in json.loads(truth_path(args.docs).read_text())}
-    ids = {json.loads(line)["id"]: n for n, line in enumerate(open(corpus, encoding="utf-8"))}
+    corpus, truth, ids = corpus_with_truth(args.docs)
     mean_kb = corpus.stat().st_size / len(ids) / 1024
     pipelines = {
         # --raw: the peers compare the text as it is, so neardup does too.

@@ -16,7 +16,6 @@ a true match at J >= 0.8. Writes bench/results/spark-DOCS.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -26,8 +25,7 @@ from pathlib import Path
 import pyarrow.dataset as ds
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import build, truth_path  # noqa: E402
-from run import PY, measure_memory, quality  # noqa: E402
+from run import PY, corpus_with_truth, measure_memory, quality  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PEER = HERE.parent.parent / "shared" / "peers" / "text-dedup-spark" / "run.sh"
@@ -57,9 +55,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--no-peer", action="store_true", help="leave text-dedup out")
     args = ap.parse_args()
-    corpus = build(args.docs)
-    truth = {(i, j): s for i, j, s in json.loads(truth_path(args.docs).read_text())}
-    ids = {json.loads(line)["id"]: n for n, line in enumerate(open(corpus, encoding="utf-8"))}
+    corpus, truth, ids = corpus_with_truth(args.docs)
     out_dir = HERE / "data" / "out" / "spark"
     out_dir.mkdir(parents=True, exist_ok=True)
     neardup = [PY, "-m", "neardup", "pairs", str(corpus), "--raw"]
