@@ -105,7 +105,7 @@ def main() -> None:
         f"Corpus: {len(ids):,} news-length documents ({corpus.stat().st_size / 1e6:,.0f} MB "
         f"JSONL), {t80:,} true pairs at J >= 0.8; whole processes, median of {args.repeat}; "
         f"{os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M')}. Command: "
-        f"`python bench/spark.py --docs {args.docs}`.",
+        f"`python bench/spark.py --docs {args.docs} --repeat {args.repeat}`.",
         "",
         "| pipeline | wall s | docs/s | peak MiB (PSS) | faster than text-dedup | "
         "recall@0.8 | precision | exact scores |",
