@@ -64,7 +64,7 @@ from .io.writers import (
 )
 from .progress import progress_wanted, reporter, track
 from .reuse import ReuseFinder, ReuseOptions, ReuseResult
-from .store import LiveTempDir, SpilledParts, SpillStore
+from .store import LiveTempDir, SpilledColumns, SpilledParts, SpillStore
 from .text import DEFAULT_NGRAM
 
 Docs = Iterable[str] | Iterable[tuple[str, str]] | Iterable[Document] | Mapping[str, str]
@@ -95,7 +95,8 @@ def dedup(docs: Docs, threshold: float = 0.8, *, workers: int = 1,
     if opts.clean is not None and opts.clean.learn:
         documents = list(documents)
         learned = first_pass(documents, opts.clean, LocalEngine(workers)).lines
-    with Deduplicator(opts, LocalEngine(workers), _payload_store(opts), learned=learned) as run:
+    with Deduplicator(opts, LocalEngine(workers), *_spill_stores(opts),
+                      learned=learned) as run:
         run.add(documents)
         return run.finish()
 
@@ -110,9 +111,11 @@ def find_pairs(docs: Docs, threshold: float = 0.8, *, workers: int = 1,
     return [p for p in result.iter_pairs(max_group_pairs=None) if isinstance(p, Pair)]
 
 
-def _payload_store(options: DedupOptions) -> SpillStore:
-    """Where the local engine keeps each document's payload: spill files in ``tmp_dir``."""
-    return SpillStore(payload_dtype(options), options.tmp_dir)
+def _spill_stores(options: DedupOptions) -> tuple[SpillStore, SpilledColumns]:
+    """Where the local engine keeps each document's payload and its band keys until they
+    are needed: spill files in ``tmp_dir``, removed with the payload store."""
+    payloads = SpillStore(payload_dtype(options), options.tmp_dir)
+    return payloads, SpilledColumns(payloads.directory, "bands", np.uint64)
 
 
 def _reuse_finder(options: ReuseOptions, workers: int | None,
@@ -308,7 +311,7 @@ def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
                                        progress, desc="learning"), options.clean,
                                  LocalEngine(workers)).lines
             replay = stdin.replay() if stdin is not None else None
-        with Deduplicator(options, LocalEngine(workers), _payload_store(options),
+        with Deduplicator(options, LocalEngine(workers), *_spill_stores(options),
                           reporter(progress), learned) as run:
             run.add(track(_records(inputs, read, replay), input_size(inputs), progress))
             return run.finish()

@@ -31,6 +31,7 @@ from .clean import Cleaner, CleanOptions
 from .cluster import KeepPolicy, group_labels, kept_members
 from .document import Document, RecordBatch, Rejected, Source, Unparsed
 from .engine.base import (
+    ColumnStore,
     Engine,
     PayloadReader,
     PayloadStore,
@@ -40,7 +41,7 @@ from .engine.base import (
     silent,
 )
 from .intake import Intake, concat, map_batches
-from .lsh import band_keys, candidate_pairs
+from .lsh import band_keys, candidate_pairs_by_band
 from .minhash import DEFAULT_MAX_MISS, LSHParams, choose_lsh_params, estimate_jaccard
 from .similarity import jaccard_many
 from .sketch import Sketcher, SketchParams
@@ -279,17 +280,19 @@ class Deduplicator:
     """Streams documents in, then decides exact and near duplicates.
 
     >>> store = SpillStore(np.uint64)  # exact verification: uint64 shingle sets
-    >>> with Deduplicator(DedupOptions(threshold=0.8), LocalEngine(1), store) as d:
+    >>> bands = SpilledColumns(store.directory, "bands", np.uint64)
+    >>> with Deduplicator(DedupOptions(threshold=0.8), LocalEngine(1), store, bands) as d:
     ...     d.add(documents)        # any iterable of Document / Rejected, any number of times
     ...     result = d.finish()
     """
 
     def __init__(self, options: DedupOptions,
-                 engine: Engine, store: PayloadStore, report: Reporter = silent,
-                 learned: dict[int, int] | None = None) -> None:
+                 engine: Engine, store: PayloadStore, bands: ColumnStore,
+                 report: Reporter = silent, learned: dict[int, int] | None = None) -> None:
         """``engine`` runs the sketching; ``store`` keeps each document's payload (uint64
         shingle sets, or uint32 signatures without ``options.verify``: see
-        :func:`payload_dtype`) and is closed with this; ``learned``: boilerplate lines
+        :func:`payload_dtype`) and is closed with this; ``bands`` keeps the band keys
+        (uint64, a column per band) until they are grouped; ``learned``: boilerplate lines
         from a first pass (see :mod:`neardup.clean.learn`), used when ``options.clean``
         asks for learned boilerplate."""
         if options.clean is not None and options.clean.paragraphs:
@@ -306,7 +309,7 @@ class Deduplicator:
         self._status: list[np.ndarray] = []
         self._keys: list[np.ndarray] = []
         self._ntokens: list[np.ndarray] = []
-        self._bands: list[np.ndarray] = []
+        self._bands = bands
 
     def add(self, records: Iterable[Document | Rejected | Unparsed]) -> None:
         """Read and sketch records; call any number of times before :meth:`finish`."""
@@ -317,7 +320,7 @@ class Deduplicator:
             self._status.append(np.where(rejected, Status.REJECTED, Status.OK).astype(np.int8))
             self._keys.append(sketched.keys)
             self._ntokens.append(sketched.ntokens)
-            self._bands.append(sketched.band_keys)
+            self._bands.append(sketched.band_keys)  # to disk: 8 bytes a band a document
             self._store.register(sketched.spill, sketched.counts)
 
     @property
@@ -339,6 +342,7 @@ class Deduplicator:
 
     def close(self) -> None:
         """Remove the spill files (:meth:`finish` does this too)."""
+        self._bands.close()
         self._store.close()
 
     def __enter__(self) -> Deduplicator:
@@ -356,17 +360,17 @@ class Deduplicator:
         valid = np.flatnonzero(status == Status.OK)
         exact_rep = exact_representatives(concat(self._keys, np.uint64, (0, 2)), valid, n)
         reps = np.unique(exact_rep[valid])
-        bands = concat(self._bands, np.uint64, (0, self.lsh.bands))
-        self._keys = self._bands = []  # all per-document state now lives in the arrays above
-        candidates = reps[candidate_pairs(bands[reps], opts.max_bucket)]
-        del bands
+        self._keys = []  # all per-document state now lives in the arrays above
+        columns = (self._bands.column(b)[reps] if n else np.empty(0, np.uint64)
+                   for b in range(self.lsh.bands))
+        candidates = reps[candidate_pairs_by_band(columns, len(reps), opts.max_bucket)]
         scores = self._similarities(candidates)
         match = scores >= opts.threshold - 1e-12
         edges, edge_scores = candidates[match], scores[match]
         result = decide(self.ids, self.sources, status, ntokens, exact_rep, len(candidates),
                         edges, edge_scores, group_labels(exact_rep, edges), self.rejected,
                         self.documents_read, opts, self._similarities)
-        self._store.close()
+        self.close()
         return result
 
     def _similarities(self, pairs: np.ndarray, chunk: int = 16_384) -> np.ndarray:

@@ -8,7 +8,7 @@ computed where the signatures are and the signatures can be dropped.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -53,10 +53,17 @@ def candidate_pairs(keys: np.ndarray, max_bucket: int = 2_000) -> np.ndarray:
     linked as a star around its first member instead of as all its pairs: the
     group still forms, but its ``O(m**2)`` pairs are not all proposed.
     """
-    n = keys.shape[0]
+    return candidate_pairs_by_band((keys[:, b] for b in range(keys.shape[1])), keys.shape[0],
+                                   max_bucket)
+
+
+def candidate_pairs_by_band(columns: Iterable[np.ndarray], n: int, max_bucket: int = 2_000
+                            ) -> np.ndarray:
+    """:func:`candidate_pairs` of ``n`` documents whose band keys come one band at a time
+    (each an ``n``-long column), so only one band's keys need be in memory."""
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
-    found = list(_bucket_pairs(keys, max_bucket))
+    found = list(_bucket_pairs(columns, n, max_bucket))
     if not found:
         return np.empty((0, 2), dtype=np.int64)
     codes = np.unique(np.concatenate(found))
@@ -89,7 +96,8 @@ def bucket_pairs(members: np.ndarray, starts: np.ndarray, max_bucket: int = 2_00
         yield grid[:, i].ravel(), grid[:, j].ravel()
 
 
-def _bucket_pairs(keys: np.ndarray, max_bucket: int) -> Iterator[np.ndarray]:
+def _bucket_pairs(columns: Iterable[np.ndarray], n: int, max_bucket: int
+                  ) -> Iterator[np.ndarray]:
     """Pair codes ``i * n + j`` for each bucket of equal keys, band by band.
 
     Each band is grouped with one plain sort of ``key_high_bits | document_number``
@@ -100,13 +108,12 @@ def _bucket_pairs(keys: np.ndarray, max_bucket: int) -> Iterator[np.ndarray]:
     expanded together (one ``(buckets, size)`` matrix), so the cost is a few numpy calls
     per distinct bucket size, not per bucket.
     """
-    n = keys.shape[0]
     index_bits = max(1, int(n - 1).bit_length())
     shift = np.uint64(index_bits)
     mask = np.uint64((1 << index_bits) - 1)
     documents = np.arange(n, dtype=np.uint64)
-    for band in range(keys.shape[1]):
-        packed = np.sort((keys[:, band] >> shift << shift) | documents)
+    for column in columns:
+        packed = np.sort((column >> shift << shift) | documents)
         hashes = packed >> shift
         order = (packed & mask).astype(np.int64)  # sorted within a key: the low bits
         starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])

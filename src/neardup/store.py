@@ -164,6 +164,34 @@ class SpillStore:
         self._dir.close()
 
 
+class SpilledColumns:
+    """A matrix of ``dtype`` appended a batch of rows at a time, each column to its own
+    file in ``directory`` (the caller's spill directory, removed with it), read back one
+    column at a time: memory holds one column, not the matrix."""
+
+    def __init__(self, directory: str, name: str, dtype: np.dtype | type) -> None:
+        self.directory, self.name, self.dtype = directory, name, np.dtype(dtype)
+        self._fds: list[int] = []
+
+    def _path(self, k: int) -> str:
+        return os.path.join(self.directory, f"{self.name}-{k}.bin")
+
+    def append(self, rows: np.ndarray) -> None:
+        if not self._fds:
+            self._fds = [os.open(self._path(k), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                         for k in range(rows.shape[1])]
+        for k, fd in enumerate(self._fds):
+            os.write(fd, np.ascontiguousarray(rows[:, k], dtype=self.dtype).tobytes())
+
+    def column(self, k: int) -> np.ndarray:
+        return np.fromfile(self._path(k), dtype=self.dtype)
+
+    def close(self) -> None:
+        for fd in self._fds:
+            os.close(fd)
+        self._fds = []
+
+
 class SpillReader:
     """Reads spilled arrays by document number. Picklable: each process opens the files
     on first use."""

@@ -56,6 +56,17 @@ class PayloadReader(Protocol):
     def get(self, doc: int) -> np.ndarray: ...
 
 
+class ColumnStore(Protocol):
+    """A matrix appended a batch of rows at a time and read back one column at a time
+    (the band keys: a column is one band), so the whole never stands in memory."""
+
+    def append(self, rows: np.ndarray) -> None: ...
+
+    def column(self, k: int) -> np.ndarray: ...
+
+    def close(self) -> None: ...
+
+
 class Reporter(Protocol):
     """Opens a display of ``total`` units of work; what it yields advances it by ``n``."""
 
