@@ -20,7 +20,7 @@ keys, where it was read from); texts stream through once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -29,7 +29,7 @@ import numpy as np
 
 from .clean import Cleaner, CleanOptions
 from .cluster import KeepPolicy, group_labels, kept_members
-from .document import Document, RecordBatch, Rejected, Source, Unparsed
+from .document import Document, RecordBatch, Rejected, Source, Sources, Unparsed
 from .engine.base import (
     ColumnStore,
     Engine,
@@ -205,7 +205,7 @@ class DedupResult:
     """
 
     ids: list[str]
-    sources: list[Source | None]
+    sources: Sequence[Source | None]
     status: np.ndarray
     keep: np.ndarray
     cluster: np.ndarray
@@ -328,7 +328,7 @@ class Deduplicator:
         return self.intake.ids
 
     @property
-    def sources(self) -> list[Source | None]:
+    def sources(self) -> Sources:
         return self.intake.sources
 
     @property
@@ -417,7 +417,7 @@ def score_pairs(payloads: list[np.ndarray], first: np.ndarray, second: np.ndarra
                     dtype=float)
 
 
-def decide(ids: list[str], sources: list[Source | None], status: np.ndarray,
+def decide(ids: list[str], sources: Sequence[Source | None], status: np.ndarray,
            ntokens: np.ndarray, exact_rep: np.ndarray, candidates: int, edges: np.ndarray,
            edge_scores: np.ndarray, labels: np.ndarray, rejected: list[Rejected],
            documents_read: int, opts: DedupOptions,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,52 @@ class Source:
         unit = ("row" if name.endswith(".parquet") else
                 "record" if name.endswith((".warc", ".warc.gz")) else "line")
         return f"{self.path}:{unit} {self.record}"
+
+
+class Sources(Sequence["Source | None"]):
+    """Where each of many documents was read from, held as arrays: a table of paths, and
+    per document a path number and a record number (12 bytes, not a :class:`Source`
+    object of about 90). Indexing gives a :class:`Source` (or None: not known)."""
+
+    def __init__(self) -> None:
+        self._paths: list[str] = []
+        self._path_numbers: dict[str, int] = {}
+        self._path = array("i")  # -1: no source
+        self._record = array("q")  # -1: no record number (the file is the record)
+
+    def append(self, source: Source | None) -> None:
+        if source is None:
+            self._path.append(-1)
+            self._record.append(-1)
+            return
+        number = self._path_numbers.get(source.path)
+        if number is None:
+            number = self._path_numbers[source.path] = len(self._paths)
+            self._paths.append(source.path)
+        self._path.append(number)
+        self._record.append(-1 if source.record is None else source.record)
+
+    def extend(self, sources: Iterable[Source | None]) -> None:
+        for source in sources:
+            self.append(source)
+
+    def __len__(self) -> int:
+        return len(self._path)
+
+    @overload
+    def __getitem__(self, i: int) -> Source | None: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Source | None]: ...
+
+    def __getitem__(self, i: int | slice) -> Source | None | list[Source | None]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        path = self._path[i]
+        if path < 0:
+            return None
+        record = self._record[i]
+        return Source(self._paths[path], None if record < 0 else record)
 
 
 @dataclass(slots=True)

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .document import Document, RecordBatch, Rejected, Source, Unparsed
+from .document import Document, RecordBatch, Rejected, Source, Sources, Unparsed
 from .engine.base import Engine
 
 T = TypeVar("T")
@@ -29,9 +29,9 @@ class Intake:
     def __init__(self, batch_size: int = 256) -> None:
         self.batch_size = batch_size
         self.ids: list[str] = []
-        self.sources: list[Source | None] = []
+        self.sources = Sources()
         self.documents_read = 0
-        self._seen: dict[str, Source | None] = {}
+        self._seen: dict[str, int] = {}  # id -> its document number
         self._rejected: list[tuple[Any, Rejected]] = []  # (reading order, what and why)
 
     def batches(self, records: Iterable[Document | Rejected | Unparsed],
@@ -90,15 +90,15 @@ class Intake:
                     source or Source("<memory>"), NO_WORDS, doc_id)))
             elif doc_id in seen:
                 rejected[i] = True
-                earlier = seen[doc_id] or "an earlier record"
+                earlier = self.sources[seen[doc_id]] or "an earlier record"
                 self._rejected.append((positions[i], Rejected(
                     source or Source("<memory>"),
                     f"duplicate id {doc_id!r}, first read at {earlier}{_as_text(doc_id)}",
                     doc_id)))
             else:
-                seen[doc_id] = source
-        self.ids.extend(ids)
-        self.sources.extend(sources)
+                seen[doc_id] = len(self.ids)
+            self.ids.append(doc_id)
+            self.sources.append(source)
         return rejected
 
     @property
