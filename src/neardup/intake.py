@@ -86,15 +86,15 @@ class Intake:
         for i, (doc_id, source) in enumerate(zip(ids, sources)):
             if empty[i]:
                 rejected[i] = True
-                self._rejected.append((positions[i], Rejected(
-                    source or Source("<memory>"), NO_WORDS, doc_id)))
+                self.reject(positions[i], Rejected(source or Source("<memory>"), NO_WORDS,
+                                                   doc_id))
             elif doc_id in seen:
                 rejected[i] = True
                 earlier = self.sources[seen[doc_id]] or "an earlier record"
-                self._rejected.append((positions[i], Rejected(
+                self.reject(positions[i], Rejected(
                     source or Source("<memory>"),
                     f"duplicate id {doc_id!r}, first read at {earlier}{_as_text(doc_id)}",
-                    doc_id)))
+                    doc_id))
             else:
                 seen[doc_id] = len(self.ids)
             self.ids.append(doc_id)
