@@ -141,3 +141,22 @@ def test_prefix_filtered_truth_equals_brute_force(planted: synth.PlantedCorpus) 
     fast = synth.similar_pairs(texts, 0.5)
     assert fast.keys() == brute.keys()
     assert all(abs(fast[k] - brute[k]) < 1e-12 for k in brute)
+
+
+def test_a_repeated_id_names_where_it_was_first_accepted() -> None:
+    """An empty first copy is rejected for having no words, so the later copy is the one a
+    repeat is reported against; the record order of the report is reading order."""
+    docs = [neardup.Document("a", " ,, ", neardup.Source("f.jsonl", 1)),
+            neardup.Document("a", "first real text of a with enough words here",
+                             neardup.Source("f.jsonl", 2)),
+            neardup.Document("b", "another text entirely about other things now",
+                             neardup.Source("f.jsonl", 3)),
+            neardup.Document("a", "a repeated id with a different text body now",
+                             neardup.Source("f.jsonl", 4)),
+            neardup.Document("b", "b again", neardup.Source("f.jsonl", 5))]
+    result = neardup.dedup(docs)
+    assert [r.message() for r in result.rejected] == [
+        "f.jsonl:line 1 (id 'a'): no words to compare (empty, or only spaces and punctuation)",
+        "f.jsonl:line 4 (id 'a'): duplicate id 'a', first read at f.jsonl:line 2",
+        "f.jsonl:line 5 (id 'b'): duplicate id 'b', first read at f.jsonl:line 3"]
+    assert result.kept_ids() == ["a", "b"]

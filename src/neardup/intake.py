@@ -31,7 +31,11 @@ class Intake:
         self.ids: list[str] = []
         self.sources = Sources()
         self.documents_read = 0
-        self._seen: dict[str, int] = {}  # id -> its document number
+        # Ids accepted so far. Where each was first read is looked up only when an id
+        # repeats (rare): a set costs a third of a dict of numbers at ten million ids.
+        self._seen: set[str] = set()
+        self._accepted = bytearray()  # per document: 1 if its id was not read before
+        self._first: dict[str, int] | None = None  # id -> document number, once needed
         self._rejected: list[tuple[Any, Rejected]] = []  # (reading order, what and why)
 
     def batches(self, records: Iterable[Document | Rejected | Unparsed],
@@ -90,16 +94,29 @@ class Intake:
                                                    doc_id))
             elif doc_id in seen:
                 rejected[i] = True
-                earlier = self.sources[seen[doc_id]] or "an earlier record"
+                earlier = self.sources[self._first_reading(doc_id)] or "an earlier record"
                 self.reject(positions[i], Rejected(
                     source or Source("<memory>"),
                     f"duplicate id {doc_id!r}, first read at {earlier}{_as_text(doc_id)}",
                     doc_id))
             else:
-                seen[doc_id] = len(self.ids)
+                seen.add(doc_id)
+                if self._first is not None:
+                    self._first[doc_id] = len(self.ids)
+            self._accepted.append(0 if rejected[i] else 1)
             self.ids.append(doc_id)
             self.sources.append(source)
         return rejected
+
+    def _first_reading(self, doc_id: str) -> int:
+        """The document number an accepted id was first read at (the index is built at the
+        first repeated id, then kept up to date)."""
+        if self._first is None:
+            self._first = {}
+            for number, (seen_id, accepted) in enumerate(zip(self.ids, self._accepted)):
+                if accepted:
+                    self._first.setdefault(seen_id, number)
+        return self._first[doc_id]
 
     @property
     def rejected(self) -> list[Rejected]:
