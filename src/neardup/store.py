@@ -154,10 +154,6 @@ class SpillStore:
             self._reader = SpillReader(self.directory, self.dtype, names, self._index)
         return self._reader
 
-    def get(self, doc: int) -> np.ndarray:
-        """The array of document ``doc`` as written."""
-        return self.reader().get(doc)
-
     def close(self) -> None:
         if self._reader is not None:
             self._reader.close()

@@ -42,8 +42,6 @@ class PayloadStore(Protocol):
     def register(self, where: Any, counts: np.ndarray) -> None:
         """The next documents' arrays went ``where``, ``counts`` items each."""
 
-    def get(self, doc: int) -> np.ndarray: ...
-
     def reader(self) -> PayloadReader:
         """A picklable reader of every array registered so far, for the workers."""
 

@@ -425,9 +425,10 @@ class SparkDedup:
         from pyspark.sql import functions as F
 
         opts = self.options
-        partitions = self._partitions(spark, files)
-        spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
         input_bytes = sum(_size(f.uri) for f in files)
+        partitions = (self.settings.partitions or
+                      choose_partitions(input_bytes, spark.sparkContext.defaultParallelism))
+        spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
         spark.conf.set("spark.sql.files.maxPartitionBytes",
                        str(max(1 << 16, -(-input_bytes // partitions))))
         spark.conf.set("spark.sql.files.openCostInBytes", "0")
@@ -543,12 +544,6 @@ class SparkDedup:
         scores = np.empty(len(pairs))
         scores[table.column("k").to_numpy()] = table.column("score").to_numpy()
         return scores
-    def _partitions(self, spark: Any, files: list[InputFile]) -> int:
-        if self.settings.partitions:
-            return self.settings.partitions
-        cores = spark.sparkContext.defaultParallelism
-        return choose_partitions(sum(_size(f.uri) for f in files), cores)
-
     def _learn(self, spark: Any, files: list[InputFile]) -> dict[int, int]:
         """Boilerplate lines as :class:`~neardup.clean.learn.RepeatedLines` learns them:
         each line counted once per distinct context, across the executors."""
