@@ -178,15 +178,27 @@ def test_dedup_on_spark_writes_the_local_engines_files(corpus: list[str],
         assert outputs["spark"][name] == outputs["local"][name], name
 
 
-def test_spark_refuses_inputs_it_cannot_read_in_one_line(tmp_path: Path) -> None:
-    page = tmp_path / "page.html"
-    page.write_text("<html><body><p>text</p></body></html>")
-    run = subprocess.run([sys.executable, "-m", "neardup", "pairs", str(page),
+@pytest.mark.parametrize("name", ["page.html", "news.jsonl.zst", "folder"])
+def test_spark_refuses_inputs_it_cannot_read_in_one_line(tmp_path: Path, name: str) -> None:
+    """An HTML page, zstd JSONL, or a directory with no JSONL or Parquet file in it."""
+    target = tmp_path / name
+    if name == "folder":
+        target.mkdir()
+        (target / "notes.txt").write_text("plain text, which only the local engine reads")
+    elif name.endswith(".zst"):
+        import zstandard
+
+        target.write_bytes(zstandard.ZstdCompressor().compress(b'{"id": "a", "text": "t"}\n'))
+    else:
+        target.write_text("<html><body><p>text</p></body></html>")
+    run = subprocess.run([sys.executable, "-m", "neardup", "pairs", str(target),
                           "--engine", "spark"], capture_output=True, text=True, timeout=300)
     assert run.returncode != 0
     assert "Using incubator modules" not in run.stderr  # refused before Spark started
     lines = [ln for ln in run.stderr.splitlines() if ln.startswith("Error:")]
-    assert len(lines) == 1 and "page.html" in lines[0] and "local engine" in lines[0]
+    assert len(lines) == 1 and name in lines[0] and "--engine spark reads JSONL" in lines[0]
+    if name == "page.html":
+        assert "local engine" in lines[0]
     assert "Traceback" not in run.stderr
 
 

@@ -188,7 +188,7 @@ def input_size(paths: list[str]) -> int | None:
         if kind == "stdin":
             return None
         if kind == "dir":
-            total += sum(_size(p) for p in _walk(Path(path)) if isinstance(p, Path))
+            total += sum(_size(p) for p in walk_files(Path(path)) if isinstance(p, Path))
         else:
             total += _size(Path(path))
     return total
@@ -215,7 +215,7 @@ def input_fingerprints(paths: list[str], block: int = 65536) -> list[dict[str, o
             if os.path.isdir(path):
                 digest = xxhash.xxh64()
                 files = size = mtime = 0
-                for file in _walk(Path(path)):
+                for file in walk_files(Path(path)):
                     if not isinstance(file, Path):
                         continue
                     st = file.stat()
@@ -268,7 +268,7 @@ def read_input(path: str, options: ReadOptions = ReadOptions(),
         yield from read_jsonl_stream(sys.stdin.buffer, "-", options, deferred)
     elif kind == "dir":
         root = Path(path)
-        for file in _walk(root):
+        for file in walk_files(root):
             if isinstance(file, Rejected):
                 yield file
                 continue
@@ -298,7 +298,7 @@ def _finish(record: RawRecord, deferred: bool) -> RawRecord:
     return record if deferred or not isinstance(record, Unparsed) else record.parsed()
 
 
-def _walk(root: Path) -> Iterator[Path | Rejected]:
+def walk_files(root: Path) -> Iterator[Path | Rejected]:
     """The regular files below ``root`` in sorted order, and a :class:`Rejected` for each
     directory that cannot be listed, link that points nowhere and special file (a silent
     skip would lose their documents unseen)."""

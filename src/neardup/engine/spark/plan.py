@@ -44,6 +44,7 @@ from ...dedup import (
     Status,
     decide,
     exact_representatives,
+    payload_dtype,
     score_pairs,
     sketch_texts,
 )
@@ -52,11 +53,12 @@ from ...errors import InputError
 from ...intake import Intake
 from ...io.readers import (
     BOM,
-    JSONL_SUFFIXES,
     ReadOptions,
+    input_kind,
     is_remote,
     parse_jsonl_line,
     record_from_row,
+    walk_files,
 )
 from ...sketch import Sketcher
 from .components import connected_components
@@ -85,54 +87,56 @@ def file_key(uri: str) -> str:
 
 
 def _kind(name: str) -> str | None:
-    lower = name.lower()
-    if lower.endswith(".parquet"):
-        return "parquet"
-    if any(lower.endswith(s + c) for s in JSONL_SUFFIXES for c in ("", ".gz")):
-        return "jsonl"
+    """``jsonl`` or ``parquet`` for a file Spark reads (gzipped JSONL too), else None."""
+    kind = input_kind(name)
+    if kind == "parquet" or (kind == "jsonl" and not name.lower().endswith(".zst")):
+        return kind
     return None
+
+
+_NOT_READ = ("--engine spark reads JSONL (.jsonl, .ndjson, .json, optionally .gz; recompress "
+             "zstd with gzip) and Parquet")
 
 
 def list_inputs(spark: Callable[[], Any], inputs: list[str]
                 ) -> tuple[list[InputFile], list[Rejected]]:
     """The JSONL and Parquet files of ``inputs`` in reading order (a directory: the files
-    below it, sorted), and a :class:`Rejected` for each other file found in a directory.
-    ``spark`` gives the session, asked for only to list paths on other file systems."""
+    below it, in the local engine's order), and a :class:`Rejected` for everything else a
+    directory holds. ``spark`` gives the session, asked for only to list paths on other
+    file systems. Raises :class:`InputError` for an input given by name that Spark cannot
+    read, and when no input holds a file it can."""
     files: list[InputFile] = []
     skipped: list[Rejected] = []
     for path in inputs:
         if path == "-":
             raise InputError("standard input (-) cannot be read by --engine spark; give a file")
-        found = _list_remote(spark(), path) if is_remote(path) else _list_local(path)
+        if is_remote(path):
+            found: list[tuple[str, str] | Rejected] = _list_remote(spark(), path)
+        elif os.path.isdir(path):
+            found = [f if isinstance(f, Rejected) else (f.resolve().as_uri(), str(f))
+                     for f in walk_files(Path(path))]
+        elif os.path.exists(path):
+            if _kind(path) is None:
+                raise InputError(f"{path}: {_NOT_READ}; run other inputs with the local "
+                                 "engine")
+            found = [(Path(path).resolve().as_uri(), path)]
+        else:
+            found = []
         if not found:
             raise InputError(f"{path}: no such file or directory")
-        for uri, name in found:
+        for entry in found:
+            if isinstance(entry, Rejected):
+                skipped.append(entry)
+                continue
+            uri, name = entry
             kind = _kind(name)
             if kind is not None:
                 files.append(InputFile(uri, name, kind))
-            elif found == [(uri, name)] and not name.lower().endswith(".zst"):
-                raise InputError(f"{path}: --engine spark reads JSONL (.jsonl, .ndjson, "
-                                 ".json, optionally .gz) and Parquet; run other inputs with "
-                                 "the local engine")
             else:
-                skipped.append(Rejected(Source(name), "not JSONL (.jsonl, .ndjson, .json, "
-                                        ".gz) or Parquet: --engine spark does not read it "
-                                        "(zstd JSONL: recompress with gzip)"))
+                skipped.append(Rejected(Source(name), f"not read: {_NOT_READ}"))
+    if not files:
+        raise InputError(f"{', '.join(inputs)}: no JSONL or Parquet file to read ({_NOT_READ})")
     return files, skipped
-
-
-def _list_local(path: str) -> list[tuple[str, str]]:
-    if os.path.isdir(path):
-        found = []
-        for dirpath, dirnames, filenames in os.walk(path):
-            dirnames.sort()
-            for name in sorted(filenames):
-                full = os.path.join(dirpath, name)
-                found.append((Path(full).resolve().as_uri(), str(Path(full))))
-        return found
-    if os.path.exists(path):
-        return [(Path(path).resolve().as_uri(), path)]
-    return []
 
 
 def _list_remote(spark: Any, path: str) -> list[tuple[str, str]]:
@@ -343,13 +347,14 @@ class KeepRows:
 class ScorePairs:
     """Stage 4 on an executor: pairs with both payloads -> their scores."""
 
-    def __init__(self, verify: bool) -> None:
-        self.verify = verify
+    def __init__(self, options: DedupOptions) -> None:
+        self.verify = options.verify
+        self.dtype = np.dtype(payload_dtype(options))
 
     def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
 
-        dtype = np.dtype(np.uint64 if self.verify else np.uint32)
+        dtype = self.dtype
         for batch in batches:
             first = _binary_items(batch.column("pa"), dtype)
             second = _binary_items(batch.column("pb"), dtype)
@@ -372,8 +377,9 @@ def _binary_items(column: Any, dtype: np.dtype) -> list[np.ndarray]:
                                                     offsets[1:].tolist())]
 
 
-def _read(spark: Any, files: list[InputFile], read: ReadOptions) -> Any:
-    """The input rows with their place: one DataFrame over every JSONL and Parquet file."""
+def _read(spark: Any, files: list[InputFile], read: ReadOptions) -> list[Any]:
+    """The input rows with their place: a DataFrame over the JSONL files and one over the
+    Parquet files (whichever there are)."""
     from pyspark.sql import functions as F
 
     place = [F.col("_metadata.file_path").alias("path"),
@@ -402,12 +408,11 @@ class SparkDedup:
     """One ``dedup`` run on Spark (see the module's docstring for the stages)."""
 
     def __init__(self, options: DedupOptions, read: ReadOptions, settings: SparkSettings,
-                 progress: bool = False, learned: dict[int, int] | None = None) -> None:
+                 progress: bool = False) -> None:
         if options.clean is not None and options.clean.paragraphs:
             raise ValueError("paragraph-level dedup is part of `neardup clean`, not of dedup")
         self.options, self.read, self.settings = options, read, settings
         self.progress = progress
-        self.learned = learned
 
     def run(self, inputs: list[str]) -> DedupResult:
         def start() -> Any:
@@ -433,8 +438,8 @@ class SparkDedup:
                        str(max(1 << 16, -(-input_bytes // partitions))))
         spark.conf.set("spark.sql.files.openCostInBytes", "0")
 
-        learned = self.learned
-        if opts.clean is not None and opts.clean.learn and learned is None:
+        learned = None
+        if opts.clean is not None and opts.clean.learn:
             shown.step = "learning boilerplate"
             learned = self._learn(spark, files)
         cleaner = opts.clean.cleaner(learned) if opts.clean is not None else None
@@ -539,7 +544,7 @@ class SparkDedup:
                   .join(payload.select(F.col("ord").alias("b"), F.col("payload").alias("pb")),
                         "b")
                   .select("k", "pa", "pb"))
-        got = joined.mapInArrow(ScorePairs(self.options.verify), "k long, score double")
+        got = joined.mapInArrow(ScorePairs(self.options), "k long, score double")
         table = got.toArrow()
         scores = np.empty(len(pairs))
         scores[table.column("k").to_numpy()] = table.column("score").to_numpy()
