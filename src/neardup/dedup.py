@@ -464,22 +464,15 @@ def _similarity_to_kept(exact_rep: np.ndarray, labels: np.ndarray, kept: np.ndar
     same = mine == theirs
     to_kept[grouped[same]] = 1.0
     known = {(a, b): s for (a, b), s in zip(edges.tolist(), edge_scores.tolist())}
-    unknown: list[tuple[int, int]] = []
-    for doc, a, b in zip(grouped[~same].tolist(), mine[~same].tolist(),
-                         theirs[~same].tolist()):
-        pair = (min(a, b), max(a, b))
-        score = known.get(pair)
-        if score is None:
-            unknown.append(pair)
-        to_kept[doc] = np.nan if score is None else score
-    if unknown:
-        pairs = np.unique(np.array(unknown, dtype=np.int64), axis=0)
-        scores = dict(zip(map(tuple, pairs.tolist()), similarities(pairs).tolist()))
-        for doc, a, b in zip(grouped[~same].tolist(), mine[~same].tolist(),
-                             theirs[~same].tolist()):
-            pair = (min(a, b), max(a, b))
-            if pair not in known:
-                to_kept[doc] = scores[pair]
+    a, b = mine[~same], theirs[~same]
+    pairs = np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)
+    scores = np.array([known.get(pair, np.nan) for pair in map(tuple, pairs.tolist())],
+                      dtype=float)
+    missing = np.isnan(scores)
+    if missing.any():  # each pair scored once, however many members share it
+        wanted, back = np.unique(pairs[missing], axis=0, return_inverse=True)
+        scores[missing] = similarities(wanted)[back.ravel()]
+    to_kept[grouped[~same]] = scores
     return to_kept
 
 
