@@ -182,11 +182,9 @@ def _run_settings(s: dict[str, Any], keep: str = "first") -> _Run:
 def _spark_settings(s: dict[str, Any]) -> SparkSettings | None:
     """What --engine spark and its options ask for (None: the local engine)."""
     if s["engine"] != "spark":
-        for name in ("master", "partitions"):
-            if s[name] is not None:
-                raise click.UsageError(f"--{name} is for --engine spark")
-        if s["spark_conf"]:
-            raise click.UsageError("--spark-conf is for --engine spark")
+        for name in ("master", "partitions", "spark_conf"):
+            if s[name]:
+                raise click.UsageError(f"--{name.replace('_', '-')} is for --engine spark")
         return None
     conf = []
     for item in s["spark_conf"]:
