@@ -224,7 +224,7 @@ def _write_cleaned(records: Iterable[RawRecord], task: CleanTask, engine: LocalE
 
 
 class _StdinCopy:
-    """Reads standard input line by line while saving it, so kept lines can be written later."""
+    """Reads standard input while saving it, so kept lines can be written later."""
 
     def __init__(self, stream: IO[bytes], tmp_dir: str | None) -> None:
         self.stream = stream
@@ -232,11 +232,13 @@ class _StdinCopy:
         self.copy = open(os.path.join(self._dir.path, "stdin.jsonl"), "w+b")
         self._replays: list[IO[bytes]] = []
 
-    def __iter__(self) -> Iterator[bytes]:
-        for line in self.stream:
-            self.copy.write(line)
-            yield line
-        self.copy.flush()
+    def read1(self, size: int = -1) -> bytes:
+        """What standard input has ready (up to ``size`` bytes), saved as it is read."""
+        data = self.stream.read1(size)
+        self.copy.write(data)
+        if not data:
+            self.copy.flush()
+        return data
 
     def replay(self) -> IO[bytes]:
         """Standard input again, from the copy (after it has been read through once)."""
@@ -270,14 +272,15 @@ def _run_header(command: str, inputs: list[str], read: ReadOptions,
             "input_fingerprints": fingerprints, "read": asdict(read)}
 
 
-def _records(inputs: list[str], read: ReadOptions, stdin: Iterable[bytes] | None,
+def _records(inputs: list[str], read: ReadOptions, stdin: IO[bytes] | _StdinCopy | None,
              deferred: bool = True) -> Iterator[RawRecord]:
     """Records of all inputs; ``-`` is read from ``stdin`` (a saving or replaying stream).
     With ``deferred``, JSONL lines stay unparsed (an engine parses them in its workers)."""
     for path in inputs:
         if path == "-":
-            yield from read_jsonl_stream(stdin if stdin is not None else sys.stdin.buffer,
-                                         "-", read, deferred)  # type: ignore[arg-type]
+            yield from read_jsonl_stream(
+                stdin if stdin is not None else sys.stdin.buffer,  # type: ignore[arg-type]
+                "-", read, deferred)
         else:
             yield from read_input(path, read, deferred)
 
@@ -394,8 +397,8 @@ class _DedupOutputs:
     def __call__(self, part: str) -> None:
         result, out = self.result, self.out
         if part == "kept":
-            kept_sources = [result.sources[i] for i in result.kept_indices()]
-            write_kept(self.inputs, kept_sources, out.subdir("kept"), self.stdin_copy)
+            kept = result.sources.records_by_path(np.flatnonzero(result.keep))
+            write_kept(self.inputs, kept, out.subdir("kept"), self.stdin_copy)
             return
         write_jsonl(out.file("pairs.jsonl"),
                     (p.to_dict() for p in result.iter_pairs(self.max_group_pairs)))

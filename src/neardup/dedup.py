@@ -29,7 +29,7 @@ import numpy as np
 
 from .clean import Cleaner, CleanOptions
 from .cluster import KeepPolicy, group_labels, kept_members
-from .document import Document, RecordBatch, Rejected, Source, Sources, Unparsed
+from .document import RawRecord, RecordBatch, Rejected, Source, Sources
 from .engine.base import (
     ColumnStore,
     Engine,
@@ -205,7 +205,7 @@ class DedupResult:
     """
 
     ids: list[str]
-    sources: Sequence[Source | None]
+    sources: Sources
     status: np.ndarray
     keep: np.ndarray
     cluster: np.ndarray
@@ -311,7 +311,7 @@ class Deduplicator:
         self._ntokens: list[np.ndarray] = []
         self._bands = bands
 
-    def add(self, records: Iterable[Document | Rejected | Unparsed]) -> None:
+    def add(self, records: Iterable[RawRecord]) -> None:
         """Read and sketch records; call any number of times before :meth:`finish`."""
         for first, batch, sketched in map_batches(self.engine, self._task, records,
                                                   self.intake):

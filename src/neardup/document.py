@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
 
+import numpy as np
+
 
 @dataclass(frozen=True, slots=True)
 class Source:
@@ -52,12 +54,40 @@ class Sources(Sequence["Source | None"]):
         self._path.append(number)
         self._record.append(-1 if source.record is None else source.record)
 
+    @classmethod
+    def of_file(cls, path: str, records: np.ndarray) -> Sources:
+        """Records of one file, by record number."""
+        sources = cls()
+        sources._paths, sources._path_numbers = [path], {path: 0}
+        sources._path.frombytes(np.zeros(len(records), np.int32).tobytes())
+        sources._record.frombytes(np.asarray(records, np.int64).tobytes())
+        return sources
+
     def extend(self, sources: Iterable[Source | None]) -> None:
-        for source in sources:
-            self.append(source)
+        if not isinstance(sources, Sources):
+            for source in sources:
+                self.append(source)
+            return
+        numbers = np.empty(len(sources._paths) + 1, np.int32)
+        numbers[-1] = -1  # no source stays none
+        for k, path in enumerate(sources._paths):
+            number = self._path_numbers.get(path)
+            if number is None:
+                number = self._path_numbers[path] = len(self._paths)
+                self._paths.append(path)
+            numbers[k] = number
+        self._path.frombytes(numbers[np.frombuffer(sources._path, np.int32)].tobytes())
+        self._record.extend(sources._record)
 
     def __len__(self) -> int:
         return len(self._path)
+
+    def records_by_path(self, indices: np.ndarray) -> dict[str, np.ndarray]:
+        """Record numbers (-1: the file is the record) of the documents at ``indices``,
+        by path, in the order given; documents with no source left out."""
+        paths = np.frombuffer(self._path, np.int32)[indices]
+        records = np.frombuffer(self._record, np.int64)[indices]
+        return {self._paths[p]: records[paths == p] for p in np.unique(paths[paths >= 0]).tolist()}
 
     @overload
     def __getitem__(self, i: int) -> Source | None: ...
@@ -124,6 +154,79 @@ class Unparsed:
         return self.parse(self.data, self.source)
 
 
+@dataclass(frozen=True, slots=True)
+class LineBlock:
+    """Consecutive JSONL records of one input, read but not yet parsed: the lines as read
+    (``data``), and per record (a line that is not blank) its line number (``lines``,
+    1-based) and where it starts and ends in ``data``.
+
+    The reading process only cuts a file into blocks; the workers parse the lines, so a
+    block costs the reader what one record would (see :class:`Unparsed`). It travels to
+    them as one string of bytes: pickling a list of lines costs several times more.
+    """
+
+    path: str
+    data: bytes
+    lines: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    parse: Callable[[bytes, Source], Document | Rejected]
+    next_line: int = 0  # the number of the line after the block (0: not known)
+
+    @classmethod
+    def of_lines(cls, path: str, data: bytes, first: int,
+                 parse: Callable[[bytes, Source], Document | Rejected]) -> LineBlock:
+        """The records of ``data`` (whole lines), its first line numbered ``first``."""
+        pieces = data.split(b"\n")
+        if data.endswith(b"\n"):
+            pieces.pop()
+        ends = np.cumsum(np.fromiter(map(len, pieces), np.int64, len(pieces)) + 1) - 1
+        lines = np.arange(first, first + len(pieces), dtype=np.int64)
+        if b"" in pieces or any(map(bytes.isspace, pieces)):  # blank lines are no records
+            record = np.fromiter((bool(p.strip()) for p in pieces), bool, len(pieces))
+            lines, ends = lines[record], ends[record]
+            return cls(path, data, lines, ends - np.fromiter(
+                (len(p) for p in pieces if p.strip()), np.int64, len(lines)), ends, parse,
+                first + len(pieces))
+        return cls(path, data, lines, np.r_[0, ends[:-1] + 1].astype(np.int64), ends, parse,
+                   first + len(pieces))
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def split(self, size: int) -> Iterator[LineBlock]:
+        """This block as blocks of at most ``size`` records."""
+        if len(self) <= size:
+            yield self
+            return
+        for start in range(0, len(self), size):
+            end = min(start + size, len(self))
+            begin, stop = int(self.starts[start]), int(self.ends[end - 1])
+            yield LineBlock(self.path, self.data[begin:stop], self.lines[start:end],
+                            self.starts[start:end] - begin, self.ends[start:end] - begin,
+                            self.parse)
+
+    def source(self, i: int) -> Source:
+        return Source(self.path, int(self.lines[i]))
+
+    def sources(self, keep: np.ndarray | None = None) -> Sources:
+        """The records' sources (those numbered in ``keep``)."""
+        return Sources.of_file(self.path, self.lines if keep is None else self.lines[keep])
+
+    def records(self) -> Iterator[Document | Rejected]:
+        data, path, parse = self.data, self.path, self.parse
+        for number, start, end in zip(self.lines.tolist(), self.starts.tolist(),
+                                      self.ends.tolist()):
+            yield parse(data[start:end], Source(path, number))
+
+
+#: A record as readers give it: parsed, rejected, or still to be parsed (one, or a block).
+RawRecord = Document | Rejected | Unparsed | LineBlock
+
 _NOWHERE = Source("<worker>")
 
 
@@ -132,29 +235,36 @@ class RecordBatch:
     costs ten times more than pickling these lists (23 against 2 µs a record, measured).
 
     ``items[i]`` is a document's text, or an unparsed record's raw data (``ids[i]`` is then
-    None and ``parsers[i]`` parses it).
+    None and ``parsers[i]`` parses it). A :class:`LineBlock` travels as it is.
     """
 
-    __slots__ = ("items", "ids", "parsers", "metas")
+    __slots__ = ("items", "ids", "parsers", "metas", "block")
 
-    def __init__(self, records: list[Document | Unparsed]) -> None:
+    def __init__(self, records: list[Document | Unparsed] | LineBlock) -> None:
+        self.block = records if isinstance(records, LineBlock) else None
+        if isinstance(records, LineBlock):
+            records = []
         self.items = [r.data if isinstance(r, Unparsed) else r.text for r in records]
         self.ids = [None if isinstance(r, Unparsed) else r.id for r in records]
         self.parsers = [r.parse if isinstance(r, Unparsed) else None for r in records]
         self.metas = [r.meta if isinstance(r, Document) else None for r in records]
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.block) if self.block is not None else len(self.items)
 
     def __getstate__(self) -> tuple:
-        return self.items, self.ids, self.parsers, self.metas
+        return self.items, self.ids, self.parsers, self.metas, self.block
 
     def __setstate__(self, state: tuple) -> None:
-        self.items, self.ids, self.parsers, self.metas = state
+        self.items, self.ids, self.parsers, self.metas, self.block = state
 
     def parsed(self) -> Iterator[tuple[int, Document | Rejected]]:
-        """Each record's position in the batch and what it parses to (its source is
-        only known to the sender, so a rejection here carries a placeholder)."""
+        """Each record's position in the batch and what it parses to (a record sent
+        alone has its source known only to the sender: a rejection of one here carries a
+        placeholder)."""
+        if self.block is not None:
+            yield from enumerate(self.block.records())
+            return
         for i, (item, doc_id, parse, meta) in enumerate(
                 zip(self.items, self.ids, self.parsers, self.metas)):
             if doc_id is None:

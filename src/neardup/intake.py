@@ -10,16 +10,27 @@ an earlier id.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
 
-from .document import Document, RecordBatch, Rejected, Source, Sources, Unparsed
+from .document import (
+    Document,
+    LineBlock,
+    RawRecord,
+    RecordBatch,
+    Rejected,
+    Source,
+    Sources,
+    Unparsed,
+)
 from .engine.base import Engine
 
 T = TypeVar("T")
 R = TypeVar("R")
+#: What a batch sent to an engine holds: records, or a block of JSONL lines.
+Batch = list[Document | Unparsed] | LineBlock
 NO_WORDS = "no words to compare (empty, or only spaces and punctuation)"
 
 
@@ -38,14 +49,24 @@ class Intake:
         self._first: dict[str, int] | None = None  # id -> document number, once needed
         self._rejected: list[tuple[Any, Rejected]] = []  # (reading order, what and why)
 
-    def batches(self, records: Iterable[Document | Rejected | Unparsed],
-                pending: deque[tuple[int, list[Document | Unparsed]]]
-                ) -> Iterator[RecordBatch]:
+    def batches(self, records: Iterable[RawRecord],
+                pending: deque[tuple[int, Batch]]) -> Iterator[RecordBatch]:
         """Records cut into batches; rejected ones are booked, each batch sent is also put
-        on ``pending`` with its first record's reading position."""
+        on ``pending`` with its first record's reading position. A block of lines is cut
+        into batches of its own."""
         batch: list[Document | Unparsed] = []
         first = 0
         for record in records:
+            if isinstance(record, LineBlock):
+                if batch:
+                    pending.append((first, batch))
+                    yield RecordBatch(batch)
+                    batch = []
+                for block in record.split(self.batch_size):
+                    pending.append((self.documents_read, block))
+                    self.documents_read += len(block)
+                    yield RecordBatch(block)
+                continue
             if isinstance(record, Rejected):
                 self._rejected.append((self.documents_read, record))
             else:
@@ -61,32 +82,49 @@ class Intake:
             pending.append((first, batch))
             yield RecordBatch(batch)
 
-    def absorb(self, first: int, batch: list[Document | Unparsed], ids: list[str],
+    def absorb(self, first: int, batch: Batch, ids: list[str],
                failed: list[tuple[int, str, str | None]], empty: list[bool]) -> np.ndarray:
         """Book a processed batch: ``ids`` of the documents that parsed (in order),
         ``failed`` ``(position in batch, reason, id)`` for those that did not, ``empty``
         per parsed document. Returns per parsed document whether it is rejected (no words,
         or an id read before); rejected ones keep their place in the stage's arrays."""
-        failed_at = {i for i, _, _ in failed}
-        ordinals = [first + i for i in range(len(batch)) if i not in failed_at]
-        sources = [batch[i].source for i in range(len(batch)) if i not in failed_at]
+        parsed = np.ones(len(batch), dtype=bool)
         for i, reason, doc_id in failed:
-            self.reject(first + i, Rejected(batch[i].source or Source("<memory>"), reason,
-                                            doc_id))
-        return self.book(ordinals, ids, sources, empty)
+            parsed[i] = False
+            source = (batch.source(i) if isinstance(batch, LineBlock)
+                      else batch[i].source or Source("<memory>"))
+            self.reject(first + i, Rejected(source, reason, doc_id))
+        numbers = np.flatnonzero(parsed) if failed else None
+        sources: Sequence[Source | None] = (
+            batch.sources(numbers) if isinstance(batch, LineBlock)
+            else [batch[i].source for i in (range(len(batch)) if numbers is None
+                                            else numbers.tolist())])
+        positions = (range(first, first + len(batch)) if numbers is None
+                     else (first + numbers).tolist())
+        return self.book(positions, ids, sources, empty)
 
     def reject(self, position: Any, record: Rejected) -> None:
         """Book a record that did not parse, at its reading ``position`` (any sortable key,
         one kind per intake)."""
         self._rejected.append((position, record))
 
-    def book(self, positions: list[Any], ids: list[str], sources: list[Source | None],
-             empty: list[bool]) -> np.ndarray:
+    def book(self, positions: Sequence[Any], ids: list[str],
+             sources: Sequence[Source | None], empty: list[bool]) -> np.ndarray:
         """Book documents that parsed, in reading order: ``positions`` as :meth:`reject`
         takes them. Returns per document whether it is rejected (no words, or an id read
         before); rejected ones keep their place in the stage's arrays."""
-        rejected = np.zeros(len(ids), dtype=bool)
         seen = self._seen
+        if not any(empty):
+            fresh = set(ids)
+            if len(fresh) == len(ids) and seen.isdisjoint(fresh):  # the usual batch
+                seen |= fresh
+                if self._first is not None:
+                    self._first.update(zip(ids, range(len(self.ids), len(self.ids) + len(ids))))
+                self._accepted += b"\x01" * len(ids)
+                self.ids += ids
+                self.sources.extend(sources)
+                return np.zeros(len(ids), dtype=bool)
+        rejected = np.zeros(len(ids), dtype=bool)
         for i, (doc_id, source) in enumerate(zip(ids, sources)):
             if empty[i]:
                 rejected[i] = True
@@ -133,15 +171,14 @@ def _as_text(doc_id: str) -> str:
 
 
 def map_batches(engine: Engine, task: Callable[[Any], R],
-                records: Iterable[Document | Rejected | Unparsed], intake: Intake,
-                with_positions: bool = False
-                ) -> Iterator[tuple[int, list[Document | Unparsed], R]]:
+                records: Iterable[RawRecord], intake: Intake,
+                with_positions: bool = False) -> Iterator[tuple[int, Batch, R]]:
     """Records cut into batches and mapped by ``task`` on ``engine``: ``(reading position
     of the batch's first record, its records, the task's result)``, in reading order.
     Rejected records are booked in ``intake`` on the way; booking what comes back is the
     caller's (:meth:`Intake.absorb`). With ``with_positions``, the task receives
     ``(positions, batch)``: each record's place among the records sent."""
-    pending: deque[tuple[int, list[Document | Unparsed]]] = deque()
+    pending: deque[tuple[int, Batch]] = deque()
     work: Iterable[Any] = intake.batches(records, pending)
     if with_positions:
         work = _with_positions(work)

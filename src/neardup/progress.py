@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from tqdm import tqdm
 
-from .document import Document, Rejected, Unparsed
+from .document import Document, LineBlock, Rejected, Unparsed
 
 T = TypeVar("T")
 
@@ -35,7 +35,7 @@ def bar(total: int, desc: str, enabled: bool | None = None, unit: str = "it"
         yield shown.update
 
 
-Record = TypeVar("Record", Document, Rejected, Unparsed)
+Record = TypeVar("Record", Document, Rejected, Unparsed, LineBlock)
 
 
 def reporter(enabled: bool | None = None) -> Callable[..., Any]:
@@ -56,14 +56,14 @@ def track(records: Iterable[Record], total_bytes: int | None,
         return
     with tqdm(total=total_bytes, unit="B", unit_scale=True, desc=desc, file=sys.stderr,
               dynamic_ncols=True, mininterval=0.5) as bar:
-        docs = 0
+        docs = shown_at = 0
         pending = 0
         for record in records:
-            docs += 1
+            docs += len(record) if isinstance(record, LineBlock) else 1
             pending += record.size
-            if docs % 1000 == 0:
+            if docs >= shown_at + 1000:
                 bar.update(pending)
-                pending = 0
+                pending, shown_at = 0, docs
                 bar.set_postfix_str(_rate(bar, docs), refresh=False)
             yield record
         bar.update(pending)

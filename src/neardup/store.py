@@ -112,7 +112,7 @@ class SpillWriter:
             self._fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             self._size = 0
         data = np.ascontiguousarray(flat, dtype=self.dtype)
-        os.write(self._fd, data.tobytes())
+        write_all(self._fd, data.tobytes())
         ref = SpillRef(f"spill-{self._pid}.bin", self._size)
         self._size += int(data.size)
         return ref
@@ -163,29 +163,54 @@ class SpillStore:
 class SpilledColumns:
     """A matrix of ``dtype`` appended a batch of rows at a time, each column to its own
     file in ``directory`` (the caller's spill directory, removed with it), read back one
-    column at a time: memory holds one column, not the matrix."""
+    column at a time: memory holds one column, not the matrix. Rows are gathered up to
+    ``buffer_bytes`` and written a column at a time, a few large writes instead of one
+    small write per column per batch."""
 
-    def __init__(self, directory: str, name: str, dtype: np.dtype | type) -> None:
+    def __init__(self, directory: str, name: str, dtype: np.dtype | type,
+                 buffer_bytes: int = 16 << 20) -> None:
         self.directory, self.name, self.dtype = directory, name, np.dtype(dtype)
+        self.buffer_bytes = buffer_bytes
         self._fds: list[int] = []
+        self._pending: list[np.ndarray] = []
+        self._pending_bytes = 0
 
     def _path(self, k: int) -> str:
         return os.path.join(self.directory, f"{self.name}-{k}.bin")
 
     def append(self, rows: np.ndarray) -> None:
+        self._pending.append(rows)
+        self._pending_bytes += rows.size * self.dtype.itemsize
+        if self._pending_bytes >= self.buffer_bytes:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        rows = np.concatenate(self._pending).astype(self.dtype, copy=False)
+        self._pending, self._pending_bytes = [], 0
         if not self._fds:
             self._fds = [os.open(self._path(k), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                          for k in range(rows.shape[1])]
         for k, fd in enumerate(self._fds):
-            os.write(fd, np.ascontiguousarray(rows[:, k], dtype=self.dtype).tobytes())
+            write_all(fd, np.ascontiguousarray(rows[:, k]).tobytes())
 
     def column(self, k: int) -> np.ndarray:
+        self._flush()
         return np.fromfile(self._path(k), dtype=self.dtype)
 
     def close(self) -> None:
+        self._pending, self._pending_bytes = [], 0
         for fd in self._fds:
             os.close(fd)
         self._fds = []
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` (``os.write`` may write less than it is given)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 class SpillReader:

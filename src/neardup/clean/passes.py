@@ -12,8 +12,9 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..document import Document, RecordBatch, Rejected, Unparsed
-from ..engine.base import Engine, batched
+from ..document import Document, RawRecord, RecordBatch, Rejected
+from ..engine.base import Engine
+from ..intake import Intake, map_batches
 from .cleaner import REPEATED_LINE, Cleaner, CleanOptions
 from .learn import RepeatedLines, SeenParagraphs
 
@@ -98,16 +99,15 @@ class LearnTask:
         return out
 
 
-def first_pass(records: Iterable[Document | Rejected | Unparsed], options: CleanOptions,
+def first_pass(records: Iterable[RawRecord], options: CleanOptions,
                engine: Engine, batch_size: int = 256) -> FirstPass:
     """Read every document once: learn boilerplate lines and/or where paragraphs first
     appear, as ``options`` asks. The per-document work runs on ``engine``."""
     learner = options.learner() if options.learn else None
     seen = SeenParagraphs() if options.paragraphs else None
     names: list[str | None] = []
-    batches = (RecordBatch(chunk) for chunk in batched(
-        (r for r in records if not isinstance(r, Rejected)), batch_size))
-    for observed in engine.map(LearnTask(options), batches):
+    # Records are numbered as the second pass numbers them: those that reached the engine.
+    for _, _, observed in map_batches(engine, LearnTask(options), records, Intake(batch_size)):
         for doc_id, keys, context, paragraphs in observed:
             if learner is not None:
                 learner.add_observed(keys, context)

@@ -36,7 +36,7 @@ import orjson
 import xxhash
 import zstandard
 
-from ..document import Document, Rejected, Source, Unparsed
+from ..document import Document, LineBlock, RawRecord, Rejected, Source, Unparsed
 from ..errors import InputError
 from .html import (
     HTML_SUFFIXES,
@@ -76,8 +76,6 @@ class ReadOptions:
 
 
 Record = Document | Rejected
-#: What :func:`read_inputs` yields with ``deferred=True``: JSONL lines come unparsed.
-RawRecord = Document | Rejected | Unparsed
 
 
 def is_remote(path: str) -> bool:
@@ -428,21 +426,63 @@ class _ZstdFrames(io.RawIOBase):
         super().close()
 
 
+#: Bytes a JSONL reader cuts into one :class:`LineBlock` (about 500 news articles).
+BLOCK_BYTES = 1 << 20
+
+
 def read_jsonl_stream(fh: BinaryIO, name: str, options: ReadOptions,
                       deferred: bool = False) -> Iterator[RawRecord]:
-    parse = partial(parse_jsonl_line, options=options)
-    line_no = 0
+    """The records of a JSONL stream: with ``deferred``, :class:`LineBlock` s of unparsed
+    lines; otherwise each line parsed. Blank lines are skipped but counted, so a record's
+    line number is its line in the file. A stream that breaks off (a truncated or corrupt
+    compressed file) ends with one :class:`Rejected` after the last whole line."""
+    for block in line_blocks(fh, name, partial(parse_jsonl_line, options=options)):
+        if deferred or isinstance(block, Rejected):
+            yield block
+        else:
+            yield from block.records()
+
+
+def line_blocks(fh: BinaryIO, name: str, parse: Any = None) -> Iterator[LineBlock | Rejected]:
+    """``fh`` cut at line ends into blocks of about :data:`BLOCK_BYTES` (their records to
+    be parsed by ``parse``), then a :class:`Rejected` if it breaks off."""
+    read = fh.read1 if hasattr(fh, "read1") else fh.read  # what is there, without waiting
+    # Lines read and not yet cut, the last perhaps incomplete. Kept as the chunks read and
+    # joined once: growing one buffer costs more in page faults than the reading.
+    pending: list[bytes] = []
+    first = 1  # number of the first line in ``pending``
     try:
-        for line_no, line in enumerate(fh, start=1):
-            if line_no == 1:
-                line = line.removeprefix(BOM)
-            if line.strip():
-                unparsed = Unparsed(Source(name, line_no), line, parse)
-                yield unparsed if deferred else unparsed.parsed()
+        while True:
+            chunk = read(BLOCK_BYTES)
+            if first == 1 and not pending:
+                chunk = chunk.removeprefix(BOM)
+            if chunk:
+                cut = chunk.rfind(b"\n") + 1
+                if not cut or sum(map(len, pending)) + cut < BLOCK_BYTES // 2:
+                    pending.append(chunk)  # no line ends here, or little to send yet
+                    continue
+            else:
+                cut = 0  # the end: a last line with no newline is a line
+            if chunk:
+                block = b"".join([*pending, memoryview(chunk)[:cut]])
+                pending = [chunk[cut:]] if cut < len(chunk) else []
+            else:
+                block, pending = b"".join(pending), []
+            if block:
+                lines = LineBlock.of_lines(name, block, first, parse)
+                yield lines
+                first = lines.next_line
+            if not chunk:
+                return
     except STREAM_ERRORS as err:
-        # A truncated or corrupt compressed stream: what was read stands, the rest is one loss.
+        read_so_far = b"".join(pending)
+        complete = read_so_far[:read_so_far.rfind(b"\n") + 1]
+        if complete:
+            lines = LineBlock.of_lines(name, complete, first, parse)
+            yield lines
+            first = lines.next_line
         yield Rejected(
-            Source(name, line_no + 1),
+            Source(name, first),
             f"cannot read further: {err}; the records before this line are kept, the rest of "
             "this file is lost (re-create or re-download the file)")
 

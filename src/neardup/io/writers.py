@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+import orjson
 
-from ..document import Rejected, Source
-from .readers import STREAM_ERRORS, input_kind, open_compressed
+from ..document import Rejected
+from .readers import STREAM_ERRORS, input_kind, line_blocks, open_compressed
 
 #: The files each command writes into its output directory (``kept/`` aside).
 DEDUP_FILES = ("pairs.jsonl", "clusters.jsonl", "rejected.jsonl", "summary.json")
@@ -28,15 +29,15 @@ CLEAN_FILES = ("cleaned.jsonl", "boilerplate.jsonl", "rejected.jsonl", "summary.
 
 def jsonl_line(row: dict[str, Any]) -> str:
     """One row as a JSON line (UTF-8 text kept as is, newline included)."""
-    return json.dumps(row, ensure_ascii=False) + "\n"
+    return orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE).decode()
 
 
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
-    """Write rows as JSON lines; returns how many."""
+    """Write rows as JSON lines (UTF-8); returns how many."""
     count = 0
-    with open(path, "w", encoding="utf-8") as fh:
+    with open(path, "wb") as fh:
         for row in rows:
-            fh.write(jsonl_line(row))
+            fh.write(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
             count += 1
     return count
 
@@ -59,31 +60,29 @@ def _open_like(path: Path) -> IO[bytes]:
     return open(path, "wb")
 
 
-def write_kept(inputs: list[str], kept_sources: list[Source], outdir: Path,
+def write_kept(inputs: list[str], kept: dict[str, np.ndarray], outdir: Path,
                stdin_copy: str | None = None) -> None:
     """Copy the kept records of each input into ``outdir`` in the input's own format.
 
-    ``kept_sources`` are the sources of the kept documents; ``stdin_copy`` is
+    ``kept`` holds, by path, the record numbers of the kept documents (as
+    :meth:`~neardup.document.Sources.records_by_path` gives them); ``stdin_copy`` is
     the file standard input was saved to while it was read. An input with nothing kept is
     not opened again (a broken file is read once, when its breakage is reported), and a
     copy stops where its input broke off when it was read.
     """
     outdir.mkdir(parents=True, exist_ok=True)
-    by_path: dict[str, list[int | None]] = {}
-    for src in kept_sources:
-        by_path.setdefault(src.path, []).append(src.record)
     for index, path in enumerate(inputs):
         kind = input_kind(path)
         base = "stdin.jsonl" if kind == "stdin" else Path(path).name or f"input{index}"
         source_path = "-" if kind == "stdin" else path
-        if kind != "dir" and source_path not in by_path:
+        if kind != "dir" and source_path not in kept:
             continue
         target = outdir / base
         if target.exists():  # two inputs of one name
             target = outdir / f"{index}-{base}"
         if kind == "dir":
             root = Path(path)
-            for src_path in by_path:
+            for src_path in kept:
                 p = Path(src_path)
                 if p.is_relative_to(root):
                     dest = target / p.relative_to(root)
@@ -92,30 +91,35 @@ def write_kept(inputs: list[str], kept_sources: list[Source], outdir: Path,
         elif kind in ("text", "html"):
             shutil.copyfile(path, target)
         elif kind == "warc":
-            _copy_warc_records(path, by_path[path], target)
+            _copy_warc_records(path, kept[path], target)
         elif kind in ("jsonl", "stdin"):
-            _copy_lines(stdin_copy if kind == "stdin" else path, by_path[source_path],
+            _copy_lines(stdin_copy if kind == "stdin" else path, kept[source_path],
                         target)  # type: ignore[arg-type]
         elif kind == "parquet":
-            _copy_rows(path, by_path[path], target)
+            _copy_rows(path, kept[path], target)
 
 
-def _copy_lines(path: str, line_numbers: list[int | None], target: Path) -> None:
-    wanted = set(line_numbers)
+def _copy_lines(path: str, line_numbers: np.ndarray, target: Path) -> None:
+    wanted = np.sort(line_numbers)
     with open_compressed(path) as src, _open_like(target) as dst:
         try:
-            for line_no, line in enumerate(src, start=1):
-                if line_no in wanted:
-                    dst.write(line if line.endswith(b"\n") else line + b"\n")
+            for block in line_blocks(src, path):
+                if isinstance(block, Rejected):
+                    break  # the reader already reported where the input broke off
+                data, starts, ends = block.data, block.starts, block.ends
+                for k in np.flatnonzero(np.isin(block.lines, wanted)).tolist():
+                    dst.write(data[starts[k]:ends[k] + 1])
+                if not data.endswith(b"\n") and len(block) and block.lines[-1] in wanted:
+                    dst.write(b"\n")
         except STREAM_ERRORS:
             pass  # the reader already reported where the input broke off
 
 
-def _copy_warc_records(path: str, numbers: list[int | None], target: Path) -> None:
+def _copy_warc_records(path: str, numbers: np.ndarray, target: Path) -> None:
     """Copy the kept response records (numbered as the reader numbers them) to ``target``."""
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
-    wanted = set(numbers)
+    wanted = set(numbers.tolist())
     number = 0
     with open(path, "rb") as src, _open_like(target) as dst:
         try:
@@ -128,12 +132,12 @@ def _copy_warc_records(path: str, numbers: list[int | None], target: Path) -> No
             pass  # the reader already reported where the archive broke off
 
 
-def _copy_rows(path: str, rows: list[int | None], target: Path) -> None:
+def _copy_rows(path: str, rows: np.ndarray, target: Path) -> None:
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(path)
     mask = np.zeros(pf.metadata.num_rows, dtype=bool)
-    mask[[r for r in rows if r is not None]] = True
+    mask[rows[rows >= 0]] = True
     with pq.ParquetWriter(target, pf.schema_arrow) as writer:
         start = 0
         batches = pf.iter_batches()

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..align import Passage, Span, Tokens, tokenize_with_offsets
-from ..document import Document, RecordBatch, Rejected, Unparsed
+from ..document import Document, RawRecord, RecordBatch, Rejected
 from ..engine.base import (
     Engine,
     PayloadReader,
@@ -296,7 +296,7 @@ class ReuseFinder:
         self._dates: list[str | None] = []
         self._series: list[str | None] = []
 
-    def add(self, records: Iterable[Document | Rejected | Unparsed]) -> None:
+    def add(self, records: Iterable[RawRecord]) -> None:
         """Read and index records; call any number of times before :meth:`finish`."""
         for first, batch, indexed in map_batches(self.engine, self._task, records,
                                                  self.intake):
