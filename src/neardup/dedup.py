@@ -31,6 +31,7 @@ from .clean import Cleaner, CleanOptions
 from .cluster import KeepPolicy, group_labels, kept_members
 from .document import RawRecord, RecordBatch, Rejected, Source, Sources
 from .engine.base import (
+    ColumnReader,
     ColumnStore,
     Engine,
     PayloadReader,
@@ -41,7 +42,7 @@ from .engine.base import (
     silent,
 )
 from .intake import Intake, concat, map_batches
-from .lsh import band_keys, candidate_pairs_by_band
+from .lsh import band_keys, band_pair_codes, pairs_from_codes
 from .minhash import DEFAULT_MAX_MISS, LSHParams, choose_lsh_params, estimate_jaccard
 from .similarity import jaccard_many
 from .sketch import Sketcher, SketchParams
@@ -361,9 +362,7 @@ class Deduplicator:
         exact_rep = exact_representatives(concat(self._keys, np.uint64, (0, 2)), valid, n)
         reps = np.unique(exact_rep[valid])
         self._keys = []  # all per-document state now lives in the arrays above
-        columns = (self._bands.column(b)[reps] if n else np.empty(0, np.uint64)
-                   for b in range(self.lsh.bands))
-        candidates = reps[candidate_pairs_by_band(columns, len(reps), opts.max_bucket)]
+        candidates = reps[self._candidates(reps)]
         scores = self._similarities(candidates)
         match = scores >= opts.threshold - 1e-12
         edges, edge_scores = candidates[match], scores[match]
@@ -372,6 +371,16 @@ class Deduplicator:
                         self.documents_read, opts, self._similarities)
         self.close()
         return result
+
+    def _candidates(self, reps: np.ndarray) -> np.ndarray:
+        """Candidate pairs among the documents ``reps`` (as positions in it): each band
+        grouped by :class:`BandTask` on the engine, the bands' pairs merged here."""
+        if len(reps) < 2:
+            return np.empty((0, 2), dtype=np.int64)
+        task = BandTask(self._bands.reader(), reps, self.options.max_bucket)
+        codes = self.engine.map(task, range(self.lsh.bands))
+        return pairs_from_codes(reported(self.report, codes, self.lsh.bands, "banding",
+                                         unit=" bands"), len(reps))
 
     def _similarities(self, pairs: np.ndarray, chunk: int = 16_384) -> np.ndarray:
         """Similarity of each pair of documents (:class:`ScoreTask` on the engine), a chunk
@@ -383,6 +392,17 @@ class Deduplicator:
         return np.concatenate(list(reported(self.report, self.engine.map(task, chunks),
                                             len(pairs), "verifying", unit=" pairs",
                                             step=chunk)))
+
+
+class BandTask:
+    """One band's candidate pairs among the documents ``reps`` (:func:`band_pair_codes`),
+    its keys read where the band keys are stored. Picklable, for the workers."""
+
+    def __init__(self, bands: ColumnReader, reps: np.ndarray, max_bucket: int) -> None:
+        self.bands, self.reps, self.max_bucket = bands, reps, max_bucket
+
+    def __call__(self, band: int) -> np.ndarray:
+        return band_pair_codes(self.bands.column(band)[self.reps], self.max_bucket)
 
 
 class ScoreTask:

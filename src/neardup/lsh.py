@@ -61,13 +61,19 @@ def candidate_pairs_by_band(columns: Iterable[np.ndarray], n: int, max_bucket: i
                             ) -> np.ndarray:
     """:func:`candidate_pairs` of ``n`` documents whose band keys come one band at a time
     (each an ``n``-long column), so only one band's keys need be in memory."""
-    if n < 2:
+    return pairs_from_codes((band_pair_codes(column, max_bucket) for column in columns), n)
+
+
+def pairs_from_codes(codes: Iterable[np.ndarray], n: int) -> np.ndarray:
+    """The unique pairs ``(i, j)`` of ``n`` documents, sorted, from several bands' sorted
+    unique codes ``i * n + j`` (:func:`band_pair_codes`). The sorted runs are merged by
+    one stable sort, which finds them and merges them instead of sorting afresh."""
+    parts = [c for c in codes if len(c)]
+    if n < 2 or not parts:
         return np.empty((0, 2), dtype=np.int64)
-    found = list(_bucket_pairs(columns, n, max_bucket))
-    if not found:
-        return np.empty((0, 2), dtype=np.int64)
-    codes = np.unique(np.concatenate(found))
-    return np.stack([codes // n, codes % n], axis=1)
+    merged = np.sort(np.concatenate(parts), kind="stable")
+    merged = merged[np.r_[True, merged[1:] != merged[:-1]]]
+    return np.stack([merged // n, merged % n], axis=1)
 
 
 def bucket_pairs(members: np.ndarray, starts: np.ndarray, max_bucket: int = 2_000
@@ -96,26 +102,26 @@ def bucket_pairs(members: np.ndarray, starts: np.ndarray, max_bucket: int = 2_00
         yield grid[:, i].ravel(), grid[:, j].ravel()
 
 
-def _bucket_pairs(columns: Iterable[np.ndarray], n: int, max_bucket: int
-                  ) -> Iterator[np.ndarray]:
-    """Pair codes ``i * n + j`` for each bucket of equal keys, band by band.
+def band_pair_codes(column: np.ndarray, max_bucket: int = 2_000) -> np.ndarray:
+    """Sorted unique codes ``i * n + j`` of the pairs of documents that share a key in
+    one band (``column``: each document's key, ``n`` of them).
 
-    Each band is grouped with one plain sort of ``key_high_bits | document_number``
+    The band is grouped with one plain sort of ``key_high_bits | document_number``
     (several times faster than an argsort): equal keys become adjacent runs that carry
     their documents with them. The ``64 - ceil(log2 n)`` hash bits kept still make a
     chance collision rare (about ``n**2 / 2**(65 - log2 n)`` pairs a band), and any that
-    happens only adds a candidate that verification drops. Buckets of one size are
-    expanded together (one ``(buckets, size)`` matrix), so the cost is a few numpy calls
-    per distinct bucket size, not per bucket.
+    happens only adds a candidate that verification drops.
     """
+    n = len(column)
+    if n < 2:
+        return np.empty(0, dtype=np.int64)
     index_bits = max(1, int(n - 1).bit_length())
     shift = np.uint64(index_bits)
     mask = np.uint64((1 << index_bits) - 1)
-    documents = np.arange(n, dtype=np.uint64)
-    for column in columns:
-        packed = np.sort((column >> shift << shift) | documents)
-        hashes = packed >> shift
-        order = (packed & mask).astype(np.int64)  # sorted within a key: the low bits
-        starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
-        for i, j in bucket_pairs(order, starts, max_bucket):
-            yield i * n + j
+    packed = np.sort((np.asarray(column, dtype=np.uint64) >> shift << shift)
+                     | np.arange(n, dtype=np.uint64))
+    hashes = packed >> shift
+    order = (packed & mask).astype(np.int64)  # sorted within a key: the low bits
+    starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
+    codes = [i * n + j for i, j in bucket_pairs(order, starts, max_bucket)]
+    return np.unique(np.concatenate(codes)) if codes else np.empty(0, dtype=np.int64)

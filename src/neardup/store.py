@@ -175,9 +175,6 @@ class SpilledColumns:
         self._pending: list[np.ndarray] = []
         self._pending_bytes = 0
 
-    def _path(self, k: int) -> str:
-        return os.path.join(self.directory, f"{self.name}-{k}.bin")
-
     def append(self, rows: np.ndarray) -> None:
         self._pending.append(rows)
         self._pending_bytes += rows.size * self.dtype.itemsize
@@ -190,20 +187,37 @@ class SpilledColumns:
         rows = np.concatenate(self._pending).astype(self.dtype, copy=False)
         self._pending, self._pending_bytes = [], 0
         if not self._fds:
-            self._fds = [os.open(self._path(k), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            self._fds = [os.open(_column_path(self.directory, self.name, k),
+                                 os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                          for k in range(rows.shape[1])]
         for k, fd in enumerate(self._fds):
             write_all(fd, np.ascontiguousarray(rows[:, k]).tobytes())
 
-    def column(self, k: int) -> np.ndarray:
+    def reader(self) -> SpilledColumnsReader:
         self._flush()
-        return np.fromfile(self._path(k), dtype=self.dtype)
+        return SpilledColumnsReader(self.directory, self.name, self.dtype)
 
     def close(self) -> None:
         self._pending, self._pending_bytes = [], 0
         for fd in self._fds:
             os.close(fd)
         self._fds = []
+
+
+@dataclass(frozen=True)
+class SpilledColumnsReader:
+    """Reads a column of :class:`SpilledColumns` from its file, in any process."""
+
+    directory: str
+    name: str
+    dtype: np.dtype
+
+    def column(self, k: int) -> np.ndarray:
+        return np.fromfile(_column_path(self.directory, self.name, k), dtype=self.dtype)
+
+
+def _column_path(directory: str, name: str, k: int) -> str:
+    return os.path.join(directory, f"{name}-{k}.bin")
 
 
 def write_all(fd: int, data: bytes) -> None:

@@ -60,9 +60,16 @@ class ColumnStore(Protocol):
 
     def append(self, rows: np.ndarray) -> None: ...
 
-    def column(self, k: int) -> np.ndarray: ...
+    def reader(self) -> ColumnReader:
+        """A picklable reader of the rows appended so far, for the workers."""
 
     def close(self) -> None: ...
+
+
+class ColumnReader(Protocol):
+    """Reads one column of a :class:`ColumnStore`, in any process."""
+
+    def column(self, k: int) -> np.ndarray: ...
 
 
 class Reporter(Protocol):

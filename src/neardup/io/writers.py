@@ -107,10 +107,12 @@ def _copy_lines(path: str, line_numbers: np.ndarray, target: Path) -> None:
                 if isinstance(block, Rejected):
                     break  # the reader already reported where the input broke off
                 data, starts, ends = block.data, block.starts, block.ends
-                for k in np.flatnonzero(np.isin(block.lines, wanted)).tolist():
+                found = np.minimum(np.searchsorted(wanted, block.lines), len(wanted) - 1)
+                chosen = np.flatnonzero(wanted[found] == block.lines).tolist()
+                for k in chosen:
                     dst.write(data[starts[k]:ends[k] + 1])
-                if not data.endswith(b"\n") and len(block) and block.lines[-1] in wanted:
-                    dst.write(b"\n")
+                if chosen and chosen[-1] == len(block) - 1 and not data.endswith(b"\n"):
+                    dst.write(b"\n")  # the file's last line, which had none
         except STREAM_ERRORS:
             pass  # the reader already reported where the input broke off
 

@@ -189,8 +189,7 @@ class PlacedRecords:
                 line = line.removeprefix(BOM)
             if not line.strip():
                 return None
-            # The local reader's line keeps its newline (the size limit counts it).
-            return parse_jsonl_line(line + b"\n", _NOWHERE, self.read)
+            return parse_jsonl_line(line, _NOWHERE, self.read)  # as the local reader: no newline
         meta = {key: columns[name][k] for key, name in self.read.meta_fields().items()
                 if name in columns}
         return record_from_row(columns["doc_id"][k], columns["doc_text"][k], meta, _NOWHERE,
