@@ -360,7 +360,7 @@ class Deduplicator:
         ntokens = concat(self._ntokens, np.int64, (0,))
         valid = np.flatnonzero(status == Status.OK)
         exact_rep = exact_representatives(concat(self._keys, np.uint64, (0, 2)), valid, n)
-        reps = np.unique(exact_rep[valid])
+        reps = representatives(exact_rep)
         self._keys = []  # all per-document state now lives in the arrays above
         candidates = reps[self._candidates(reps)]
         scores = self._similarities(candidates)
@@ -459,7 +459,7 @@ def decide(ids: list[str], sources: Sequence[Source | None], status: np.ndarray,
     keep[kept] = True
     to_kept = _similarity_to_kept(exact_rep, labels, kept, edges, edge_scores, similarities)
     copies = np.bincount(exact_rep[valid], minlength=n)
-    distinct = len(np.unique(labels[grouped] * n + exact_rep[grouped]))
+    distinct = int(np.count_nonzero(exact_rep[grouped] == grouped))  # exact copies share a group
     lsh = opts.lsh_params
     stats = Stats(documents_read=documents_read, rejected=len(rejected),
                   candidate_pairs=candidates, verified_pairs=len(edges),
@@ -494,6 +494,12 @@ def _similarity_to_kept(exact_rep: np.ndarray, labels: np.ndarray, kept: np.ndar
         scores[missing] = similarities(wanted)[back.ravel()]
     to_kept[grouped[~same]] = scores
     return to_kept
+
+
+def representatives(exact_rep: np.ndarray) -> np.ndarray:
+    """The documents that represent their exact copies (each its own representative),
+    in order."""
+    return np.flatnonzero(exact_rep == np.arange(len(exact_rep)))
 
 
 def exact_representatives(keys: np.ndarray, valid: np.ndarray, n: int) -> np.ndarray:

@@ -103,7 +103,7 @@ def bucket_pairs(members: np.ndarray, starts: np.ndarray, max_bucket: int = 2_00
 
 
 def band_pair_codes(column: np.ndarray, max_bucket: int = 2_000) -> np.ndarray:
-    """Sorted unique codes ``i * n + j`` of the pairs of documents that share a key in
+    """Sorted codes ``i * n + j``, each once, of the pairs of documents that share a key in
     one band (``column``: each document's key, ``n`` of them).
 
     The band is grouped with one plain sort of ``key_high_bits | document_number``
@@ -124,4 +124,8 @@ def band_pair_codes(column: np.ndarray, max_bucket: int = 2_000) -> np.ndarray:
     order = (packed & mask).astype(np.int64)  # sorted within a key: the low bits
     starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
     codes = [i * n + j for i, j in bucket_pairs(order, starts, max_bucket)]
-    return np.unique(np.concatenate(codes)) if codes else np.empty(0, dtype=np.int64)
+    if not codes:
+        return np.empty(0, dtype=np.int64)
+    # A document is in one bucket a band, so a pair comes once (a star past max_bucket
+    # included): sorting is all that is needed.
+    return np.sort(np.concatenate(codes))

@@ -106,12 +106,19 @@ def _copy_lines(path: str, line_numbers: np.ndarray, target: Path) -> None:
             for block in line_blocks(src, path):
                 if isinstance(block, Rejected):
                     break  # the reader already reported where the input broke off
+                lines = block.lines
+                found = np.minimum(np.searchsorted(wanted, lines), len(wanted) - 1)
+                chosen = np.flatnonzero(wanted[found] == lines)
+                if not len(chosen):
+                    continue
+                # Runs of consecutive lines are copied as one piece.
+                breaks = np.flatnonzero(np.diff(lines[chosen]) != 1)
+                firsts = chosen[np.r_[0, breaks + 1]].tolist()
+                lasts = chosen[np.r_[breaks, len(chosen) - 1]].tolist()
                 data, starts, ends = block.data, block.starts, block.ends
-                found = np.minimum(np.searchsorted(wanted, block.lines), len(wanted) - 1)
-                chosen = np.flatnonzero(wanted[found] == block.lines).tolist()
-                for k in chosen:
-                    dst.write(data[starts[k]:ends[k] + 1])
-                if chosen and chosen[-1] == len(block) - 1 and not data.endswith(b"\n"):
+                for first, last in zip(firsts, lasts):
+                    dst.write(data[starts[first]:ends[last] + 1])
+                if lasts[-1] == len(block) - 1 and not data.endswith(b"\n"):
                     dst.write(b"\n")  # the file's last line, which had none
         except STREAM_ERRORS:
             pass  # the reader already reported where the input broke off

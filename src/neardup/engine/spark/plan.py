@@ -45,6 +45,7 @@ from ...dedup import (
     decide,
     exact_representatives,
     payload_dtype,
+    representatives,
     score_pairs,
     sketch_texts,
 )
@@ -494,7 +495,7 @@ class SparkDedup:
         keys = np.stack([table.column("key_hi").to_numpy(),
                          table.column("key_lo").to_numpy()], axis=1).view(np.uint64)
         exact_rep = exact_representatives(keys, valid, n)
-        reps = np.unique(exact_rep[valid])
+        reps = representatives(exact_rep)
         del table, keys
 
         shown.step = "banding"
