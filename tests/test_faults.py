@@ -516,8 +516,14 @@ def test_report_lists_rejected_records(tmp_path) -> None:
 # --- The engine: a dead worker is an error, never a hang --------------------------------------
 
 class _DiesOnThree:
+    """Kills the worker process that gets an item from 3 on; the calling process, which
+    computes some items itself, does not die."""
+
+    def __init__(self) -> None:
+        self.caller = os.getpid()
+
     def __call__(self, item: int) -> int:
-        if item == 3:
+        if item >= 3 and os.getpid() != self.caller:
             os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer would
         return item * 2
 
@@ -547,11 +553,11 @@ def test_workers_end_when_the_main_process_is_killed_alone() -> None:
     and end, instead of lingering for ever."""
     code = ("import time\nfrom neardup.engine import LocalEngine\n"
             "class Slow:\n    def __call__(self, x):\n        time.sleep(0.1)\n        return x\n"
-            "for _ in LocalEngine(2).map(Slow(), range(10_000)):\n    pass\n")
+            "for _ in LocalEngine(3).map(Slow(), range(10_000)):\n    pass\n")
     main = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
     children: list[str] = []
 
-    def both_started() -> bool:
+    def both_started() -> bool:  # LocalEngine(3): two worker processes and the caller
         children[:] = subprocess.run(["pgrep", "-P", str(main.pid)], capture_output=True,
                                      text=True).stdout.split()
         return len(children) == 2

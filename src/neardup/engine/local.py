@@ -161,16 +161,28 @@ class _Worker:
         self.results.close()
 
 
+class _Done:
+    """A result the main process computed itself, waiting for its turn to be yielded."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
 class LocalEngine:
     """Maps a task over batches, results in input order.
 
-    ``workers == 1`` runs in the calling process. Otherwise ``workers`` processes each
-    receive the task once (forked with it where the platform allows); each batch goes to
-    the worker with the fewest in flight, at most ``2 * workers`` batches are in flight,
-    so a stream larger than memory flows through with bounded buffering. Should the
-    consumer stop early, or anything raise (Ctrl-C included), the workers are killed at
-    once: nothing waits on a worker that will never answer, and a worker that dies (out of
-    memory) is an error, not a hang.
+    ``workers == 1`` runs in the calling process. Otherwise ``workers - 1`` processes each
+    receive the task once (forked with it where the platform allows), and the calling
+    process is the last worker: it keeps every process fed (up to two batches in flight
+    each) and, rather than wait for the next result, computes a batch itself. So
+    ``workers`` processes compute on ``workers`` cores, none of them only waiting, and the
+    batches the calling process computes cost no copying between processes. A stream
+    larger than memory flows through with bounded buffering. Should the consumer stop
+    early, or anything raise (Ctrl-C included), the workers are killed at once: nothing
+    waits on a worker that will never answer, and a worker that dies (out of memory) is
+    an error, not a hang.
     """
 
     def __init__(self, workers: int | None = None) -> None:
@@ -185,26 +197,43 @@ class LocalEngine:
         methods = mp.get_all_start_methods()
         ctx = mp.get_context("fork" if "fork" in methods else "spawn")
         workers: list[_Worker] = []
-        for _ in range(self.workers):
+        for _ in range(self.workers - 1):
             workers.append(_Worker(ctx, task, workers))
         finished = False
         try:
-            holders: deque[_Worker] = deque()  # the worker of each batch in flight, in order
+            # The worker of each batch in flight, or the result already computed, in order.
+            holders: deque[_Worker | _Done] = deque()
             source = iter(items)
             more = True
             while True:
-                while more and len(holders) < 2 * len(workers):
+                while more and len(holders) < 2 * self.workers:
+                    least = min(workers, key=lambda w: w.in_flight)
+                    waiting = bool(holders) and not _ready(holders[0])
+                    if least.in_flight >= 2 or (least.in_flight and waiting):
+                        if not waiting:
+                            break  # every worker is fed and a result is there to yield
+                        item = next(source, _END)  # work instead of waiting
+                        if item is _END:
+                            more = False
+                            break
+                        holders.append(_Done(task(item)))
+                        continue
                     item = next(source, _END)
                     if item is _END:
                         more = False
                         break
-                    worker = min(workers, key=lambda w: w.in_flight)
-                    worker.send(item)
-                    holders.append(worker)
+                    least.send(item)
+                    holders.append(least)
                 if not holders:
                     break
-                yield holders.popleft().receive()
+                head = holders.popleft()
+                yield head.value if isinstance(head, _Done) else head.receive()
             finished = True
         finally:
             for worker in workers:
                 worker.stop(finished)
+
+
+def _ready(holder: _Worker | _Done) -> bool:
+    """Whether the result of this batch can be had without waiting."""
+    return isinstance(holder, _Done) or holder.results.poll()
