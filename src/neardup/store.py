@@ -57,7 +57,7 @@ class LiveTempDir:
         self.path, self._lock_fd = make_spill_dir(parent)
 
     def close(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+        _remove_spill_dir(Path(self.path))
         if self._lock_fd >= 0:
             os.close(self._lock_fd)
             self._lock_fd = -1
@@ -77,9 +77,29 @@ def sweep_spill_dirs(base: str) -> int:
             continue  # a live run
         finally:
             os.close(fd)
-        shutil.rmtree(candidate, ignore_errors=True)
+        _remove_spill_dir(candidate)
         swept += 1
     return swept
+
+
+def _remove_spill_dir(directory: Path) -> None:
+    """Remove a spill directory, its lock file last: should this process die part-way,
+    what is left still has its lock file, so the next run sweeps it."""
+    try:
+        entries = list(directory.iterdir())
+    except OSError:
+        return  # gone already (another run swept it)
+    for entry in entries:
+        if entry.name != _LOCK:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+    (directory / _LOCK).unlink(missing_ok=True)
+    try:
+        directory.rmdir()
+    except OSError:
+        pass  # not empty (a file appeared), or gone already
 
 
 @dataclass(frozen=True)

@@ -204,26 +204,26 @@ class LocalEngine:
             # The worker of each batch in flight, or the result already computed, in order.
             holders: deque[_Worker | _Done] = deque()
             source = iter(items)
-            more = True
+            more, computed_here = True, 0
             while True:
                 while more and len(holders) < 2 * self.workers:
                     least = min(workers, key=lambda w: w.in_flight)
-                    waiting = bool(holders) and not _ready(holders[0])
-                    if least.in_flight >= 2 or (least.in_flight and waiting):
-                        if not waiting:
-                            break  # every worker is fed and a result is there to yield
-                        item = next(source, _END)  # work instead of waiting
-                        if item is _END:
-                            more = False
-                            break
-                        holders.append(_Done(task(item)))
-                        continue
+                    # A worker gets a second batch to queue once this process has taken
+                    # one itself: so two batches are shared, and a worker never runs dry
+                    # while this process computes.
+                    feed = least.in_flight == 0 or (least.in_flight == 1 and computed_here)
+                    if not feed and _ready(holders[0]):
+                        break  # every worker is fed and a result is there to yield
                     item = next(source, _END)
                     if item is _END:
                         more = False
                         break
-                    least.send(item)
-                    holders.append(least)
+                    if feed:
+                        least.send(item)
+                        holders.append(least)
+                    else:  # work instead of waiting
+                        holders.append(_Done(task(item)))
+                        computed_here += 1
                 if not holders:
                     break
                 head = holders.popleft()
