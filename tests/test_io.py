@@ -14,8 +14,11 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neardup.cli import main
+from neardup.document import LineBlock
 
 from .conftest import SEED_A, SEED_B, SEEDS
 
@@ -222,3 +225,26 @@ def test_an_empty_input_says_so(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert b"no documents found in" in proc.stderr
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["documents_read"] == 0
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([b"{", b"a", b"\xc3\xa9", b" ", b"\t", b"\r", b"\x0b", b"\x0c",
+                                 b"\n", b"\n"]), min_size=1, max_size=40).map(b"".join),
+       st.integers(1, 10**6))
+def test_a_block_of_lines_has_a_record_for_each_line_that_is_not_blank(data: bytes,
+                                                                        first: int) -> None:
+    """A block finds line ends with numpy; line by line, as a person reads the file: each
+    line bytes.strip() leaves something in is a record, numbered by its line."""
+    pieces = data.split(b"\n")
+    if data.endswith(b"\n"):
+        pieces.pop()
+    expected = [(number, piece) for number, piece in enumerate(pieces, start=first)
+                if piece.strip()]
+    block = LineBlock.of_lines("in.jsonl", data, first, parse=None)  # type: ignore[arg-type]
+    got = [(number, block.data[s:e]) for number, s, e in
+           zip(block.lines.tolist(), block.starts.tolist(), block.ends.tolist())]
+    assert got == expected
+    assert block.next_line == first + len(pieces)
+    halves = list(block.split(max(1, len(block) // 2)))
+    assert [(n, b.data[s:e]) for b in halves for n, s, e in
+            zip(b.lines.tolist(), b.starts.tolist(), b.ends.tolist())] == expected

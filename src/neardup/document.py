@@ -177,19 +177,24 @@ class LineBlock:
     def of_lines(cls, path: str, data: bytes, first: int,
                  parse: Callable[[bytes, Source], Document | Rejected]) -> LineBlock:
         """The records of ``data`` (whole lines), its first line numbered ``first``."""
-        pieces = data.split(b"\n")
-        if data.endswith(b"\n"):
-            pieces.pop()
-        ends = np.cumsum(np.fromiter(map(len, pieces), np.int64, len(pieces)) + 1) - 1
-        lines = np.arange(first, first + len(pieces), dtype=np.int64)
-        if b"" in pieces or any(map(bytes.isspace, pieces)):  # blank lines are no records
-            record = np.fromiter((bool(p.strip()) for p in pieces), bool, len(pieces))
-            lines, ends = lines[record], ends[record]
-            return cls(path, data, lines, ends - np.fromiter(
-                (len(p) for p in pieces if p.strip()), np.int64, len(lines)), ends, parse,
-                first + len(pieces))
-        return cls(path, data, lines, np.r_[0, ends[:-1] + 1].astype(np.int64), ends, parse,
-                   first + len(pieces))
+        raw = np.frombuffer(data, dtype=np.uint8)
+        ends = np.flatnonzero(raw == _NEWLINE)  # where each line ends (its newline)
+        if len(raw) and raw[-1] != _NEWLINE:
+            ends = np.r_[ends, len(raw)]  # a last line with no newline
+        starts = np.r_[0, ends[:-1] + 1].astype(np.int64) if len(ends) else ends
+        count = len(ends)
+        lines = np.arange(first, first + count, dtype=np.int64)
+        # A blank line (empty, or only ASCII whitespace as bytes.strip() sees it) is no
+        # record. Only a line that starts with whitespace can be one: check those alone.
+        maybe = np.flatnonzero((starts == ends) | _ASCII_SPACE[raw[np.minimum(
+            starts, len(raw) - 1)]]) if len(raw) else starts
+        if len(maybe):
+            blank = [k for k in maybe.tolist() if not data[starts[k]:ends[k]].strip()]
+            if blank:
+                record = np.ones(len(ends), dtype=bool)
+                record[blank] = False
+                lines, starts, ends = lines[record], starts[record], ends[record]
+        return cls(path, data, lines, starts, ends.astype(np.int64), parse, first + count)
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -223,6 +228,11 @@ class LineBlock:
                                       self.ends.tolist()):
             yield parse(data[start:end], Source(path, number))
 
+
+_NEWLINE = ord("\n")
+#: The bytes ``bytes.strip()`` removes (and ``bytes.isspace()`` accepts), by value.
+_ASCII_SPACE = np.zeros(256, dtype=bool)
+_ASCII_SPACE[list(b" \t\n\r\x0b\x0c")] = True
 
 #: A record as readers give it: parsed, rejected, or still to be parsed (one, or a block).
 RawRecord = Document | Rejected | Unparsed | LineBlock
