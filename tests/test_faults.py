@@ -107,12 +107,22 @@ def seed_run(tmp_path_factory) -> tuple[Path, dict[str, bytes]]:
 
 # --- Interrupts, kills, concurrent runs ------------------------------------------------------
 
+def start_mid_run(corpus: Path, out: Path, tmp: Path) -> subprocess.Popen:
+    """``dedup`` on two cores, reading ``corpus`` from standard input, started and fed half
+    of it: it is at work, and cannot finish before it is stopped, however fast it is."""
+    proc = start(["dedup", "-", "-o", str(out), "--raw", "-w", "2", "--tmp-dir", str(tmp)],
+                 stdin=subprocess.PIPE)
+    data = corpus.read_bytes()
+    assert proc.stdin is not None
+    proc.stdin.write(data[:data.index(b"\n", len(data) // 2) + 1])
+    proc.stdin.flush()
+    wait_for(lambda: any(p.glob("spill-*.bin") for p in spill_dirs(tmp)))  # workers at work
+    return proc
+
+
 def test_ctrl_c_to_the_process_group_stops_cleanly(big_corpus, tmp_path) -> None:
     tmp, out = tmp_path / "tmp", tmp_path / "out"
-    proc = start(["dedup", str(big_corpus), "-o", str(out), "--raw", "-w", "2",
-                  "--tmp-dir", str(tmp)])
-    wait_for(lambda: any(p.glob("spill-*.bin") for p in spill_dirs(tmp)))  # workers at work
-    time.sleep(0.3)
+    proc = start_mid_run(big_corpus, out, tmp)
     os.killpg(proc.pid, signal.SIGINT)
     try:
         _, err = proc.communicate(timeout=20)
@@ -127,9 +137,7 @@ def test_ctrl_c_to_the_process_group_stops_cleanly(big_corpus, tmp_path) -> None
 
 def test_sigterm_is_an_interrupt_too(big_corpus, tmp_path) -> None:
     tmp, out = tmp_path / "tmp", tmp_path / "out"
-    proc = start(["dedup", str(big_corpus), "-o", str(out), "--raw", "-w", "2",
-                  "--tmp-dir", str(tmp)])
-    wait_for(lambda: any(p.glob("spill-*.bin") for p in spill_dirs(tmp)))
+    proc = start_mid_run(big_corpus, out, tmp)
     proc.send_signal(signal.SIGTERM)  # the main process alone, as a service manager does
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
@@ -189,16 +197,17 @@ def test_kill_9_leaves_the_previous_run_or_a_marked_incomplete_one(big_corpus, s
 
 def test_a_second_run_into_a_held_directory_is_refused_at_once(big_corpus, tmp_path) -> None:
     out = tmp_path / "out"
-    first = start(["dedup", str(big_corpus), "-o", str(out), "--raw", "-w", "1"])
+    first = start_mid_run(big_corpus, out, tmp_path / "tmp")  # holds out/ until fed the rest
     wait_for(lambda: any(out.glob(STAGING_PREFIX + "*")))
     started = time.monotonic()
     second = run(["dedup", str(SEEDS), "-o", str(out), "-w", "1"])
     assert time.monotonic() - started < 10
     one_line_error(second, "another neardup run is writing here", f"pid {first.pid}")
-    _, err = first.communicate(timeout=300)
+    data = big_corpus.read_bytes()
+    _, err = first.communicate(data[data.index(b"\n", len(data) // 2) + 1:], timeout=300)
     assert first.returncode == 0, err
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["documents_read"] == 60_000 and summary["inputs"] == [str(big_corpus)]
+    assert summary["documents_read"] == 60_000 and summary["inputs"] == ["-"]
 
 
 # --- A full disk ------------------------------------------------------------------------------
