@@ -252,12 +252,11 @@ class RecordBatch:
 
     def __init__(self, records: list[Document | Unparsed] | LineBlock) -> None:
         self.block = records if isinstance(records, LineBlock) else None
-        if isinstance(records, LineBlock):
-            records = []
-        self.items = [r.data if isinstance(r, Unparsed) else r.text for r in records]
-        self.ids = [None if isinstance(r, Unparsed) else r.id for r in records]
-        self.parsers = [r.parse if isinstance(r, Unparsed) else None for r in records]
-        self.metas = [r.meta if isinstance(r, Document) else None for r in records]
+        alone = [] if isinstance(records, LineBlock) else records  # records sent one by one
+        self.items = [r.data if isinstance(r, Unparsed) else r.text for r in alone]
+        self.ids = [None if isinstance(r, Unparsed) else r.id for r in alone]
+        self.parsers = [r.parse if isinstance(r, Unparsed) else None for r in alone]
+        self.metas = [r.meta if isinstance(r, Document) else None for r in alone]
 
     def __len__(self) -> int:
         return len(self.block) if self.block is not None else len(self.items)

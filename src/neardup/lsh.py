@@ -53,15 +53,8 @@ def candidate_pairs(keys: np.ndarray, max_bucket: int = 2_000) -> np.ndarray:
     linked as a star around its first member instead of as all its pairs: the
     group still forms, but its ``O(m**2)`` pairs are not all proposed.
     """
-    return candidate_pairs_by_band((keys[:, b] for b in range(keys.shape[1])), keys.shape[0],
-                                   max_bucket)
-
-
-def candidate_pairs_by_band(columns: Iterable[np.ndarray], n: int, max_bucket: int = 2_000
-                            ) -> np.ndarray:
-    """:func:`candidate_pairs` of ``n`` documents whose band keys come one band at a time
-    (each an ``n``-long column), so only one band's keys need be in memory."""
-    return pairs_from_codes((band_pair_codes(column, max_bucket) for column in columns), n)
+    return pairs_from_codes((band_pair_codes(keys[:, b], max_bucket)
+                             for b in range(keys.shape[1])), keys.shape[0])
 
 
 def pairs_from_codes(codes: Iterable[np.ndarray], n: int) -> np.ndarray:
