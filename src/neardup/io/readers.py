@@ -456,18 +456,15 @@ def line_blocks(fh: BinaryIO, name: str, parse: Any = None) -> Iterator[LineBloc
             chunk = read(BLOCK_BYTES)
             if first == 1 and not pending:
                 chunk = chunk.removeprefix(BOM)
-            if chunk:
+            if not chunk:  # the end: a last line with no newline is a line
+                block, pending = b"".join(pending), []
+            else:
                 cut = chunk.rfind(b"\n") + 1
                 if not cut or sum(map(len, pending)) + cut < BLOCK_BYTES // 2:
                     pending.append(chunk)  # no line ends here, or little to send yet
                     continue
-            else:
-                cut = 0  # the end: a last line with no newline is a line
-            if chunk:
                 block = b"".join([*pending, memoryview(chunk)[:cut]])
                 pending = [chunk[cut:]] if cut < len(chunk) else []
-            else:
-                block, pending = b"".join(pending), []
             if block:
                 lines = LineBlock.of_lines(name, block, first, parse)
                 yield lines
