@@ -19,7 +19,7 @@ import numpy as np
 import orjson
 
 from ..document import Rejected
-from .readers import STREAM_ERRORS, input_kind, line_blocks, open_compressed
+from .readers import input_kind, line_blocks, open_compressed
 
 #: The files each command writes into its output directory (``kept/`` aside).
 DEDUP_FILES = ("pairs.jsonl", "clusters.jsonl", "rejected.jsonl", "summary.json")
@@ -29,7 +29,11 @@ CLEAN_FILES = ("cleaned.jsonl", "boilerplate.jsonl", "rejected.jsonl", "summary.
 
 def jsonl_line(row: dict[str, Any]) -> str:
     """One row as a JSON line (UTF-8 text kept as is, newline included)."""
-    return orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE).decode()
+    return _jsonl_bytes(row).decode()
+
+
+def _jsonl_bytes(row: dict[str, Any]) -> bytes:
+    return orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
@@ -37,7 +41,7 @@ def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
     count = 0
     with open(path, "wb") as fh:
         for row in rows:
-            fh.write(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
+            fh.write(_jsonl_bytes(row))
             count += 1
     return count
 
@@ -100,28 +104,27 @@ def write_kept(inputs: list[str], kept: dict[str, np.ndarray], outdir: Path,
 
 
 def _copy_lines(path: str, line_numbers: np.ndarray, target: Path) -> None:
+    """Copy the lines numbered ``line_numbers``. Where the input breaks off (the reader
+    reported it), the copy stops; an error writing ``target`` is raised."""
     wanted = np.sort(line_numbers)
     with open_compressed(path) as src, _open_like(target) as dst:
-        try:
-            for block in line_blocks(src, path):
-                if isinstance(block, Rejected):
-                    break  # the reader already reported where the input broke off
-                lines = block.lines
-                found = np.minimum(np.searchsorted(wanted, lines), len(wanted) - 1)
-                chosen = np.flatnonzero(wanted[found] == lines)
-                if not len(chosen):
-                    continue
-                # Runs of consecutive lines are copied as one piece.
-                breaks = np.flatnonzero(np.diff(lines[chosen]) != 1)
-                firsts = chosen[np.r_[0, breaks + 1]].tolist()
-                lasts = chosen[np.r_[breaks, len(chosen) - 1]].tolist()
-                data, starts, ends = block.data, block.starts, block.ends
-                for first, last in zip(firsts, lasts):
-                    dst.write(data[starts[first]:ends[last] + 1])
-                if lasts[-1] == len(block) - 1 and not data.endswith(b"\n"):
-                    dst.write(b"\n")  # the file's last line, which had none
-        except STREAM_ERRORS:
-            pass  # the reader already reported where the input broke off
+        for block in line_blocks(src, path):
+            if isinstance(block, Rejected):
+                break  # the reader already reported where the input broke off
+            lines = block.lines
+            found = np.minimum(np.searchsorted(wanted, lines), len(wanted) - 1)
+            chosen = np.flatnonzero(wanted[found] == lines)
+            if not len(chosen):
+                continue
+            # Runs of consecutive lines are copied as one piece.
+            breaks = np.flatnonzero(np.diff(lines[chosen]) != 1)
+            firsts = chosen[np.r_[0, breaks + 1]].tolist()
+            lasts = chosen[np.r_[breaks, len(chosen) - 1]].tolist()
+            data, starts, ends = block.data, block.starts, block.ends
+            for first, last in zip(firsts, lasts):
+                dst.write(data[starts[first]:ends[last] + 1])
+            if lasts[-1] == len(block) - 1 and not data.endswith(b"\n"):
+                dst.write(b"\n")  # the file's last line, which had none
 
 
 def _copy_warc_records(path: str, numbers: np.ndarray, target: Path) -> None:
