@@ -37,7 +37,7 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 
 from ...clean.cleaner import Cleaner
-from ...cluster import labels_from_roots
+from ...cluster import group_labels, labels_from_roots
 from ...dedup import (
     DedupOptions,
     DedupResult,
@@ -333,19 +333,39 @@ class BandPairs:
                                               .view(np.int64)})
 
 
-class KeepRows:
-    """On an executor: the rows whose ``ord`` a bitmap holds (a filter with no join)."""
+class RoutePayloads:
+    """Stage 4a on an executor: for every pair ``k`` a document is in, the row ``(k, side,
+    payload)`` (side 0 for the pair's first document, 1 for its second). The pairs go with
+    the task as the documents' incidences sorted by document, so a batch finds its rows by
+    binary search: no join."""
 
-    def __init__(self, wanted: bytes) -> None:
-        self.wanted = wanted
+    def __init__(self, pairs: np.ndarray) -> None:
+        node = np.asarray(pairs, dtype=np.int64).ravel()  # a0, b0, a1, b1, ...
+        order = np.argsort(node, kind="stable")
+        self.node = node[order]
+        self.incidence = order  # pair k, side s at 2k + s
 
     def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
+        import pyarrow as pa
+
         for batch in batches:
-            yield batch.filter(_members(self.wanted, batch.column("ord").to_numpy()))
+            ords = batch.column("ord").to_numpy()
+            lo = np.searchsorted(self.node, ords, "left")
+            hi = np.searchsorted(self.node, ords, "right")
+            counts = hi - lo
+            if not counts.any():
+                continue
+            rows = np.repeat(np.arange(len(ords)), counts)
+            at = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+            incidence = self.incidence[at]
+            yield pa.RecordBatch.from_pydict({
+                "k": incidence // 2, "side": (incidence % 2).astype(np.int8),
+                "payload": batch.column("payload").take(pa.array(rows))})
 
 
 class ScorePairs:
-    """Stage 4 on an executor: pairs with both payloads -> their scores."""
+    """Stage 4b on an executor: a partition holding both rows of each of its pairs ->
+    the pairs' scores."""
 
     def __init__(self, options: DedupOptions) -> None:
         self.verify = options.verify
@@ -354,14 +374,19 @@ class ScorePairs:
     def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
 
-        dtype = self.dtype
+        payloads: list[np.ndarray] = []
+        k_parts, side_parts = [], []
         for batch in batches:
-            first = _binary_items(batch.column("pa"), dtype)
-            second = _binary_items(batch.column("pb"), dtype)
-            payloads = [p for pair in zip(first, second) for p in pair]
-            index = np.arange(len(first), dtype=np.int64) * 2
-            scores = score_pairs(payloads, index, index + 1, self.verify)
-            yield pa.RecordBatch.from_pydict({"k": batch.column("k"), "score": scores})
+            payloads.extend(_binary_items(batch.column("payload"), self.dtype))
+            k_parts.append(batch.column("k").to_numpy())
+            side_parts.append(batch.column("side").to_numpy())
+        if not payloads:
+            return
+        k, side = np.concatenate(k_parts), np.concatenate(side_parts)
+        order = np.lexsort((side, k))  # each pair's two rows, first document first
+        first, second = order[0::2], order[1::2]
+        scores = score_pairs(payloads, first, second, self.verify)
+        yield pa.RecordBatch.from_pydict({"k": k[first], "score": scores})
 
 
 def _binary_items(column: Any, dtype: np.dtype) -> list[np.ndarray]:
@@ -513,10 +538,13 @@ class SparkDedup:
         edges, edge_scores = candidates[match], scores[match]
 
         shown.step = "connected components"
-        roots = connected_components(spark.createDataFrame(
-            pa.table({"a": edges[:, 0], "b": edges[:, 1]}))).toArrow()
-        labels = labels_from_roots(exact_rep, roots.column("node").to_numpy(),
-                                   roots.column("root").to_numpy())
+        if len(edges) <= self.settings.driver_components_max:
+            labels = group_labels(exact_rep, edges)
+        else:
+            roots = connected_components(spark.createDataFrame(
+                pa.table({"a": edges[:, 0], "b": edges[:, 1]}))).toArrow()
+            labels = labels_from_roots(exact_rep, roots.column("node").to_numpy(),
+                                       roots.column("root").to_numpy())
 
         shown.step = "deciding"
         result = decide(intake.ids, intake.sources, status, ntokens, exact_rep,
@@ -527,28 +555,21 @@ class SparkDedup:
         return result
 
     def _score(self, spark: Any, docs: Any, pairs: np.ndarray, n: int) -> np.ndarray:
-        """The score of each pair of documents (:class:`ScorePairs`), in order: the pairs
-        and the payloads of the documents in them (a bit per document picks those) are
-        joined on the executors."""
-        import pyarrow as pa
-        from pyspark.sql import functions as F
-
+        """The score of each pair of documents (:class:`ScorePairs`), in order. Each
+        document's payload is sent once for each pair it is in, tagged with the pair's
+        number (:class:`RoutePayloads`); one shuffle by that number brings the two of a
+        pair together, where they are scored."""
         if not len(pairs):
             return np.empty(0)
-        payload = docs.select("ord", "payload").mapInArrow(
-            KeepRows(_bits(pairs.ravel(), n)), "ord long, payload binary")
-        wanted = spark.createDataFrame(pa.table({
-            "k": np.arange(len(pairs), dtype=np.int64), "a": pairs[:, 0], "b": pairs[:, 1]}))
-        joined = (wanted.join(payload.select(F.col("ord").alias("a"),
-                                             F.col("payload").alias("pa")), "a")
-                  .join(payload.select(F.col("ord").alias("b"), F.col("payload").alias("pb")),
-                        "b")
-                  .select("k", "pa", "pb"))
-        got = joined.mapInArrow(ScorePairs(self.options), "k long, score double")
-        table = got.toArrow()
+        partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
+        routed = docs.select("ord", "payload").mapInArrow(
+            RoutePayloads(pairs), "k long, side byte, payload binary")
+        got = (routed.repartition(partitions, "k")
+               .mapInArrow(ScorePairs(self.options), "k long, score double").toArrow())
         scores = np.empty(len(pairs))
-        scores[table.column("k").to_numpy()] = table.column("score").to_numpy()
+        scores[got.column("k").to_numpy()] = got.column("score").to_numpy()
         return scores
+
     def _learn(self, spark: Any, files: list[InputFile]) -> dict[int, int]:
         """Boilerplate lines as :class:`~neardup.clean.learn.RepeatedLines` learns them:
         each line counted once per distinct context, across the executors."""

@@ -52,6 +52,11 @@ class SparkSettings:
     partitions: int | None = None
     #: Extra Spark settings (``spark.executor.memory``, say), as ``--conf`` takes them.
     conf: tuple[tuple[str, str], ...] = ()
+    #: Up to this many matching pairs, connected components are found on the driver,
+    #: which holds the pairs already (:func:`neardup.cluster.components`, well under a
+    #: second for millions); past it, on the executors
+    #: (:mod:`neardup.engine.spark.components`). Both give the same groups.
+    driver_components_max: int = 20_000_000
 
 
 def choose_partitions(input_bytes: int, cores: int, target_bytes: int = 64 << 20) -> int:
