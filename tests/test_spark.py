@@ -152,8 +152,8 @@ def test_spark_gives_the_local_engines_result_for_any_partitioning(
     assert max(row["size"] for row in chains) >= 20
     assert min(row["jaccard_to_kept"] for row in chains) < options.threshold
     for partitions in (1, 3, 7):
-        # Components on the executors once, on the driver otherwise: the same groups.
-        on_executors = {"driver_components_max": 0} if partitions == 3 else {}
+        # Banding and components on the executors once, on the driver otherwise.
+        on_executors = {"driver_max_rows": 0} if partitions == 3 else {}
         got = _outcome(run_files(corpus, options, ReadOptions(),
                                  spark=SparkSettings(MASTER, partitions, **on_executors)))
         for part in local:

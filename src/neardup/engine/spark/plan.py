@@ -61,6 +61,7 @@ from ...io.readers import (
     record_from_row,
     walk_files,
 )
+from ...lsh import candidate_pairs
 from ...sketch import Sketcher
 from .components import connected_components
 from .session import SparkSettings, StageProgress, choose_partitions, session
@@ -158,7 +159,7 @@ def _list_remote(spark: Any, path: str) -> list[tuple[str, str]]:
 
 _SKETCH_SCHEMA = ("file int, block long, row long, record long, kind byte, prank long, "
                   "id string, reason string, key_hi long, key_lo long, ntokens long, "
-                  "bands array<long>, payload binary")
+                  "bands binary, payload binary")
 
 
 class PlacedRecords:
@@ -253,13 +254,17 @@ class SketchPartition:
         per_row[is_doc] = counts
         payload_offsets = np.zeros(n + 1, dtype=np.int32)
         np.cumsum(per_row * payload.dtype.itemsize, out=payload_offsets[1:])
+        # A document's band keys as one binary value (bands x 8 bytes): Spark moves a
+        # binary column as one buffer, an array column value by value.
+        band_bytes = bands.shape[1] * 8
         band_offsets = np.zeros(n + 1, dtype=np.int32)
-        np.cumsum(np.where(is_doc, bands.shape[1], 0), out=band_offsets[1:])
+        np.cumsum(np.where(is_doc, band_bytes, 0), out=band_offsets[1:])
         payload_column = pa.BinaryArray.from_buffers(
             pa.binary(), n, [None, pa.py_buffer(payload_offsets),
                              pa.py_buffer(np.ascontiguousarray(payload))])
-        band_column = pa.ListArray.from_arrays(
-            pa.array(band_offsets), pa.array(np.ascontiguousarray(bands).view(np.int64).ravel()))
+        band_column = pa.BinaryArray.from_buffers(
+            pa.binary(), n, [None, pa.py_buffer(band_offsets),
+                             pa.py_buffer(np.ascontiguousarray(bands))])
         return pa.RecordBatch.from_pydict({
             "file": pa.array(out["file"], pa.int32()), "block": pa.array(out["block"], pa.int64()),
             "row": pa.array(out["row"], pa.int64()), "record": pa.array(out["record"], pa.int64()),
@@ -295,10 +300,8 @@ class BandRows:
         for batch in batches:
             ords = batch.column("ord").to_numpy()
             keep = _members(self.representatives, ords)
-            bands = batch.column("bands")
-            width = len(bands[0]) if len(bands) else 0
-            keys = bands.flatten().to_numpy().reshape(-1, width)[keep] if width else \
-                np.empty((0, 0), np.int64)
+            keys = _band_keys(batch.column("bands"))[keep]
+            width = keys.shape[1]
             yield pa.RecordBatch.from_pydict({
                 "band": np.tile(np.arange(width, dtype=np.int32), len(keys)),
                 "key": keys.ravel(), "ord": np.repeat(ords[keep], width)})
@@ -387,6 +390,18 @@ class ScorePairs:
         first, second = order[0::2], order[1::2]
         scores = score_pairs(payloads, first, second, self.verify)
         yield pa.RecordBatch.from_pydict({"k": k[first], "score": scores})
+
+
+def _band_keys(column: Any) -> np.ndarray:
+    """Documents' band keys, ``(rows, bands)`` int64, from a binary column whose values
+    are each document's keys (all of one length), viewing the column's buffer."""
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[column.offset:
+                                                                 column.offset + len(column) + 1]
+    data = column.buffers()[2]
+    if data is None or not len(column):
+        return np.empty((len(column), 0), np.int64)
+    keys = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]].view(np.int64)
+    return keys.reshape(len(column), -1)
 
 
 def _binary_items(column: Any, dtype: np.dtype) -> list[np.ndarray]:
@@ -524,13 +539,22 @@ class SparkDedup:
         del table, keys
 
         shown.step = "banding"
-        keyed = docs.select("ord", "bands").mapInArrow(BandRows(_bits(reps, n)),
-                                                       "band int, key long, ord long")
-        found = (keyed.repartition(partitions, "band", "key")
-                 .mapInArrow(BandPairs(opts.max_bucket), "code long").toArrow())
-        codes = np.unique(found.column("code").to_numpy().view(np.uint64))
-        candidates = np.stack([(codes >> np.uint64(32)).astype(np.int64),
-                               (codes & np.uint64(0xFFFFFFFF)).astype(np.int64)], axis=1)
+        if n * opts.lsh_params.bands <= self.settings.driver_max_rows:
+            got = docs.select("ord", "bands").toArrow()
+            keys = np.empty((n, opts.lsh_params.bands), dtype=np.int64)
+            keys[got.column("ord").to_numpy()] = _band_keys(got.column("bands")
+                                                            .combine_chunks())
+            del got
+            candidates = reps[candidate_pairs(keys[reps], opts.max_bucket)]
+            del keys
+        else:
+            keyed = docs.select("ord", "bands").mapInArrow(BandRows(_bits(reps, n)),
+                                                           "band int, key long, ord long")
+            found = (keyed.repartition(partitions, "band", "key")
+                     .mapInArrow(BandPairs(opts.max_bucket), "code long").toArrow())
+            codes = np.unique(found.column("code").to_numpy().view(np.uint64))
+            candidates = np.stack([(codes >> np.uint64(32)).astype(np.int64),
+                                   (codes & np.uint64(0xFFFFFFFF)).astype(np.int64)], axis=1)
 
         shown.step = "verifying"
         scores = self._score(spark, docs, candidates, n)
@@ -538,7 +562,7 @@ class SparkDedup:
         edges, edge_scores = candidates[match], scores[match]
 
         shown.step = "connected components"
-        if len(edges) <= self.settings.driver_components_max:
+        if len(edges) <= self.settings.driver_max_rows:
             labels = group_labels(exact_rep, edges)
         else:
             roots = connected_components(spark.createDataFrame(

@@ -52,11 +52,12 @@ class SparkSettings:
     partitions: int | None = None
     #: Extra Spark settings (``spark.executor.memory``, say), as ``--conf`` takes them.
     conf: tuple[tuple[str, str], ...] = ()
-    #: Up to this many matching pairs, connected components are found on the driver,
-    #: which holds the pairs already (:func:`neardup.cluster.components`, well under a
-    #: second for millions); past it, on the executors
-    #: (:mod:`neardup.engine.spark.components`). Both give the same groups.
-    driver_components_max: int = 20_000_000
+    #: Up to this many rows (band keys: documents times bands; matching pairs), banding
+    #: and connected components run on the driver, which holds per-document arrays
+    #: already, with the local engine's code (:func:`neardup.lsh.candidate_pairs`,
+    #: :func:`neardup.cluster.components`); past it, on the executors. Both give the same
+    #: result: the driver is faster while the rows fit in its memory (8 bytes each).
+    driver_max_rows: int = 50_000_000
 
 
 def choose_partitions(input_bytes: int, cores: int, target_bytes: int = 64 << 20) -> int:
