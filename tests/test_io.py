@@ -248,3 +248,15 @@ def test_a_block_of_lines_has_a_record_for_each_line_that_is_not_blank(data: byt
     halves = list(block.split(max(1, len(block) // 2)))
     assert [(n, b.data[s:e]) for b in halves for n, s, e in
             zip(b.lines.tolist(), b.starts.tolist(), b.ends.tolist())] == expected
+
+
+@pytest.mark.parametrize("command", ["pairs", "dedup"])
+def test_the_local_engine_refuses_an_input_on_another_file_system(tmp_path: Path,
+                                                                  command: str) -> None:
+    out = ["-o", str(tmp_path / "out")] if command == "dedup" else []
+    result = run([command, "hdfs://namenode/crawl/news.jsonl", str(SEED_A), *out])
+    assert result.returncode != 0
+    assert result.stderr.decode().strip().splitlines() == [
+        "Error: hdfs://namenode/crawl/news.jsonl: only --engine spark reads inputs on another "
+        "file system; add it, or copy the input here"]
+    assert not (tmp_path / "out").exists()

@@ -285,6 +285,17 @@ def _records(inputs: list[str], read: ReadOptions, stdin: IO[bytes] | _StdinCopy
             yield from read_input(path, read, deferred)
 
 
+def _check_inputs(inputs: list[str], read: ReadOptions, spark: SparkSettings | None) -> None:
+    """:func:`check_inputs` for an engine: Spark reads other file systems itself (and
+    says what it cannot read), the local engine none."""
+    remote = [p for p in inputs if is_remote(p)]
+    if remote and spark is None:
+        raise InputError(f"{remote[0]}: only --engine spark reads inputs on another file "
+                         "system; add it, or copy the input here")
+    if len(remote) < len(inputs) or not inputs:
+        check_inputs([p for p in inputs if not is_remote(p)], read)
+
+
 def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
               read: ReadOptions = ReadOptions(), workers: int | None = None,
               progress: bool | None = None, stdin: _StdinCopy | None = None,
@@ -295,13 +306,12 @@ def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
 
     With ``spark``, the work runs on Apache Spark (JSONL and Parquet inputs, from any path
     Spark reads) and gives the same result."""
+    _check_inputs(inputs, read, spark)
     if spark is not None:
-        check_inputs([p for p in inputs if not is_remote(p)], read)
         from .engine.spark.plan import spark_dedup
 
         return spark_dedup(inputs, options, read, spark,
                            progress if progress is not None else progress_wanted())
-    check_inputs(inputs, read)
     learning = options.clean is not None and options.clean.learn
     own_copy = learning and stdin is None and "-" in inputs
     if own_copy:
@@ -360,24 +370,30 @@ def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = D
     :class:`~neardup.errors.InputError` or :class:`~neardup.errors.OutputError` for unusable
     inputs or outputs before any work starts; outputs appear only when complete. With
     ``spark``, the work runs on Apache Spark (see :func:`run_files`)."""
-    remote = [p for p in inputs if is_remote(p)]
-    if remote:
-        raise InputError(f"{remote[0]}: `dedup` copies kept records from inputs on this "
-                         "machine only; for inputs elsewhere run `neardup pairs --engine "
-                         "spark`, or copy them here")
-    check_inputs(inputs, read)
+    _check_inputs(inputs, read, spark)
     started = time.perf_counter()
     fingerprints = input_fingerprints(inputs)
     with OutputDir(outdir, "dedup", force=force, expected=DEDUP_FILES) as out, \
             _stdin_copy(inputs, options.tmp_dir) as stdin:
-        result = run_files(inputs, options, read, workers, progress, stdin, spark)
-        outputs = _DedupOutputs(result, inputs, out, max_group_pairs,
-                                stdin.copy.name if stdin else None)
-        # The outputs are independent: with more than one worker, kept/ (copied from the
-        # inputs) is written beside pairs and clusters, in processes forked with the result.
-        for _ in LocalEngine(min(workers or default_workers(), 2)).map(outputs,
-                                                                        outputs.parts):
-            pass
+        if spark is not None:
+            from .engine.spark.plan import SparkDedup
+
+            on_spark = SparkDedup(options, read, spark,
+                                  progress if progress is not None else progress_wanted())
+            result = on_spark.run(inputs)
+            outputs = _DedupOutputs(result, inputs, out, max_group_pairs, None)
+            on_spark.write_kept(result, inputs, out.subdir("kept"))
+            outputs("pairs and clusters")
+        else:
+            result = run_files(inputs, options, read, workers, progress, stdin)
+            outputs = _DedupOutputs(result, inputs, out, max_group_pairs,
+                                    stdin.copy.name if stdin else None)
+            # The outputs are independent: with more than one worker, kept/ (copied from
+            # the inputs) is written beside pairs and clusters, in processes forked with
+            # the result.
+            for _ in LocalEngine(min(workers or default_workers(), 2)).map(outputs,
+                                                                            outputs.parts):
+                pass
         result.seconds = time.perf_counter() - started
         write_summary(out.file("summary.json"), summary_dict(result, inputs, read, fingerprints))
         out.commit()

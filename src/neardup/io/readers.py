@@ -203,10 +203,10 @@ def input_fingerprints(paths: list[str], block: int = 65536) -> list[dict[str, o
     """What each input was like when a run read it, so a later reader (the report) can
     tell that it changed: a file's size, mtime and a hash of its first and last ``block``
     bytes; a directory's file count, total size, latest mtime and a hash of its listing
-    (names, sizes, mtimes). Standard input has none."""
+    (names, sizes, mtimes). Standard input and inputs on other file systems have none."""
     prints: list[dict[str, object]] = []
     for path in paths:
-        if path == "-":
+        if path == "-" or is_remote(path):
             prints.append({"path": path})
             continue
         try:

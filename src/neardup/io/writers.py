@@ -19,7 +19,7 @@ import numpy as np
 import orjson
 
 from ..document import Rejected
-from .readers import input_kind, line_blocks, open_compressed
+from .readers import input_kind, is_remote, line_blocks, open_compressed
 
 #: The files each command writes into its output directory (``kept/`` aside).
 DEDUP_FILES = ("pairs.jsonl", "clusters.jsonl", "rejected.jsonl", "summary.json")
@@ -52,7 +52,7 @@ def rejected_rows(rejected: Iterable[Rejected]) -> Iterable[dict[str, Any]]:
                "reason": r.reason}
 
 
-def _open_like(path: Path) -> IO[bytes]:
+def open_like(path: Path) -> IO[bytes]:
     """Open for writing with the compression the name says."""
     name = path.name.lower()
     if name.endswith(".gz"):
@@ -77,22 +77,19 @@ def write_kept(inputs: list[str], kept: dict[str, np.ndarray], outdir: Path,
     outdir.mkdir(parents=True, exist_ok=True)
     for index, path in enumerate(inputs):
         kind = input_kind(path)
-        base = "stdin.jsonl" if kind == "stdin" else Path(path).name or f"input{index}"
         source_path = "-" if kind == "stdin" else path
         if kind != "dir" and source_path not in kept:
             continue
-        target = outdir / base
-        if target.exists():  # two inputs of one name
-            target = outdir / f"{index}-{base}"
         if kind == "dir":
             root = Path(path)
             for src_path in kept:
-                p = Path(src_path)
-                if p.is_relative_to(root):
-                    dest = target / p.relative_to(root)
+                if Path(src_path).is_relative_to(root):
+                    dest = kept_path(outdir, inputs, index, src_path)
                     dest.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(p, dest)
-        elif kind in ("text", "html"):
+                    shutil.copyfile(src_path, dest)
+            continue
+        target = kept_path(outdir, inputs, index, source_path)
+        if kind in ("text", "html"):
             shutil.copyfile(path, target)
         elif kind == "warc":
             _copy_warc_records(path, kept[path], target)
@@ -103,11 +100,36 @@ def write_kept(inputs: list[str], kept: dict[str, np.ndarray], outdir: Path,
             _copy_rows(path, kept[path], target)
 
 
+def kept_path(outdir: Path, inputs: list[str], index: int, path: str) -> Path:
+    """Where ``kept/`` (``outdir``) puts the kept records of ``path``, read from
+    ``inputs[index]``: under the input's own name (``stdin.jsonl`` for standard input),
+    and for a file in a directory under the directory's name, at its place in it. An input
+    whose name an earlier input has is prefixed with its position, ``2-news.jsonl``."""
+    def base(k: int) -> str:
+        given = inputs[k]
+        return "stdin.jsonl" if given == "-" else _last_part(given) or f"input{k}"
+
+    name = base(index)
+    if any(base(k) == name for k in range(index)):
+        name = f"{index}-{name}"
+    given = inputs[index]
+    if path == "-" or path.rstrip("/") == given.rstrip("/"):
+        return outdir / name
+    if is_remote(given):
+        return outdir / name / path[len(given.rstrip("/")):].lstrip("/")
+    return outdir / name / Path(path).relative_to(Path(given))
+
+
+def _last_part(path: str) -> str:
+    """A path's or URI's last part (``hdfs://nn/a/b.jsonl``: ``b.jsonl``)."""
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
 def _copy_lines(path: str, line_numbers: np.ndarray, target: Path) -> None:
     """Copy the lines numbered ``line_numbers``. Where the input breaks off (the reader
     reported it), the copy stops; an error writing ``target`` is raised."""
     wanted = np.sort(line_numbers)
-    with open_compressed(path) as src, _open_like(target) as dst:
+    with open_compressed(path) as src, open_like(target) as dst:
         for block in line_blocks(src, path):
             if isinstance(block, Rejected):
                 break  # the reader already reported where the input broke off
@@ -133,7 +155,7 @@ def _copy_warc_records(path: str, numbers: np.ndarray, target: Path) -> None:
 
     wanted = set(numbers.tolist())
     number = 0
-    with open(path, "rb") as src, _open_like(target) as dst:
+    with open(path, "rb") as src, open_like(target) as dst:
         try:
             for record in ArchiveIterator(src, record_types=WarcRecordType.response,
                                           parse_http=False):

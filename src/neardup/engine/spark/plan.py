@@ -74,11 +74,13 @@ _DOCUMENT, _REJECTED, _BLANK = 0, 1, 2
 @dataclass(frozen=True)
 class InputFile:
     """One file Spark reads: its URI, the name outputs give it (as the local engine
-    names it), and its kind (``jsonl`` or ``parquet``)."""
+    names it), its kind (``jsonl`` or ``parquet``), and the position of the input it was
+    given as or found under."""
 
     uri: str
     name: str
     kind: str
+    input: int
 
 
 def file_key(uri: str) -> str:
@@ -109,7 +111,7 @@ def list_inputs(spark: Callable[[], Any], inputs: list[str]
     read, and when no input holds a file it can."""
     files: list[InputFile] = []
     skipped: list[Rejected] = []
-    for path in inputs:
+    for index, path in enumerate(inputs):
         if path == "-":
             raise InputError("standard input (-) cannot be read by --engine spark; give a file")
         if is_remote(path):
@@ -133,7 +135,7 @@ def list_inputs(spark: Callable[[], Any], inputs: list[str]
             uri, name = entry
             kind = _kind(name)
             if kind is not None:
-                files.append(InputFile(uri, name, kind))
+                files.append(InputFile(uri, name, kind, index))
             else:
                 skipped.append(Rejected(Source(name), f"not read: {_NOT_READ}"))
     if not files:
@@ -417,18 +419,34 @@ def _binary_items(column: Any, dtype: np.dtype) -> list[np.ndarray]:
                                                     offsets[1:].tolist())]
 
 
+def _place() -> list[Any]:
+    """A row's place: its file and the start of its split."""
+    from pyspark.sql import functions as F
+
+    return [F.col("_metadata.file_path").alias("path"),
+            F.col("_metadata.file_block_start").alias("block")]
+
+
+def _read_lines(spark: Any, uris: list[str]) -> Any:
+    """The lines of JSONL files (``value``, as bytes) with their place. Every read of
+    the same files is cut into the same splits (they depend on the files' total size and
+    the settings :meth:`SparkDedup._run` fixes), so places agree between reads."""
+    from pyspark.sql import functions as F
+
+    return spark.read.text(uris).select(F.col("value").cast("binary").alias("value"),
+                                        *_place())
+
+
 def _read(spark: Any, files: list[InputFile], read: ReadOptions) -> list[Any]:
     """The input rows with their place: a DataFrame over the JSONL files and one over the
     Parquet files (whichever there are)."""
     from pyspark.sql import functions as F
 
-    place = [F.col("_metadata.file_path").alias("path"),
-             F.col("_metadata.file_block_start").alias("block")]
+    place = _place()
     frames = []
     jsonl = [f.uri for f in files if f.kind == "jsonl"]
     if jsonl:
-        frames.append(spark.read.text(jsonl).select(
-            F.col("value").cast("binary").alias("value"), *place))
+        frames.append(_read_lines(spark, jsonl))
     parquet = [f.uri for f in files if f.kind == "parquet"]
     if parquet:
         df = spark.read.parquet(*parquet)
@@ -453,12 +471,15 @@ class SparkDedup:
             raise ValueError("paragraph-level dedup is part of `neardup clean`, not of dedup")
         self.options, self.read, self.settings = options, read, settings
         self.progress = progress
+        self._files: list[InputFile] = []
+        self._line_bases: dict[tuple[int, int], int] = {}
 
     def run(self, inputs: list[str]) -> DedupResult:
         def start() -> Any:
             return session(self.settings, self.options.tmp_dir)
 
         files, skipped = list_inputs(start, inputs)  # a local input's problem: before Spark
+        self._files = files
         spark = start()
         with StageProgress(spark, self.progress) as shown:
             return self._run(spark, files, skipped, shown)
@@ -498,7 +519,7 @@ class SparkDedup:
         rows = rows.take(np.lexsort((rows.column("row").to_numpy(),
                                      rows.column("block").to_numpy(),
                                      rows.column("file").to_numpy())))
-        splits, record_no = _number(rows)
+        splits, record_no, self._line_bases = _number(rows)
         split_df = spark.createDataFrame(splits, "file int, block long, base_ord long")
         docs = (sketched.where(F.col("kind") == _DOCUMENT)
                 .join(F.broadcast(split_df), ["file", "block"])
@@ -578,6 +599,55 @@ class SparkDedup:
         sketched.unpersist()
         return result
 
+    def write_kept(self, result: DedupResult, inputs: list[str], outdir: Path) -> None:
+        """Write ``kept/`` (``outdir``) as the local engine does
+        (:func:`neardup.io.writers.write_kept`), for inputs on any file system: the
+        executors read the inputs again and keep the kept records (:class:`KeptRecords`);
+        they come to the driver in reading order, in chunks, and are written there. JSONL
+        lines are copied as they are (each ending in a newline); Parquet rows keep their
+        columns, with the types Spark reads them as."""
+        from pyspark.sql import functions as F
+
+        from ...io.writers import kept_path, open_like
+
+        spark = session(self.settings, self.options.tmp_dir)
+        by_name = result.sources.records_by_path(np.flatnonzero(result.keep))
+        index = {file_key(f.uri): i for i, f in enumerate(self._files)}
+        kept = {i: np.sort(by_name[f.name]) for i, f in enumerate(self._files)
+                if f.name in by_name}
+        if not kept:
+            return
+        task = KeptRecords(index, kept, self._line_bases)
+        frames = []
+        jsonl = [f.uri for f in self._files if f.kind == "jsonl"]  # all: the same splits
+        if jsonl:
+            frames.append(_read_lines(spark, jsonl).withColumnsRenamed(
+                {"path": KeptRecords.PATH, "block": KeptRecords.BLOCK}))
+        # Parquet rows whole: their place under names no input column has.
+        frames += [spark.read.parquet(f.uri).select(
+            "*", F.col("_metadata.file_path").alias(KeptRecords.PATH),
+            F.col("_metadata.file_block_start").alias(KeptRecords.BLOCK),
+            F.col("_metadata.row_index").alias(KeptRecords.ROW))
+            for i, f in enumerate(self._files) if i in kept and f.kind == "parquet"]
+        chunks = _union([frame.mapInArrow(task, KeptRecords.SCHEMA) for frame in frames])
+        outdir.mkdir(parents=True, exist_ok=True)
+        current, out = -1, None
+        try:
+            for row in chunks.orderBy("file", "block", "first").toLocalIterator():
+                if row.file != current:
+                    if out is not None:
+                        out.close()
+                    current = row.file
+                    f = self._files[current]
+                    target = kept_path(outdir, inputs, f.input, f.name)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    out = (open_like(target) if f.kind == "jsonl" else
+                           _ParquetChunks(target))
+                out.write(row.data)
+        finally:
+            if out is not None:
+                out.close()
+
     def _score(self, spark: Any, docs: Any, pairs: np.ndarray, n: int) -> np.ndarray:
         """The score of each pair of documents (:class:`ScorePairs`), in order. Each
         document's payload is sent once for each pair it is in, tagged with the pair's
@@ -635,6 +705,96 @@ class ObserveLines:
                 "context": np.array(contexts, dtype=np.uint64).view(np.int64)})
 
 
+class KeptRecords:
+    """On an executor: the kept records among the input rows, as chunks in the input's
+    format with their place ``(file, block, first row)``: JSONL lines joined (each ending
+    in a newline), or Parquet rows as an Arrow IPC stream. A JSONL line's number is the
+    lines of its file before its split (``line_bases``, from :func:`_number`) plus its
+    row in the split; a Parquet row's is its index."""
+
+    PATH, BLOCK, ROW = "__neardup_path", "__neardup_block", "__neardup_row"
+    SCHEMA = "file int, block long, first long, data binary"
+
+    def __init__(self, files: dict[str, int], kept: dict[int, np.ndarray],
+                 line_bases: dict[tuple[int, int], int]) -> None:
+        self.files, self.kept, self.line_bases = files, kept, line_bases
+
+    def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
+        import pyarrow as pa
+
+        rows_before: dict[tuple[int, int], int] = {}
+        for batch in batches:
+            paths = batch.column(self.PATH).to_pylist()
+            blocks = batch.column(self.BLOCK).to_pylist()
+            row_index = (batch.column(self.ROW).to_numpy()
+                         if self.ROW in batch.schema.names else None)
+            # Runs of rows from one split: each is one chunk.
+            starts = [k for k in range(len(paths))
+                      if k == 0 or (paths[k], blocks[k]) != (paths[k - 1], blocks[k - 1])]
+            out: dict[str, list[Any]] = {"file": [], "block": [], "first": [], "data": []}
+            for start, end in zip(starts, starts[1:] + [len(paths)]):
+                file, block = self.files[file_key(paths[start])], blocks[start]
+                first = rows_before.get((file, block), 0)
+                rows_before[(file, block)] = first + end - start
+                if row_index is not None:
+                    numbers = row_index[start:end]
+                else:
+                    numbers = (self.line_bases.get((file, block), 0) + first + 1
+                               + np.arange(end - start))
+                wanted = self.kept.get(file)
+                if wanted is None:
+                    continue
+                found = np.minimum(np.searchsorted(wanted, numbers), len(wanted) - 1)
+                chosen = np.flatnonzero(wanted[found] == numbers) + start
+                if not len(chosen):
+                    continue
+                out["file"].append(file)
+                out["block"].append(block)
+                out["first"].append(first)
+                out["data"].append(self._data(batch, chosen, block == 0 and first == 0))
+            if out["file"]:
+                yield pa.RecordBatch.from_pydict({
+                    "file": pa.array(out["file"], pa.int32()), "block": out["block"],
+                    "first": out["first"], "data": out["data"]})
+
+    @staticmethod
+    def _data(batch: Any, chosen: np.ndarray, file_start: bool) -> bytes:
+        import pyarrow as pa
+
+        if KeptRecords.ROW not in batch.schema.names:  # JSONL lines
+            values = batch.column("value").take(pa.array(chosen)).to_pylist()
+            if file_start and chosen[0] == 0:
+                values[0] = values[0].removeprefix(BOM)
+            return b"".join(value + b"\n" for value in values)
+        rows = batch.take(pa.array(chosen)).drop_columns(
+            [KeptRecords.PATH, KeptRecords.BLOCK, KeptRecords.ROW])
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, rows.schema) as writer:
+            writer.write_batch(rows)
+        return sink.getvalue().to_pybytes()
+
+
+class _ParquetChunks:
+    """A Parquet file written from Arrow IPC chunks (:class:`KeptRecords`)."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.writer: Any = None
+
+    def write(self, data: bytes) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.ipc.open_stream(data).read_all()
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.target, table.schema)
+        self.writer.write_table(table)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
 def _union(frames: list[Any]) -> Any:
     out = frames[0]
     for frame in frames[1:]:
@@ -642,11 +802,12 @@ def _union(frames: list[Any]) -> Any:
     return out
 
 
-def _number(rows: Any) -> tuple[list[tuple[int, int, int]], np.ndarray]:
+def _number(rows: Any) -> tuple[list[tuple[int, int, int]], np.ndarray,
+                                dict[tuple[int, int], int]]:
     """From every record's place, in reading order (sorted by file, split offset, row):
-    each split's first document number ``(file, block, base_ord)``, and each record's
-    number in its file (a JSONL line counts from 1, blank lines included; a Parquet row
-    is its own index)."""
+    each split's first document number ``(file, block, base_ord)``, each record's number
+    in its file (a JSONL line counts from 1, blank lines included; a Parquet row is its
+    own index), and the lines of its file before each split."""
     file = rows.column("file").to_numpy()
     block = rows.column("block").to_numpy()
     row = rows.column("row").to_numpy()
@@ -663,7 +824,9 @@ def _number(rows: Any) -> tuple[list[tuple[int, int, int]], np.ndarray]:
     line = np.repeat(lines_before, sizes) + row + 1
     numbers = np.where(record >= 0, record, line)
     splits = list(zip(file[starts].tolist(), block[starts].tolist(), docs_before.tolist()))
-    return splits, numbers
+    line_bases = dict(zip(zip(file[starts].tolist(), block[starts].tolist()),
+                          lines_before.tolist()))
+    return splits, numbers, line_bases
 
 
 def _size(uri: str) -> int:
