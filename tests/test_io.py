@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from neardup.cli import main
 from neardup.document import LineBlock
 
-from .conftest import SEED_A, SEED_B, SEEDS
+from .conftest import ROOT, SEED_A, SEED_B, SEEDS
 
 
 def run(args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess:
@@ -260,3 +260,44 @@ def test_the_local_engine_refuses_an_input_on_another_file_system(tmp_path: Path
         "Error: hdfs://namenode/crawl/news.jsonl: only --engine spark reads inputs on another "
         "file system; add it, or copy the input here"]
     assert not (tmp_path / "out").exists()
+
+
+def test_kept_as_parquet_holds_each_kept_document_as_read(tmp_path: Path) -> None:
+    """--kept-format parquet: one Parquet file an input (JSONL, Parquet, a directory of
+    text files, standard input), holding the documents the input-format copy holds, in
+    the same order, with their text as read and where they came from."""
+    news = ROOT / "examples" / "news.jsonl"
+    rows = [json.loads(line) for line in news.read_text().splitlines()]
+    lee = (ROOT / "tests" / "data" / "lee_background.cor").read_text().splitlines()
+    table_path = tmp_path / "more.parquet"
+    pq.write_table(pa.table({"id": [f"lee-{k}" for k in range(20)], "text": lee[250:270]}),
+                   table_path, row_group_size=7)
+    inputs = [str(news), str(table_path), str(SEEDS), "-"]
+    stdin = b"\n".join(json.dumps({"id": f"in-{k}", "text": lee[k],
+                                   "site": "wire"}).encode() for k in range(270, 275))
+    outs = {}
+    for kept_format in ("input", "parquet"):
+        outs[kept_format] = tmp_path / kept_format
+        result = run(["dedup", *inputs, "-o", str(outs[kept_format]), "--kept-format",
+                      kept_format, "--site-field", "site"], stdin=stdin)
+        assert result.returncode == 0, result.stderr
+    copied = outs["input"] / "kept"
+    as_parquet = outs["parquet"] / "kept"
+    assert sorted(p.name for p in as_parquet.iterdir()) == [
+        "more.parquet", "news.jsonl.parquet", "seeds.parquet", "stdin.jsonl.parquet"]
+    news_kept = pq.read_table(as_parquet / "news.jsonl.parquet").to_pylist()
+    assert [r["id"] for r in news_kept] == [
+        json.loads(line)["id"] for line in (copied / "news.jsonl").read_text().splitlines()]
+    texts = {r["id"]: r["text"] for r in rows}
+    assert all(r["text"] == texts[r["id"]] and r["source"] == str(news) for r in news_kept)
+    assert [r["record"] for r in news_kept][:2] == [1, 2]
+    assert pq.read_table(as_parquet / "more.parquet").column("id").to_pylist() == \
+        pq.read_table(copied / "more.parquet").column("id").to_pylist()
+    seeds = pq.read_table(as_parquet / "seeds.parquet").to_pylist()
+    assert sorted(Path(r["source"]).name for r in seeds) == sorted(
+        p.name for p in (copied / "seeds").rglob("*") if p.is_file())
+    assert all(r["text"] == Path(r["source"]).read_text() for r in seeds)
+    piped = pq.read_table(as_parquet / "stdin.jsonl.parquet").to_pylist()
+    assert [r["id"] for r in piped] == [json.loads(line)["id"] for line in
+                                       (copied / "stdin.jsonl").read_text().splitlines()]
+    assert piped and all(r["site"] == "wire" and r["source"] == "-" for r in piped)

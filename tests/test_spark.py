@@ -162,25 +162,31 @@ def test_spark_gives_the_local_engines_result_for_any_partitioning(
 
 def test_dedup_on_spark_writes_the_local_engines_files(corpus: list[str],
                                                        tmp_path: Path) -> None:
-    """The command line, as a user runs it: both engines write the same files."""
-    outputs = {}
-    for engine in ("local", "spark"):
-        out = tmp_path / engine
-        run = subprocess.run([sys.executable, "-m", "neardup", "dedup", *corpus, "-o", str(out),
-                              "--engine", engine, "--workers", "2"],
-                             capture_output=True, text=True, timeout=600)
-        assert run.returncode == 0, run.stderr
-        assert "Traceback" not in run.stderr
-        outputs[engine] = {p.relative_to(out).as_posix(): p.read_bytes()
-                           for p in sorted(out.rglob("*")) if p.is_file()
-                           and p.name not in ("summary.json", ".neardup.lock", ".neardup-run.json")}
-    assert outputs["spark"].keys() == outputs["local"].keys()
-    assert "kept/first.jsonl" in outputs["local"] and "kept/second.parquet" in outputs["local"]
-    for name in outputs["local"]:
-        if name.endswith(".parquet"):  # the same rows (Spark writes its own file)
-            assert _rows(out.parent / "spark" / name) == _rows(out.parent / "local" / name)
-        else:
-            assert outputs["spark"][name] == outputs["local"][name], name
+    """The command line, as a user runs it: both engines write the same files, with kept/
+    in the inputs' formats and as Parquet."""
+    for kept_format in ("input", "parquet"):
+        outputs = {}
+        for engine in ("local", "spark"):
+            out = tmp_path / kept_format / engine
+            run = subprocess.run([sys.executable, "-m", "neardup", "dedup", *corpus, "-o",
+                                  str(out), "--engine", engine, "--workers", "2",
+                                  "--kept-format", kept_format],
+                                 capture_output=True, text=True, timeout=600)
+            assert run.returncode == 0, run.stderr
+            assert "Traceback" not in run.stderr
+            outputs[engine] = {p.relative_to(out).as_posix(): p.read_bytes()
+                               for p in sorted(out.rglob("*")) if p.is_file() and p.name
+                               not in ("summary.json", ".neardup.lock", ".neardup-run.json")}
+        assert outputs["spark"].keys() == outputs["local"].keys()
+        expected = (["kept/first.jsonl", "kept/second.parquet"] if kept_format == "input" else
+                    ["kept/first.jsonl.parquet", "kept/second.parquet"])
+        assert all(name in outputs["local"] for name in expected)
+        for name in outputs["local"]:
+            if name.endswith(".parquet"):  # the same rows (Spark writes its own file)
+                here = tmp_path / kept_format
+                assert _rows(here / "spark" / name) == _rows(here / "local" / name), name
+            else:
+                assert outputs["spark"][name] == outputs["local"][name], name
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:

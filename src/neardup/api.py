@@ -55,11 +55,13 @@ from .io.readers import (
 from .io.writers import (
     CLEAN_FILES,
     DEDUP_FILES,
+    KEPT_FORMATS,
     REUSE_FILES,
     jsonl_line,
     rejected_rows,
     write_jsonl,
     write_kept,
+    write_kept_parquet,
     write_summary,
 )
 from .progress import progress_wanted, reporter, track
@@ -364,12 +366,17 @@ def reuse_files(inputs: list[str], outdir: str | Path, options: ReuseOptions = R
 def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = DedupOptions(),
                 read: ReadOptions = ReadOptions(), workers: int | None = None,
                 progress: bool | None = None, max_group_pairs: int | None = 1_000,
-                force: bool = False, spark: SparkSettings | None = None) -> DedupResult:
+                force: bool = False, spark: SparkSettings | None = None,
+                kept_format: str = "input") -> DedupResult:
     """Dedup files into ``outdir``: ``pairs.jsonl``, ``clusters.jsonl``, ``rejected.jsonl``,
-    ``kept/`` and ``summary.json`` (see :mod:`neardup.io.writers`). Raises
+    ``kept/`` and ``summary.json`` (see :mod:`neardup.io.writers`). ``kept/`` holds the
+    kept records in their input's own format, or with ``kept_format="parquet"`` the kept
+    documents as Parquet (:data:`~neardup.io.writers.KEPT_COLUMNS`). Raises
     :class:`~neardup.errors.InputError` or :class:`~neardup.errors.OutputError` for unusable
     inputs or outputs before any work starts; outputs appear only when complete. With
     ``spark``, the work runs on Apache Spark (see :func:`run_files`)."""
+    if kept_format not in KEPT_FORMATS:
+        raise ValueError(f"kept_format is one of {', '.join(KEPT_FORMATS)}, not {kept_format!r}")
     _check_inputs(inputs, read, spark)
     started = time.perf_counter()
     fingerprints = input_fingerprints(inputs)
@@ -381,13 +388,14 @@ def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = D
             on_spark = SparkDedup(options, read, spark,
                                   progress if progress is not None else progress_wanted())
             result = on_spark.run(inputs)
-            outputs = _DedupOutputs(result, inputs, out, max_group_pairs, None)
-            on_spark.write_kept(result, inputs, out.subdir("kept"))
+            outputs = _DedupOutputs(result, inputs, out, max_group_pairs, None, read,
+                                    kept_format)
+            on_spark.write_kept(result, inputs, out.subdir("kept"), kept_format == "parquet")
             outputs("pairs and clusters")
         else:
             result = run_files(inputs, options, read, workers, progress, stdin)
             outputs = _DedupOutputs(result, inputs, out, max_group_pairs,
-                                    stdin.copy.name if stdin else None)
+                                    stdin.copy.name if stdin else None, read, kept_format)
             # The outputs are independent: with more than one worker, kept/ (copied from
             # the inputs) is written beside pairs and clusters, in processes forked with
             # the result.
@@ -406,15 +414,21 @@ class _DedupOutputs:
     parts = ("kept", "pairs and clusters")
 
     def __init__(self, result: DedupResult, inputs: list[str], out: OutputDir,
-                 max_group_pairs: int | None, stdin_copy: str | None) -> None:
+                 max_group_pairs: int | None, stdin_copy: str | None, read: ReadOptions,
+                 kept_format: str) -> None:
         self.result, self.inputs, self.out = result, inputs, out
         self.max_group_pairs, self.stdin_copy = max_group_pairs, stdin_copy
+        self.read, self.kept_format = read, kept_format
 
     def __call__(self, part: str) -> None:
         result, out = self.result, self.out
         if part == "kept":
             kept = result.sources.records_by_path(np.flatnonzero(result.keep))
-            write_kept(self.inputs, kept, out.subdir("kept"), self.stdin_copy)
+            if self.kept_format == "parquet":
+                write_kept_parquet(self.inputs, kept, out.subdir("kept"), self.read,
+                                   self.stdin_copy)
+            else:
+                write_kept(self.inputs, kept, out.subdir("kept"), self.stdin_copy)
             return
         write_jsonl(out.file("pairs.jsonl"),
                     (p.to_dict() for p in result.iter_pairs(self.max_group_pairs)))

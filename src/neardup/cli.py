@@ -29,7 +29,7 @@ from .io.readers import (
     read_inputs,
     read_texts,
 )
-from .io.writers import jsonl_line
+from .io.writers import KEPT_FORMATS, jsonl_line
 from .report import write_report
 from .reuse import ReuseOptions
 from .text import DEFAULT_NGRAM
@@ -284,13 +284,18 @@ def main() -> None:
                    "and kept/.")
 @click.option("--keep", type=click.Choice([p.value for p in KeepPolicy]), default="first",
               show_default=True, help="Which copy of each group to keep.")
+@click.option("--kept-format", type=click.Choice(KEPT_FORMATS), default="input",
+              show_default=True,
+              help="kept/ as each input's own format (records copied whole), or as Parquet: "
+                   "id, text, url, title, site, date, source and record of each kept "
+                   "document, one file per input.")
 @_comparison_options
-def dedup(inputs: tuple[str, ...], output: str, keep: str, force: bool,
+def dedup(inputs: tuple[str, ...], output: str, keep: str, kept_format: str, force: bool,
           **settings: Any) -> None:
     """Group duplicates, keep one copy of each group, write the results to --output."""
     run = _run_settings(settings, keep)
     result = api.dedup_files(list(inputs), output, run.options, run.read, run.workers,
-                             run.progress, run.max_group_pairs, force, run.spark)
+                             run.progress, run.max_group_pairs, force, run.spark, kept_format)
     _report_rejections(result.rejected, f"see {Path(output) / 'rejected.jsonl'}")
     _warn_if_empty(result.stats.documents_read, inputs)
     s = result.stats

@@ -11,15 +11,23 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 import orjson
 
-from ..document import Rejected
-from .readers import input_kind, is_remote, line_blocks, open_compressed
+from ..document import Document, Rejected
+from .readers import (
+    ReadOptions,
+    input_kind,
+    is_remote,
+    line_blocks,
+    open_compressed,
+    read_input,
+    read_jsonl_stream,
+)
 
 #: The files each command writes into its output directory (``kept/`` aside).
 DEDUP_FILES = ("pairs.jsonl", "clusters.jsonl", "rejected.jsonl", "summary.json")
@@ -123,6 +131,92 @@ def kept_path(outdir: Path, inputs: list[str], index: int, path: str) -> Path:
 def _last_part(path: str) -> str:
     """A path's or URI's last part (``hdfs://nn/a/b.jsonl``: ``b.jsonl``)."""
     return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+#: How ``kept/`` holds the kept documents: each input's own format, or Parquet.
+KEPT_FORMATS = ("input", "parquet")
+
+#: The columns of ``kept/`` written as Parquet (``--kept-format parquet``): each kept
+#: document as neardup read it, whatever its input's format.
+KEPT_COLUMNS = ("id", "text", "url", "title", "site", "date", "source", "record")
+
+
+def kept_parquet_path(target: Path) -> Path:
+    """Where the Parquet form of ``kept/`` puts what ``target`` would hold."""
+    return target if target.name.endswith(".parquet") else target.with_name(
+        target.name + ".parquet")
+
+
+def kept_documents(docs: list[Document]) -> Any:
+    """Documents as an Arrow table of :data:`KEPT_COLUMNS` (metadata as text, null where
+    a document has none)."""
+    import pyarrow as pa
+
+    def meta(key: str) -> list[str | None]:
+        return [None if d.meta.get(key) is None else str(d.meta[key]) for d in docs]
+
+    return pa.table({
+        "id": pa.array([d.id for d in docs], pa.string()),
+        "text": pa.array([d.text for d in docs], pa.string()),
+        **{key: pa.array(meta(key), pa.string()) for key in ("url", "title", "site", "date")},
+        "source": pa.array([d.source.path if d.source else None for d in docs], pa.string()),
+        "record": pa.array([d.source.record if d.source else None for d in docs],
+                           pa.int64())})
+
+
+def write_kept_parquet(inputs: list[str], kept: dict[str, np.ndarray], outdir: Path,
+                       read: ReadOptions, stdin_copy: str | None = None,
+                       batch_size: int = 10_000) -> None:
+    """Write the kept documents of each input to ``outdir`` as Parquet
+    (:data:`KEPT_COLUMNS`), one file for each input (a directory's documents together),
+    named as :func:`write_kept` names its copies with ``.parquet`` added: the inputs are
+    read again, and the documents whose record numbers ``kept`` holds (by path) are
+    written in reading order. ``stdin_copy`` is the file standard input was saved to."""
+    import pyarrow.parquet as pq
+
+    outdir.mkdir(parents=True, exist_ok=True)
+    for index, path in enumerate(inputs):
+        target = kept_parquet_path(kept_path(outdir, inputs, index, path))
+        writer: Any = None
+        pending: list[Document] = []
+        try:
+            for record in _records_again(path, read, stdin_copy):
+                if isinstance(record, Document) and record.source is not None:
+                    wanted = kept.get(record.source.path)
+                    number = record.source.record  # None: a file that is one document
+                    if wanted is not None and (number is None or _holds(wanted, number)):
+                        pending.append(record)
+                if len(pending) >= batch_size:
+                    writer = _write_documents(pq, writer, target, pending)
+                    pending = []
+            if pending:
+                writer = _write_documents(pq, writer, target, pending)
+        finally:
+            if writer is not None:
+                writer.close()
+
+
+def _write_documents(pq: Any, writer: Any, target: Path, docs: list[Document]) -> Any:
+    """Append documents to the Parquet file ``target`` (opened on the first call)."""
+    table = kept_documents(docs)
+    if writer is None:
+        writer = pq.ParquetWriter(target, table.schema)
+    writer.write_table(table)
+    return writer
+
+
+def _records_again(path: str, read: ReadOptions, stdin_copy: str | None) -> Iterator[Any]:
+    """An input's records read again (standard input from the file it was saved to)."""
+    if path != "-":
+        yield from read_input(path, read)
+    elif stdin_copy is not None:
+        with open(stdin_copy, "rb") as fh:
+            yield from read_jsonl_stream(fh, "-", read)
+
+
+def _holds(sorted_numbers: np.ndarray, number: int) -> bool:
+    at = int(np.searchsorted(sorted_numbers, number))
+    return at < len(sorted_numbers) and int(sorted_numbers[at]) == number
 
 
 def _copy_lines(path: str, line_numbers: np.ndarray, target: Path) -> None:

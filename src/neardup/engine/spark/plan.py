@@ -599,49 +599,60 @@ class SparkDedup:
         sketched.unpersist()
         return result
 
-    def write_kept(self, result: DedupResult, inputs: list[str], outdir: Path) -> None:
+    def write_kept(self, result: DedupResult, inputs: list[str], outdir: Path,
+                   as_parquet: bool = False) -> None:
         """Write ``kept/`` (``outdir``) as the local engine does
-        (:func:`neardup.io.writers.write_kept`), for inputs on any file system: the
+        (:func:`neardup.io.writers.write_kept`, or with ``as_parquet``
+        :func:`~neardup.io.writers.write_kept_parquet`), for inputs on any file system: the
         executors read the inputs again and keep the kept records (:class:`KeptRecords`);
         they come to the driver in reading order, in chunks, and are written there. JSONL
         lines are copied as they are (each ending in a newline); Parquet rows keep their
         columns, with the types Spark reads them as."""
         from pyspark.sql import functions as F
 
-        from ...io.writers import kept_path, open_like
+        from ...io.writers import kept_parquet_path, kept_path, open_like
 
         spark = session(self.settings, self.options.tmp_dir)
         by_name = result.sources.records_by_path(np.flatnonzero(result.keep))
-        index = {file_key(f.uri): i for i, f in enumerate(self._files)}
         kept = {i: np.sort(by_name[f.name]) for i, f in enumerate(self._files)
                 if f.name in by_name}
         if not kept:
             return
-        task = KeptRecords(index, kept, self._line_bases)
-        frames = []
-        jsonl = [f.uri for f in self._files if f.kind == "jsonl"]  # all: the same splits
-        if jsonl:
-            frames.append(_read_lines(spark, jsonl).withColumnsRenamed(
-                {"path": KeptRecords.PATH, "block": KeptRecords.BLOCK}))
-        # Parquet rows whole: their place under names no input column has.
-        frames += [spark.read.parquet(f.uri).select(
-            "*", F.col("_metadata.file_path").alias(KeptRecords.PATH),
-            F.col("_metadata.file_block_start").alias(KeptRecords.BLOCK),
-            F.col("_metadata.row_index").alias(KeptRecords.ROW))
-            for i, f in enumerate(self._files) if i in kept and f.kind == "parquet"]
+        task = KeptRecords({file_key(f.uri): i for i, f in enumerate(self._files)},
+                           [f.name for f in self._files], kept, self._line_bases,
+                           self.read if as_parquet else None)
+        # Every JSONL file is read, as in the first pass, so the splits are the same.
+        place = {"path": KeptRecords.PATH, "block": KeptRecords.BLOCK,
+                 "row_index": KeptRecords.ROW}
+        if as_parquet:
+            frames = [frame.withColumnsRenamed(place)
+                      for frame in _read(spark, self._files, self.read)]
+        else:
+            jsonl = [f.uri for f in self._files if f.kind == "jsonl"]
+            frames = [_read_lines(spark, jsonl).withColumnsRenamed(place)] if jsonl else []
+            # Parquet rows whole: their place under names no input column has.
+            frames += [spark.read.parquet(f.uri).select(
+                "*", F.col("_metadata.file_path").alias(KeptRecords.PATH),
+                F.col("_metadata.file_block_start").alias(KeptRecords.BLOCK),
+                F.col("_metadata.row_index").alias(KeptRecords.ROW))
+                for i, f in enumerate(self._files) if i in kept and f.kind == "parquet"]
         chunks = _union([frame.mapInArrow(task, KeptRecords.SCHEMA) for frame in frames])
         outdir.mkdir(parents=True, exist_ok=True)
-        current, out = -1, None
+        current: Path | None = None
+        out: Any = None
         try:
             for row in chunks.orderBy("file", "block", "first").toLocalIterator():
-                if row.file != current:
+                f = self._files[row.file]
+                # As Parquet, one file an input (a directory's files are consecutive).
+                target = (kept_parquet_path(kept_path(outdir, inputs, f.input,
+                                                      inputs[f.input]))
+                          if as_parquet else kept_path(outdir, inputs, f.input, f.name))
+                if target != current:
                     if out is not None:
                         out.close()
-                    current = row.file
-                    f = self._files[current]
-                    target = kept_path(outdir, inputs, f.input, f.name)
+                    current = target
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    out = (open_like(target) if f.kind == "jsonl" else
+                    out = (open_like(target) if f.kind == "jsonl" and not as_parquet else
                            _ParquetChunks(target))
                 out.write(row.data)
         finally:
@@ -706,18 +717,22 @@ class ObserveLines:
 
 
 class KeptRecords:
-    """On an executor: the kept records among the input rows, as chunks in the input's
-    format with their place ``(file, block, first row)``: JSONL lines joined (each ending
-    in a newline), or Parquet rows as an Arrow IPC stream. A JSONL line's number is the
-    lines of its file before its split (``line_bases``, from :func:`_number`) plus its
-    row in the split; a Parquet row's is its index."""
+    """On an executor: the kept records among the input rows, as chunks with their place
+    ``(file, block, first row)``. A chunk holds JSONL lines joined (each ending in a
+    newline), Parquet rows, or with ``documents`` (the read options) the documents as
+    :func:`neardup.io.writers.kept_documents` makes them; rows and documents go as an
+    Arrow IPC stream. A JSONL line's number is the lines of its file before its split
+    (``line_bases``, from :func:`_number`) plus its row in the split; a Parquet row's is
+    its index."""
 
     PATH, BLOCK, ROW = "__neardup_path", "__neardup_block", "__neardup_row"
     SCHEMA = "file int, block long, first long, data binary"
 
-    def __init__(self, files: dict[str, int], kept: dict[int, np.ndarray],
-                 line_bases: dict[tuple[int, int], int]) -> None:
-        self.files, self.kept, self.line_bases = files, kept, line_bases
+    def __init__(self, files: dict[str, int], names: list[str], kept: dict[int, np.ndarray],
+                 line_bases: dict[tuple[int, int], int],
+                 documents: ReadOptions | None = None) -> None:
+        self.files, self.names, self.kept = files, names, kept
+        self.line_bases, self.documents = line_bases, documents
 
     def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
@@ -736,41 +751,59 @@ class KeptRecords:
                 file, block = self.files[file_key(paths[start])], blocks[start]
                 first = rows_before.get((file, block), 0)
                 rows_before[(file, block)] = first + end - start
+                wanted = self.kept.get(file)
+                if wanted is None:
+                    continue
                 if row_index is not None:
                     numbers = row_index[start:end]
                 else:
                     numbers = (self.line_bases.get((file, block), 0) + first + 1
                                + np.arange(end - start))
-                wanted = self.kept.get(file)
-                if wanted is None:
-                    continue
                 found = np.minimum(np.searchsorted(wanted, numbers), len(wanted) - 1)
-                chosen = np.flatnonzero(wanted[found] == numbers) + start
+                chosen = np.flatnonzero(wanted[found] == numbers)
                 if not len(chosen):
                     continue
                 out["file"].append(file)
                 out["block"].append(block)
                 out["first"].append(first)
-                out["data"].append(self._data(batch, chosen, block == 0 and first == 0))
+                out["data"].append(self._data(batch, file, chosen + start, numbers[chosen],
+                                              block == 0 and first == 0))
             if out["file"]:
                 yield pa.RecordBatch.from_pydict({
                     "file": pa.array(out["file"], pa.int32()), "block": out["block"],
                     "first": out["first"], "data": out["data"]})
 
-    @staticmethod
-    def _data(batch: Any, chosen: np.ndarray, file_start: bool) -> bytes:
+    def _data(self, batch: Any, file: int, chosen: np.ndarray, numbers: np.ndarray,
+              file_start: bool) -> bytes:
         import pyarrow as pa
 
-        if KeptRecords.ROW not in batch.schema.names:  # JSONL lines
-            values = batch.column("value").take(pa.array(chosen)).to_pylist()
+        from ...io.writers import kept_documents
+
+        rows = batch.take(pa.array(chosen))
+        if self.ROW not in batch.schema.names:  # JSONL lines (Parquet rows have an index)
+            lines = rows.column("value").to_pylist()
             if file_start and chosen[0] == 0:
-                values[0] = values[0].removeprefix(BOM)
-            return b"".join(value + b"\n" for value in values)
-        rows = batch.take(pa.array(chosen)).drop_columns(
-            [KeptRecords.PATH, KeptRecords.BLOCK, KeptRecords.ROW])
+                lines[0] = lines[0].removeprefix(BOM)
+            if self.documents is None:
+                return b"".join(line + b"\n" for line in lines)
+            docs = [parse_jsonl_line(line, Source(self.names[file], number), self.documents)
+                    for line, number in zip(lines, numbers.tolist())]
+            table = kept_documents([d for d in docs if isinstance(d, Document)])
+        elif self.documents is not None:
+            columns = rows.to_pydict()
+            meta = {key: name for key, name in self.documents.meta_fields().items()
+                    if name in columns}
+            docs = [record_from_row(columns["doc_id"][k], columns["doc_text"][k],
+                                    {key: columns[name][k] for key, name in meta.items()},
+                                    Source(self.names[file], number), self.documents)
+                    for k, number in enumerate(numbers.tolist())]
+            table = kept_documents([d for d in docs if isinstance(d, Document)])
+        else:
+            table = pa.Table.from_batches([rows.drop_columns([self.PATH, self.BLOCK,
+                                                               self.ROW])])
         sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, rows.schema) as writer:
-            writer.write_batch(rows)
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
         return sink.getvalue().to_pybytes()
 
 
