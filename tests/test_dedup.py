@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import neardup
 from neardup import DedupOptions, KeepPolicy
@@ -160,3 +165,39 @@ def test_a_repeated_id_names_where_it_was_first_accepted() -> None:
         "f.jsonl:line 4 (id 'a'): duplicate id 'a', first read at f.jsonl:line 2",
         "f.jsonl:line 5 (id 'b'): duplicate id 'b', first read at f.jsonl:line 3"]
     assert result.kept_ids() == ["a", "b"]
+
+
+@pytest.mark.parametrize("verify", [True, False])
+def test_output_lines_are_the_rows_the_api_gives(lee_texts: list[str], verify: bool) -> None:
+    """pairs.jsonl and clusters.jsonl (written as encoded chunks) hold exactly the API's
+    rows, in its order: exact groups listed pair by pair or, past --max-group-pairs, as
+    one line; near pairs between exact groups expanded to every copy; odd ids escaped."""
+    texts = lee_texts[:120]
+    docs: list[tuple[str, str]] = [(f"doc {k}", t) for k, t in enumerate(texts)]
+    docs += [(f'copy "{k}"\t{c}', texts[k]) for k, copies in ((0, 4), (1, 1), (2, 39))
+             for c in range(copies)]
+    words = texts[0].split()
+    docs += [(f"near\\{c}", " ".join(words[:50 + c] + ["changed"] + words[51 + c:]))
+             for c in range(3)]
+    docs += [("wörter ✓", texts[3]), ("wörter ✓ again", texts[3])]
+    result = neardup.dedup(docs, options=DedupOptions(verify=verify))
+    for limit in (10, None):
+        rows = list(result.iter_pairs(limit))
+        assert any(isinstance(r, neardup.ExactGroup) for r in rows) == (limit == 10)
+        near = [r for r in rows if isinstance(r, neardup.Pair) and not r.exact]
+        assert len({(p.a, p.b) for p in near}) == len(near) >= 3 * 5  # copies of doc 0 too
+        lines = b"".join(result.pair_lines(limit)).decode().splitlines()
+        assert [json.loads(line) for line in lines] == [r.to_dict() for r in rows]
+    clusters = b"".join(result.cluster_lines()).decode().splitlines()
+    rows = [json.loads(line) for line in clusters]
+    assert rows == list(result.iter_cluster_rows())
+    assert sum(r["keep"] for r in rows) == result.stats.groups
+    assert {r["id"] for r in rows} >= {'copy "2"\t38', "wörter ✓ again", "near\\2"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(exclude_categories=["Cs"])), max_size=20))
+def test_json_strings_are_what_orjson_writes(values: list[str]) -> None:
+    from neardup.dedup import _json_strings
+
+    assert _json_strings(values) == [orjson.dumps(v) for v in values]

@@ -62,6 +62,7 @@ from .io.writers import (
     write_jsonl,
     write_kept,
     write_kept_parquet,
+    write_lines,
     write_summary,
 )
 from .progress import progress_wanted, reporter, track
@@ -430,9 +431,8 @@ class _DedupOutputs:
             else:
                 write_kept(self.inputs, kept, out.subdir("kept"), self.stdin_copy)
             return
-        write_jsonl(out.file("pairs.jsonl"),
-                    (p.to_dict() for p in result.iter_pairs(self.max_group_pairs)))
-        write_jsonl(out.file("clusters.jsonl"), result.iter_cluster_rows())
+        write_lines(out.file("pairs.jsonl"), result.pair_lines(self.max_group_pairs))
+        write_lines(out.file("clusters.jsonl"), result.cluster_lines())
         write_jsonl(out.file("rejected.jsonl"), rejected_rows(result.rejected))
 
 

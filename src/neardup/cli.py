@@ -29,7 +29,7 @@ from .io.readers import (
     read_inputs,
     read_texts,
 )
-from .io.writers import KEPT_FORMATS, jsonl_line
+from .io.writers import KEPT_FORMATS
 from .report import write_report
 from .reuse import ReuseOptions
 from .text import DEFAULT_NGRAM
@@ -314,9 +314,9 @@ def pairs(inputs: tuple[str, ...], **settings: Any) -> None:
     run = _run_settings(settings)
     result = api.run_files(list(inputs), run.options, run.read, run.workers, run.progress,
                            spark=run.spark)
-    out = sys.stdout
-    for pair in result.iter_pairs(run.max_group_pairs):
-        out.write(jsonl_line(pair.to_dict()))
+    out = sys.stdout.buffer
+    for lines in result.pair_lines(run.max_group_pairs):
+        out.write(lines)
     out.flush()
     _report_rejections(result.rejected, "use `neardup dedup` for rejected.jsonl")
     _warn_if_empty(result.stats.documents_read, inputs)

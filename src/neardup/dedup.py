@@ -20,12 +20,14 @@ keys, where it was read from); texts stream through once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum
 from typing import Any
 
 import numpy as np
+import orjson
 
 from .clean import Cleaner, CleanOptions
 from .cluster import KeepPolicy, group_labels, kept_members
@@ -235,46 +237,162 @@ class DedupResult:
         return [out[c] for c in sorted(out)]
 
     def iter_cluster_rows(self) -> Iterator[dict[str, Any]]:
-        """One row per document in a group: id, cluster, keep, jaccard_to_kept."""
+        """One row per document in a group: id, cluster, size, keep, jaccard_to_kept."""
+        for lines in self.cluster_lines():
+            for line in lines.splitlines():
+                yield orjson.loads(line)
+
+    def cluster_lines(self, chunk: int = 100_000) -> Iterator[bytes]:
+        """What ``clusters.jsonl`` holds, as JSON lines in chunks: one row per document in
+        a group (:meth:`iter_cluster_rows`), by group, then reading order."""
         members = np.flatnonzero(self.cluster >= 0)
         order = members[np.lexsort((members, self.cluster[members]))]
         sizes = np.bincount(self.cluster[members]) if len(members) else np.empty(0, int)
-        for i in order.tolist():
-            c = int(self.cluster[i])
-            yield {
-                "id": self.ids[i],
-                "cluster": c,
-                "size": int(sizes[c]),
-                "keep": bool(self.keep[i]),
-                "jaccard_to_kept": round(float(self.jaccard_to_kept[i]), 6),
-            }
+        for start in range(0, len(order), chunk):
+            docs = order[start:start + chunk]
+            cluster = self.cluster[docs]
+            rows = zip(_json_strings([self.ids[i] for i in docs.tolist()]),
+                       cluster.tolist(), sizes[cluster].tolist(), self.keep[docs].tolist(),
+                       _json_numbers(self.jaccard_to_kept[docs]))
+            yield b"".join(b'{"id":%b,"cluster":%d,"size":%d,"keep":%b,"jaccard_to_kept":%b}\n'
+                           % (i, c, n, b"true" if k else b"false", j)
+                           for i, c, n, k, j in rows)
 
     def iter_pairs(self, max_group_pairs: int | None = 1_000) -> Iterator[Pair | ExactGroup]:
         """Every matching pair. A group of exact copies with more than ``max_group_pairs``
         pairs comes as one :class:`ExactGroup` instead (``None``: never)."""
+        estimated = not self.options.verify
+        ids = self.ids
+        for kind, first, second, scores in self._pair_chunks(max_group_pairs):
+            if kind == "group":
+                yield ExactGroup([ids[i] for i in first.tolist()])
+            elif scores is None:
+                for a, b in zip(first.tolist(), second.tolist()):
+                    yield Pair(ids[a], ids[b], 1.0, exact=True)
+            else:
+                for a, b, score in zip(first.tolist(), second.tolist(), scores.tolist()):
+                    yield Pair(ids[a], ids[b], score, estimated=estimated)
+
+    def pair_lines(self, max_group_pairs: int | None = 1_000) -> Iterator[bytes]:
+        """:meth:`iter_pairs` as JSON lines (each pair's :meth:`Pair.to_dict`), in chunks:
+        what ``pairs.jsonl`` and ``neardup pairs`` hold."""
+        near = b',"estimated":true}\n' if not self.options.verify else b"}\n"
+        ids = self.ids
+        for kind, first, second, scores in self._pair_chunks(max_group_pairs):
+            if kind == "group":
+                yield orjson.dumps(ExactGroup([ids[i] for i in first.tolist()]).to_dict(),
+                                   option=orjson.OPT_APPEND_NEWLINE)
+                continue
+            docs, back = np.unique(np.concatenate([first, second]), return_inverse=True)
+            names = _json_strings([ids[i] for i in docs.tolist()])
+            a_names = [names[k] for k in back[:len(first)].tolist()]
+            b_names = [names[k] for k in back[len(first):].tolist()]
+            if scores is None:
+                yield b"".join(b'{"a":%b,"b":%b,"jaccard":1.0,"exact":true}\n' % pair
+                               for pair in zip(a_names, b_names))
+            else:
+                yield b"".join(b'{"a":%b,"b":%b,"jaccard":%b%b' % (a, b, j, near)
+                               for a, b, j in zip(a_names, b_names, _json_numbers(scores)))
+
+    def _pair_chunks(self, max_group_pairs: int | None, chunk: int = 1 << 20
+                     ) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]]:
+        """The matching pairs as arrays of document numbers, in the order
+        :meth:`iter_pairs` gives them: ``("exact", a, b, None)`` for the pairs of a group of
+        exact copies, ``("group", members, members, None)`` for a group past
+        ``max_group_pairs``, then ``("near", a, b, scores)`` for the verified pairs of
+        representatives, each expanded to every pair of their copies (``a`` read first)."""
         valid = np.flatnonzero(self.status == Status.OK)
         reps = self.exact_rep[valid]
         order = np.argsort(reps, kind="stable")
         sorted_docs, sorted_reps = valid[order], reps[order]
         starts = np.flatnonzero(np.r_[True, sorted_reps[1:] != sorted_reps[:-1]])
-        bounds = np.r_[starts, len(sorted_reps)]
-        members: dict[int, list[int]] = {}
-        for s, e in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-            if e - s > 1:
-                members[int(sorted_reps[s])] = sorted_docs[s:e].tolist()
-        estimated = not self.options.verify
-        for group in members.values():
-            if max_group_pairs is not None and len(group) * (len(group) - 1) // 2 > max_group_pairs:
-                yield ExactGroup([self.ids[i] for i in group])
-                continue
-            for x in range(len(group)):
-                for y in range(x + 1, len(group)):
-                    yield Pair(self.ids[group[x]], self.ids[group[y]], 1.0, exact=True)
-        for (ra, rb), score in zip(self._rep_edges.tolist(), self._rep_scores.tolist()):
-            for a in members.get(ra, [ra]):
-                for b in members.get(rb, [rb]):
-                    first, second = (a, b) if a < b else (b, a)
-                    yield Pair(self.ids[first], self.ids[second], score, estimated=estimated)
+        sizes = np.diff(np.r_[starts, len(sorted_reps)])
+        yield from _exact_pairs(sorted_docs, starts, sizes, max_group_pairs, chunk)
+        edges, edge_scores = self._rep_edges, self._rep_scores
+        if not len(edges):
+            return
+        group_reps = sorted_reps[starts]
+        ga = np.searchsorted(group_reps, edges[:, 0])
+        gb = np.searchsorted(group_reps, edges[:, 1])
+        counts = sizes[ga] * sizes[gb]  # every copy of one side with every copy of the other
+        ends = np.cumsum(counts)
+        cut = 0
+        while cut < len(edges):
+            stop = max(cut + 1, int(np.searchsorted(ends, ends[cut] - counts[cut] + chunk)))
+            e = np.arange(cut, stop)
+            n = counts[e]
+            edge = np.repeat(e, n)
+            within = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+            width = sizes[gb[edge]]
+            a = sorted_docs[starts[ga[edge]] + within // width]
+            b = sorted_docs[starts[gb[edge]] + within % width]
+            yield "near", np.minimum(a, b), np.maximum(a, b), edge_scores[edge]
+            cut = stop
+
+
+def _exact_pairs(docs: np.ndarray, starts: np.ndarray, sizes: np.ndarray,
+                 max_group_pairs: int | None, chunk: int
+                 ) -> Iterator[tuple[str, np.ndarray, np.ndarray, None]]:
+    """The pairs of each group of exact copies (``docs[starts[g]:starts[g] + sizes[g]]``,
+    groups in order), ``i < j`` within a group in row order; a group of more than
+    ``max_group_pairs`` pairs as one ``("group", members, members, None)``. Groups of one
+    size are expanded together (a matrix a size), in runs of about ``chunk`` pairs."""
+    groups = np.flatnonzero(sizes > 1)
+    pairs = sizes[groups] * (sizes[groups] - 1) // 2
+    alone = pairs > chunk if max_group_pairs is None else pairs > max_group_pairs
+    cuts = np.flatnonzero(alone)  # runs of ordinary groups lie between these
+    bounds = np.r_[0, cuts, len(groups)]
+    for k in range(len(bounds) - 1):
+        run = groups[bounds[k] + (1 if k else 0):bounds[k + 1]]
+        yield from _pairs_of_run(docs, starts, sizes, run, chunk)
+        if k < len(cuts):
+            g = int(groups[cuts[k]])
+            members = docs[starts[g]:starts[g] + sizes[g]]
+            if max_group_pairs is not None:
+                yield "group", members, members, None
+            else:  # a huge group, asked for pair by pair: a row of its triangle at a time
+                for x in range(len(members) - 1):
+                    yield "exact", np.full(len(members) - x - 1, members[x]), members[x + 1:], None
+
+
+def _pairs_of_run(docs: np.ndarray, starts: np.ndarray, sizes: np.ndarray, run: np.ndarray,
+                  chunk: int) -> Iterator[tuple[str, np.ndarray, np.ndarray, None]]:
+    """The pairs of consecutive ordinary groups ``run``, in group order, in pieces."""
+    counts = np.cumsum(sizes[run] * (sizes[run] - 1) // 2)
+    begin = 0
+    while begin < len(run):
+        end = max(begin + 1, int(np.searchsorted(counts, counts[begin] + chunk)))
+        part = run[begin:end]
+        group_of, firsts, seconds = [], [], []
+        for size in np.unique(sizes[part]).tolist():
+            same = part[sizes[part] == size]
+            grid = docs[starts[same][:, None] + np.arange(size)]
+            i, j = np.triu_indices(size, k=1)
+            group_of.append(np.repeat(same, len(i)))
+            firsts.append(grid[:, i].ravel())
+            seconds.append(grid[:, j].ravel())
+        order = np.argsort(np.concatenate(group_of), kind="stable")  # groups in order
+        yield "exact", np.concatenate(firsts)[order], np.concatenate(seconds)[order], None
+        begin = end
+
+
+#: What JSON escapes in a string.
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
+
+
+def _json_strings(values: list[str]) -> list[bytes]:
+    """Each string as JSON, as ``orjson`` writes it. Most need no escaping and are quoted
+    as they are, several times faster than a call to ``orjson.dumps`` each."""
+    search = _JSON_ESCAPED.search
+    return [orjson.dumps(v) if search(v) else b'"%b"' % v.encode() for v in values]
+
+
+def _json_numbers(values: np.ndarray) -> list[bytes]:
+    """Each float rounded to 6 places as JSON (NaN as null), as :meth:`Pair.to_dict` and
+    ``orjson`` write them."""
+    if not len(values):
+        return []
+    return orjson.dumps([round(v, 6) for v in values.tolist()])[1:-1].split(b",")
 
 
 class Deduplicator:

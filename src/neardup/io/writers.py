@@ -54,6 +54,13 @@ def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
     return count
 
 
+def write_lines(path: Path, chunks: Iterable[bytes]) -> None:
+    """Write chunks of JSON lines already encoded (as a result's ``pair_lines`` gives)."""
+    with open(path, "wb") as fh:
+        for chunk in chunks:
+            fh.write(chunk)
+
+
 def rejected_rows(rejected: Iterable[Rejected]) -> Iterable[dict[str, Any]]:
     for r in rejected:
         yield {"source": r.source.path, "record": r.source.record, "id": r.id,
