@@ -12,15 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import click
+import orjson
 
 from . import api
 from .align import Explanation
 from .clean import CleanOptions
 from .cluster import KeepPolicy
 from .dedup import DedupOptions
-from .document import Rejected
+from .document import Document, Rejected
 from .engine.spark import SparkSettings
 from .errors import InputError, NeardupError, os_error_message
+from .index import Index, IndexAdded
 from .io.html import EXTRACTORS
 from .io.readers import (
     DEFAULT_MAX_DOC_BYTES,
@@ -539,3 +541,113 @@ def format_explanation(e: Explanation, threshold: float = 0.8) -> str:
             why = f"  [boilerplate: {s.boilerplate}]" if s.boilerplate else ""
             lines.append(f"  {label}[{s.start}:{s.end}]  {_preview(s.text, 70)}{why}")
     return "\n".join(lines)
+
+
+@main.group(cls=_Commands)
+def index() -> None:
+    """A persistent index: add each day's documents, ask whether a text is already known.
+
+    The index is one SQLite file (INDEX). Every document added is compared with everything
+    already in it and with the others added with it, as `neardup pairs` compares a corpus.
+    """
+
+
+@index.command("create")
+@click.argument("path", metavar="INDEX", type=click.Path(dir_okay=False))
+@click.option("--threshold", "-t", type=click.FloatRange(0, 1, min_open=True), default=0.8,
+              show_default=True, help="Minimum Jaccard similarity of shingle sets for a match.")
+@click.option("--ngram", type=click.IntRange(1), default=DEFAULT_NGRAM, show_default=True,
+              help="Tokens per shingle.")
+@click.option("--num-perm", type=click.IntRange(8, 1024), default=128, show_default=True,
+              help="MinHash permutations.")
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="Seed of the MinHash permutations.")
+@click.option("--max-bucket", type=click.IntRange(2), default=2000, show_default=True,
+              help="A band key shared by more stored documents than this links a new one to "
+                   "the first of them only.")
+@click.option("--clean/--raw", default=False, show_default=True,
+              help="Compare texts cleaned by the built-in junk patterns and title/date rules "
+                   "(no boilerplate learning, which would change as the index grows), or as "
+                   "they are.")
+def index_create(path: str, threshold: float, ngram: int, num_perm: int, seed: int,
+                 max_bucket: int, clean: bool) -> None:
+    """Create an empty index; its settings are fixed for its life."""
+    options = DedupOptions(threshold=threshold, ngram=ngram, num_perm=num_perm, seed=seed,
+                           max_bucket=max_bucket,
+                           clean=CleanOptions(learn=False) if clean else None)
+    Index.create(path, options).close()
+    click.echo(f"created {path}", err=True)
+
+
+@index.command("add")
+@click.argument("path", metavar="INDEX", type=click.Path(dir_okay=False))
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--batch-size", type=click.IntRange(1), default=5_000, show_default=True,
+              help="Documents committed together: each batch's pairs are printed once it is "
+                   "on disk.")
+@_input_options
+def index_add(path: str, inputs: tuple[str, ...], batch_size: int, **settings: Any) -> None:
+    """Add documents; print the pairs they form as JSON lines (as `neardup pairs` does)."""
+    read = _read_options(settings)
+    api.check_inputs(list(inputs), read)
+    out = sys.stdout.buffer
+    total = IndexAdded()
+    with Index(path) as ix:
+        for part in ix.add_batches(read_inputs(list(inputs), read), batch_size):
+            for pair in part.pairs:  # committed: safe to acknowledge
+                out.write(orjson.dumps(pair.to_dict(), option=orjson.OPT_APPEND_NEWLINE))
+            out.flush()
+            total.extend(part)
+        documents = len(ix)
+    _report_rejections(total.rejected, "fix them and add again")
+    click.echo(f"{len(total.added):,} added, {total.known:,} already in the index, "
+               f"{len(total.rejected):,} rejected; {_plural(len(total.pairs), 'pair')}; "
+               f"{documents:,} documents in {path}", err=True)
+    if any(r.reason.startswith("id already in the index") for r in total.rejected):
+        raise click.exceptions.Exit(1)
+
+
+@index.command("query")
+@click.argument("path", metavar="INDEX", type=click.Path(dir_okay=False))
+@click.argument("inputs", nargs=-1, required=True)
+@_input_options
+def index_query(path: str, inputs: tuple[str, ...], **settings: Any) -> None:
+    """Print, for each input document, the known documents it matches, with exact
+    Jaccard, as JSON lines {"id", "matches": [{"id", "jaccard"}]}; nothing is added."""
+    read = _read_options(settings)
+    api.check_inputs(list(inputs), read)
+    out = sys.stdout.buffer
+    rejected: list[Rejected] = []
+    with Index(path, readonly=True) as ix:
+        batch: list[Document] = []
+        for record in [*read_inputs(list(inputs), read), None]:
+            if isinstance(record, Rejected):
+                rejected.append(record)
+            elif record is not None:
+                batch.append(record)
+            if batch and (record is None or len(batch) >= 1_000):
+                for result in ix.query(batch):
+                    out.write(orjson.dumps(result.to_dict(), option=orjson.OPT_APPEND_NEWLINE))
+                batch = []
+    out.flush()
+    _report_rejections(rejected, "fix them and query again")
+
+
+@index.command("remove")
+@click.argument("path", metavar="INDEX", type=click.Path(dir_okay=False))
+@click.argument("ids", nargs=-1, required=True)
+def index_remove(path: str, ids: tuple[str, ...]) -> None:
+    """Remove documents by id (take-down requests)."""
+    with Index(path) as ix:
+        removed = ix.remove(list(ids))
+    missing = [i for i in ids if i not in set(removed)]
+    click.echo(f"{len(removed):,} removed" + (f"; not in the index: {', '.join(missing)}"
+                                              if missing else ""), err=True)
+
+
+@index.command("stats")
+@click.argument("path", metavar="INDEX", type=click.Path(dir_okay=False))
+def index_stats(path: str) -> None:
+    """The index as JSON: documents, settings, size on disk."""
+    with Index(path, readonly=True) as ix:
+        click.echo(json.dumps(ix.stats(), indent=2))

@@ -203,11 +203,17 @@ class Index:
             known = store.known([d.id for d in docs])
             fresh: list[Document] = []
             fresh_hashes: list[bytes] = []
+            again: list[Document] = []  # known with the same text: their pairs again
+            again_docs: list[int] = []
             in_batch: dict[str, bytes] = {}
             for doc, digest in zip(docs, hashes):
-                earlier = known.get(doc.id, in_batch.get(doc.id))
+                stored = known.get(doc.id)
+                earlier = stored[1] if stored is not None else in_batch.get(doc.id)
                 if earlier == digest:
                     out.known += 1
+                    if stored is not None:
+                        again.append(doc)
+                        again_docs.append(stored[0])
                 elif earlier is not None:
                     out.rejected.append(Rejected(
                         doc.source or Source("<memory>"),
@@ -226,7 +232,11 @@ class Index:
             sketched = sketched.take(ok)
             fresh = [fresh[k] for k in ok.tolist()]
             fresh_hashes = [fresh_hashes[k] for k in ok.tolist()]
-            out.pairs = self._pairs_with_known(sketched, [d.id for d in fresh])
+            # A document added before (a run cut short after its commit, or added twice)
+            # gives again the pairs it formed: those with the documents stored before it.
+            out.pairs = self._pairs_with_known(self._sketch(again), [d.id for d in again],
+                                               np.array(again_docs, dtype=np.int64))
+            out.pairs += self._pairs_with_known(sketched, [d.id for d in fresh])
             out.pairs += self._pairs_among(sketched, [d.id for d in fresh])
             rows = [(doc.id, digest, sketched.keys[k].tobytes(), int(sketched.ntokens[k]),
                      sketched.salted[k].tobytes(), sketched.payload(k).tobytes())
@@ -291,8 +301,10 @@ class Index:
                          (bands ^ self.salts).view(np.int64), np.asarray(counts), payload)
 
     def _pairs_with_known(self, sketched: _Sketched, ids: list[str],
+                          before: np.ndarray | None = None,
                           with_position: bool = False) -> list[Any]:
-        """Verified pairs of each sketched document with stored ones, ``a`` the stored."""
+        """Verified pairs of each sketched document with stored ones, ``a`` the stored;
+        with ``before``, only stored documents numbered below ``before[k]``."""
         n = len(ids)
         if not n or not len(self.salts):
             return []
@@ -323,6 +335,9 @@ class Index:
         new = np.repeat(row, counts)
         within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
         old = docs[np.repeat(starts[at], counts) + within]
+        if before is not None:
+            earlier = old < before[new]
+            old, new = old[earlier], new[earlier]
         candidates = np.unique(np.stack([old, new], axis=1), axis=0) if len(new) else \
             np.empty((0, 2), np.int64)
         if not len(candidates):

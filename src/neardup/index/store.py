@@ -98,12 +98,14 @@ class SqliteStore:
     def count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM documents").fetchone()[0])
 
-    def known(self, ids: Sequence[str]) -> dict[str, bytes]:
-        """The text hash of each of ``ids`` the index holds."""
-        found: dict[str, bytes] = {}
+    def known(self, ids: Sequence[str]) -> dict[str, tuple[int, bytes]]:
+        """The number and text hash of each of ``ids`` the index holds."""
+        found: dict[str, tuple[int, bytes]] = {}
         for part in _chunks(list(ids)):
-            found.update(self.db.execute(
-                f"SELECT id, text_hash FROM documents WHERE id IN ({_marks(part)})", part))
+            for doc_id, doc, digest in self.db.execute(
+                    f"SELECT id, doc, text_hash FROM documents WHERE id IN ({_marks(part)})",
+                    part):
+                found[doc_id] = (doc, digest)
         return found
 
     def documents_of_keys(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
