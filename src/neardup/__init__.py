@@ -23,6 +23,7 @@ from .clean import Cleaned, CleanOptions, Removal
 from .cluster import KeepPolicy
 from .dedup import DedupOptions, DedupResult, ExactGroup, Pair
 from .document import Document, Rejected, Source
+from .index import Index
 from .report import write_report
 from .reuse import ReuseGroup, ReuseOptions, ReusePair, ReuseResult
 
@@ -30,7 +31,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CleanOptions", "Cleaned", "Removal", "clean", "clean_files",
-    "DedupOptions", "DedupResult", "Document", "ExactGroup", "Explanation", "KeepPolicy",
+    "DedupOptions", "DedupResult", "Document", "ExactGroup", "Explanation", "Index",
+    "KeepPolicy",
     "Pair", "Passage", "Rejected", "Source", "Span", "dedup", "dedup_files", "explain",
     "find_pairs", "run_files", "find_reuse", "ReuseGroup", "ReuseOptions", "ReusePair",
     "ReuseResult", "reuse_files", "write_report",
