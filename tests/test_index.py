@@ -90,8 +90,9 @@ def test_removed_documents_are_no_longer_found_and_can_come_back(
         index.add(corpus[:50])
         doc_id, text = corpus[10]
         assert index.query([text])[0].matches[0].id == doc_id
+        assert index.text(doc_id) == text  # kept as given, to show what matched
         assert index.remove([doc_id, "never-added"]) == [doc_id]
-        assert doc_id not in index and len(index) == 49
+        assert doc_id not in index and len(index) == 49 and index.text(doc_id) is None
         assert all(m.id != doc_id for m in index.query([text])[0].matches)
         assert index.add([(doc_id, text)]).added == [doc_id]
         assert index.integrity() == "ok"

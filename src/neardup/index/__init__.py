@@ -239,7 +239,7 @@ class Index:
             out.pairs += self._pairs_with_known(sketched, [d.id for d in fresh])
             out.pairs += self._pairs_among(sketched, [d.id for d in fresh])
             rows = [(doc.id, digest, sketched.keys[k].tobytes(), int(sketched.ntokens[k]),
-                     sketched.salted[k].tobytes(), sketched.payload(k).tobytes())
+                     sketched.salted[k].tobytes(), sketched.payload(k).tobytes(), doc.text)
                     for k, (doc, digest) in enumerate(zip(fresh, fresh_hashes))]
             store.insert(rows, sketched.salted)
         out.added = [d.id for d in fresh]
@@ -269,6 +269,11 @@ class Index:
         """Remove documents by id (a take-down); returns the ids that were there."""
         with self.store.transaction() as store:
             return store.remove(list(ids))
+
+    def text(self, doc_id: str) -> str | None:
+        """The text a stored document was added with (as given, before any cleaning), or
+        None for an id the index does not hold."""
+        return self.store.text(doc_id)
 
     def __contains__(self, doc_id: object) -> bool:
         return isinstance(doc_id, str) and self.store.get(doc_id) is not None

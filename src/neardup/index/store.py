@@ -6,7 +6,7 @@ Tables:
 - ``documents``: one row a document: its number (``doc``, the rowid), id, a hash of its
   text (to tell a repeated addition from a conflicting one), its exact key (128 bits of
   its token sequence), token count, band keys and shingle set (the verification
-  payload), as blobs.
+  payload) and its text (zlib-compressed UTF-8, to show what a query matched), as blobs.
 - ``bands``: ``(key, doc)`` for every band key of every document, the key salted with its
   band so one table serves all bands; a ``WITHOUT ROWID`` B-tree, so the documents of a key
   are one range read.
@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,8 @@ CREATE TABLE IF NOT EXISTS documents (
     key BLOB NOT NULL,
     ntokens INTEGER NOT NULL,
     bands BLOB NOT NULL,
-    shingles BLOB NOT NULL
+    shingles BLOB NOT NULL,
+    text BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS bands (
     key INTEGER NOT NULL,
@@ -137,6 +139,12 @@ class SqliteStore:
                               (doc_id,)).fetchone()
         return None if row is None else (int(row[0]), int(row[1]))
 
+    def text(self, doc_id: str) -> str | None:
+        """The stored text of an id, or None."""
+        row = self.db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return None if row is None else zlib.decompress(row[0]).decode("utf-8",
+                                                                       "surrogatepass")
+
     def size_on_disk(self) -> int:
         return sum(os.path.getsize(p) for p in (self.path, Path(f"{self.path}-wal"))
                    if p.exists())
@@ -149,16 +157,17 @@ class SqliteStore:
     def transaction(self) -> _Transaction:
         return _Transaction(self)
 
-    def insert(self, rows: list[tuple[str, bytes, bytes, int, bytes, bytes]],
+    def insert(self, rows: list[tuple[str, bytes, bytes, int, bytes, bytes, str]],
                salted: np.ndarray) -> list[int]:
-        """Store documents (``id, text_hash, key, ntokens, bands, shingles``) with their
-        salted band keys (one row of ``salted`` a document); returns their numbers. Call
-        inside :meth:`transaction`."""
+        """Store documents (``id, text_hash, key, ntokens, bands, shingles, text``) with
+        their salted band keys (one row of ``salted`` a document); returns their numbers.
+        Call inside :meth:`transaction`."""
         docs = []
         cursor = self.db.cursor()
-        for row in rows:
+        for *row, text in rows:
             cursor.execute("INSERT INTO documents (id, text_hash, key, ntokens, bands, "
-                           "shingles) VALUES (?, ?, ?, ?, ?, ?)", row)
+                           "shingles, text) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           (*row, zlib.compress(text.encode("utf-8", "surrogatepass"), 1)))
             docs.append(int(cursor.lastrowid))  # type: ignore[arg-type]
         doc_column = np.repeat(np.array(docs, dtype=np.int64), salted.shape[1])
         cursor.executemany("INSERT OR IGNORE INTO bands VALUES (?, ?)",
