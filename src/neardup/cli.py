@@ -651,3 +651,26 @@ def index_stats(path: str) -> None:
     """The index as JSON: documents, settings, size on disk."""
     with Index(path, readonly=True) as ix:
         click.echo(json.dumps(ix.stats(), indent=2))
+
+
+@main.command()
+@click.argument("path", metavar="INDEX", type=click.Path(dir_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; beyond loopback only with --token.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8750, show_default=True)
+@click.option("--token", envvar="NEARDUP_TOKEN", default=None,
+              help="A secret every request must carry (Authorization: Bearer TOKEN); "
+                   "also from NEARDUP_TOKEN.")
+@click.option("--max-body", type=click.IntRange(1), default=16 << 20, show_default=True,
+              help="Largest request body, in bytes (413 past it).")
+def serve(path: str, host: str, port: int, token: str | None, max_body: int) -> None:
+    """Serve an index over HTTP: a JSON API (/v1/query, /v1/documents, /v1/stats; schema at
+    /openapi.json) and, at /, a page to check a text."""
+    try:
+        from .serve import serve as run_server
+    except ImportError as err:
+        raise click.ClickException(f"neardup serve needs FastAPI and uvicorn ({err.name} is "
+                                   "missing): pip install 'neardup[serve]'") from None
+    Index(path, readonly=True).close()  # a missing or foreign file fails before binding
+    click.echo(f"serving {path} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    run_server(path, host, port, token, max_body)

@@ -94,10 +94,14 @@ class IndexAdded:
         self.seconds += other.seconds
 
 
+#: The layout of the index's tables; an index of another layout is refused.
+FORMAT = 1
+
+
 def _options_to_settings(options: DedupOptions) -> dict[str, Any]:
     clean = options.clean
     return {
-        "sketch_version": SKETCH_VERSION, "threshold": options.threshold,
+        "format": FORMAT, "sketch_version": SKETCH_VERSION, "threshold": options.threshold,
         "ngram": options.ngram, "num_perm": options.num_perm, "seed": options.seed,
         "max_miss": options.max_miss, "max_bucket": options.max_bucket,
         "clean": None if clean is None else {"patterns": clean.patterns,
@@ -107,6 +111,10 @@ def _options_to_settings(options: DedupOptions) -> dict[str, Any]:
 
 
 def _settings_to_options(settings: dict[str, Any], path: Path) -> DedupOptions:
+    if settings.get("format") != FORMAT:
+        raise InputError(f"{path}: made by another version of neardup (index format "
+                         f"{settings.get('format')}, this one reads {FORMAT}); build it again "
+                         "from its documents")
     if settings.get("sketch_version") != SKETCH_VERSION:
         raise InputError(f"{path}: made by another version of neardup (sketch version "
                          f"{settings.get('sketch_version')}, this one reads {SKETCH_VERSION}); "
