@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,3 +35,33 @@ def planted(lee_texts: list[str]) -> synth.PlantedCorpus:
 @pytest.fixture(scope="session")
 def planted_truth(planted: synth.PlantedCorpus) -> dict[tuple[int, int], float]:
     return synth.exact_pairs(planted.texts, 0.5)
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        message = "no Chromium: `make test` installs Debian's chromium where it can"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (Debian's), driven by Playwright."""
+    try:
+        from playwright import sync_api
+    except ImportError:
+        message = "playwright is not installed: `make test` installs it with the test extra"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=_chromium(), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+

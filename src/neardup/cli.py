@@ -667,10 +667,12 @@ def serve(path: str, host: str, port: int, token: str | None, max_body: int) -> 
     """Serve an index over HTTP: a JSON API (/v1/query, /v1/documents, /v1/stats; schema at
     /openapi.json) and, at /, a page to check a text."""
     try:
+        from .serve import check_bind
         from .serve import serve as run_server
     except ImportError as err:
         raise click.ClickException(f"neardup serve needs FastAPI and uvicorn ({err.name} is "
                                    "missing): pip install 'neardup[serve]'") from None
+    check_bind(host, token)
     Index(path, readonly=True).close()  # a missing or foreign file fails before binding
     click.echo(f"serving {path} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
     run_server(path, host, port, token, max_body)

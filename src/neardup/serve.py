@@ -252,12 +252,17 @@ def create_app(index_path: str | Path, token: str | None = None,
     return app
 
 
-def serve(index_path: str | Path, host: str = "127.0.0.1", port: int = 8750,
-          token: str | None = None, max_body: int = DEFAULT_MAX_BODY) -> None:
-    """Serve the index until interrupted. A non-loopback ``host`` needs a ``token``."""
+def check_bind(host: str, token: str | None) -> None:
+    """Refuse to listen beyond this machine without a token."""
     if not is_loopback(host) and not token:
         raise NeardupError(f"{host}: serving beyond this machine needs --token (every request "
                            "must then carry it); or serve on 127.0.0.1")
+
+
+def serve(index_path: str | Path, host: str = "127.0.0.1", port: int = 8750,
+          token: str | None = None, max_body: int = DEFAULT_MAX_BODY) -> None:
+    """Serve the index until interrupted. A non-loopback ``host`` needs a ``token``."""
+    check_bind(host, token)
     import uvicorn
 
     app = create_app(index_path, token, max_body)
