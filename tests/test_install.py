@@ -47,3 +47,44 @@ def test_spark_extra_installs_and_runs_with_the_pip_a_new_venv_ships(tmp_path: P
         assert run.returncode == 0, run.stderr
         runs[engine] = run.stdout
     assert runs["local"].count("\n") >= 4 and runs["spark"] == runs["local"]
+
+
+def test_serve_extra_installs_and_serves_with_the_pip_a_new_venv_ships(tmp_path: Path) -> None:
+    """`pip install 'neardup[serve]'`, then an index made and served, asked over HTTP (one
+    request, bounded), and stopped."""
+    import socket
+    import time
+    import urllib.request
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    bin_ = venv / "bin"
+    installed = subprocess.run([bin_ / "pip", "install", "--quiet", f"{ROOT}[serve]"],
+                               capture_output=True, text=True, timeout=1800)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    index = str(tmp_path / "news.ndx")
+    for args in (["index", "create", index], ["index", "add", index,
+                                              str(ROOT / "examples" / "news.jsonl")]):
+        run = subprocess.run([bin_ / "neardup", *args], capture_output=True, text=True,
+                             timeout=300)
+        assert run.returncode == 0, run.stderr
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([bin_ / "neardup", "serve", index, "--port", str(port)],
+                              stderr=subprocess.PIPE)
+    try:
+        for _ in range(300):  # at most 30 s
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/stats",
+                                            timeout=2) as answer:
+                    assert b'"documents":44' in answer.read()  # news.jsonl's records
+                    break
+            except OSError:
+                assert server.poll() is None, server.stderr.read()  # type: ignore[union-attr]
+                time.sleep(0.1)
+        else:
+            raise AssertionError("the server did not answer in 30 s")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
