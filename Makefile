@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install browser java bench clean
+.PHONY: demo test install browser java redis bench clean
 
 $(BIN)/neardup: pyproject.toml setup.py src/neardup/_sketch.c
 	$(PYTHON) -m venv $(VENV)
@@ -45,17 +45,25 @@ java:
 	    apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; } || \
 	  echo "note: no Java here; the Spark engine's tests are skipped (under CI they fail)"
 
+# The index benchmark runs datasketch on Debian's Redis beside neardup; install it where we may.
+redis:
+	@command -v redis-server >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; } || \
+	  echo "note: no redis-server here; bench/index.py runs with --no-peer"
+
 test: install browser java
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/python -m pytest -q
 
-bench: install
+bench: install redis
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/clean_speed.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/scale.py --clean
 	$(BIN)/python bench/reuse.py
+	$(BIN)/python bench/index.py
 
 clean:
 	rm -rf $(VENV) out build src/*.egg-info src/neardup/*.so
