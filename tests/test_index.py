@@ -205,3 +205,41 @@ def test_an_add_killed_at_random_moments_loses_nothing_acknowledged(
     every = {(p["a"], p["b"]) for p in acknowledged}
     every |= {(p["a"], p["b"]) for p in map(json.loads, final.stdout.splitlines())}
     assert every == set(_as_set(neardup.find_pairs(corpus, 0.8)))
+
+
+def test_add_with_an_output_directory_writes_what_dedup_writes(
+        corpus: list[tuple[str, str]], tmp_path: Path) -> None:
+    """Day two into an index holding day one: groups keep the document already in the
+    index, kept/ holds the new documents kept, and every new document is accounted for."""
+    index = str(tmp_path / "news.ndx")
+    first, second = tmp_path / "day1.jsonl", tmp_path / "day2.jsonl"
+    _write_jsonl(first, corpus[:700])
+    _write_jsonl(second, corpus[700:])
+    assert _cli("index", "create", index, "--raw").returncode == 0
+    assert _cli("index", "add", index, str(first)).returncode == 0
+    out = tmp_path / "out"
+    run = _cli("index", "add", index, str(second), "-o", str(out))
+    assert run.returncode == 0, run.stderr
+    printed = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [json.loads(line) for line in (out / "pairs.jsonl").read_text().splitlines()] == \
+        printed
+    rows = [json.loads(line) for line in (out / "clusters.jsonl").read_text().splitlines()]
+    day_one = {i for i, _ in corpus[:700]}
+    groups: dict[int, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row["cluster"], []).append(row)
+        assert row["known"] == (row["id"] in day_one)
+    assert any(any(r["known"] for r in g) for g in groups.values())
+    for members in groups.values():
+        kept = [r for r in members if r["keep"]]
+        assert len(kept) == 1 and kept[0]["jaccard_to_kept"] == 1.0
+        if any(r["known"] for r in members):
+            assert kept[0]["known"]  # the index's document wins
+        assert all(r["jaccard_to_kept"] >= 0.5 for r in members)
+    kept_ids = [json.loads(line)["id"] for line in
+                (out / "kept" / "day2.jsonl").read_text().splitlines()]
+    removed = {r["id"] for r in rows if not r["keep"] and not r["known"]}
+    assert kept_ids == [i for i, _ in corpus[700:] if i not in removed]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["added"] == len(corpus) - 700 == summary["kept"] + summary["removed"]
+    assert summary["pairs"] == len(printed) and summary["documents_in_index"] == len(corpus)

@@ -23,6 +23,7 @@ from .document import Document, Rejected
 from .engine.spark import SparkSettings
 from .errors import InputError, NeardupError, os_error_message
 from .index import Index, IndexAdded
+from .index.files import add_files
 from .io.html import EXTRACTORS
 from .io.readers import (
     DEFAULT_MAX_DOC_BYTES,
@@ -585,19 +586,25 @@ def index_create(path: str, threshold: float, ngram: int, num_perm: int, seed: i
 @click.option("--batch-size", type=click.IntRange(1), default=5_000, show_default=True,
               help="Documents committed together: each batch's pairs are printed once it is "
                    "on disk.")
+@click.option("--output", "-o", type=click.Path(file_okay=False), default=None,
+              help="Also write what `dedup` writes, for the new documents: pairs.jsonl, "
+                   "clusters.jsonl (documents already in the index win), kept/, "
+                   "rejected.jsonl, summary.json.")
+@_force_option
 @_input_options
-def index_add(path: str, inputs: tuple[str, ...], batch_size: int, **settings: Any) -> None:
+def index_add(path: str, inputs: tuple[str, ...], batch_size: int, output: str | None,
+              force: bool, **settings: Any) -> None:
     """Add documents; print the pairs they form as JSON lines (as `neardup pairs` does)."""
     read = _read_options(settings)
-    api.check_inputs(list(inputs), read)
     out = sys.stdout.buffer
-    total = IndexAdded()
+
+    def acknowledge(part: IndexAdded) -> None:
+        for pair in part.pairs:  # committed: safe to acknowledge
+            out.write(orjson.dumps(pair.to_dict(), option=orjson.OPT_APPEND_NEWLINE))
+        out.flush()
+
     with Index(path) as ix:
-        for part in ix.add_batches(read_inputs(list(inputs), read), batch_size):
-            for pair in part.pairs:  # committed: safe to acknowledge
-                out.write(orjson.dumps(pair.to_dict(), option=orjson.OPT_APPEND_NEWLINE))
-            out.flush()
-            total.extend(part)
+        total = add_files(ix, list(inputs), output, read, batch_size, force, acknowledge)
         documents = len(ix)
     _report_rejections(total.rejected, "fix them and add again")
     click.echo(f"{len(total.added):,} added, {total.known:,} already in the index, "

@@ -283,6 +283,22 @@ class Index:
         None for an id the index does not hold."""
         return self.store.text(doc_id)
 
+    def similarity(self, a: str, b: str) -> float:
+        """The exact Jaccard of two stored documents' shingle sets."""
+        found = [self.store.get(a), self.store.get(b)]
+        if found[0] is None or found[1] is None:
+            missing = a if found[0] is None else b
+            raise KeyError(f"no document {missing!r} in the index")
+        stored = self.store.payloads([found[0][0], found[1][0]])
+        payloads = [np.frombuffer(stored[doc][1], dtype=np.uint64)
+                    for doc in (found[0][0], found[1][0])]
+        return float(score_pairs(payloads, np.array([0]), np.array([1]), True)[0])
+
+    def order(self, ids: Sequence[str]) -> dict[str, int]:
+        """Each stored id's place in the order of addition (its document number)."""
+        known = self.store.known(list(ids))
+        return {doc_id: doc for doc_id, (doc, _) in known.items()}
+
     def __contains__(self, doc_id: object) -> bool:
         return isinstance(doc_id, str) and self.store.get(doc_id) is not None
 
