@@ -1,4 +1,4 @@
-"""Installing the HTML extra the way a user does: a fresh venv, its own pip, no upgrade."""
+"""Installing the extras the way a user does: a fresh venv, its own pip, no upgrade."""
 
 from __future__ import annotations
 
@@ -9,14 +9,21 @@ from pathlib import Path
 from .conftest import ROOT
 
 
-def test_html_extra_installs_with_the_pip_a_new_venv_ships(tmp_path: Path) -> None:
+def _installed(tmp_path: Path, extra: str) -> Path:
+    """A new venv, with the pip it ships (no upgrade), and neardup[extra] installed in it:
+    its bin directory."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     bin_ = venv / "bin"
-    pip = subprocess.run([bin_ / "pip", "--version"], capture_output=True, text=True, check=True)
-    installed = subprocess.run([bin_ / "pip", "install", "--quiet", f"{ROOT}[html]"],
-                               capture_output=True, text=True, timeout=900)
+    installed = subprocess.run([bin_ / "pip", "install", "--quiet", f"{ROOT}[{extra}]"],
+                               capture_output=True, text=True, timeout=1800)
     assert installed.returncode == 0, installed.stderr[-3000:]
+    return bin_
+
+
+def test_html_extra_installs_with_the_pip_a_new_venv_ships(tmp_path: Path) -> None:
+    bin_ = _installed(tmp_path, "html")
+    pip = subprocess.run([bin_ / "pip", "--version"], capture_output=True, text=True, check=True)
     page = tmp_path / "page.html"
     page.write_text("<html><head><title>Titel</title></head><body><article><h1>Titel</h1>"
                     "<p>Dies ist ein ziemlich langer Absatz über die Nachrichten des Tages, der "
@@ -33,12 +40,7 @@ def test_html_extra_installs_with_the_pip_a_new_venv_ships(tmp_path: Path) -> No
 def test_spark_extra_installs_and_runs_with_the_pip_a_new_venv_ships(tmp_path: Path) -> None:
     """`pip install 'neardup[spark]'` as the README says, then a Spark run that gives the
     local engine's pairs (Java comes from the machine, as `make test` provides it)."""
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    bin_ = venv / "bin"
-    installed = subprocess.run([bin_ / "pip", "install", "--quiet", f"{ROOT}[spark]"],
-                               capture_output=True, text=True, timeout=1800)
-    assert installed.returncode == 0, installed.stderr[-3000:]
+    bin_ = _installed(tmp_path, "spark")
     news = str(ROOT / "examples" / "news.jsonl")
     runs = {}
     for engine in ("local", "spark"):
@@ -56,12 +58,7 @@ def test_serve_extra_installs_and_serves_with_the_pip_a_new_venv_ships(tmp_path:
     import time
     import urllib.request
 
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    bin_ = venv / "bin"
-    installed = subprocess.run([bin_ / "pip", "install", "--quiet", f"{ROOT}[serve]"],
-                               capture_output=True, text=True, timeout=1800)
-    assert installed.returncode == 0, installed.stderr[-3000:]
+    bin_ = _installed(tmp_path, "serve")
     index = str(tmp_path / "news.ndx")
     for args in (["index", "create", index], ["index", "add", index,
                                               str(ROOT / "examples" / "news.jsonl")]):
