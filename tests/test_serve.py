@@ -156,6 +156,14 @@ def test_a_body_without_a_length_is_cut_at_the_limit(server: Server) -> None:
                      headers={"content-type": "application/json"}, timeout=30)
     assert got.status_code == 413
 
+    def small() -> Iterator[bytes]:  # under the limit, it is read as any other body
+        yield b'{"text": "a short text'
+        yield b' in two pieces"}'
+
+    got = httpx.post(f"{server.url}/v1/query", content=small(),
+                     headers={"content-type": "application/json"}, timeout=30)
+    assert got.status_code == 200 and got.json() == {"matches": []}
+
 
 def test_eight_clients_at_once_all_answered(server: Server,
                                             corpus: list[tuple[str, str]]) -> None:
