@@ -95,7 +95,7 @@ class IndexAdded:
 
 
 #: The layout of the index's tables; an index of another layout is refused.
-FORMAT = 1
+FORMAT = 2
 
 
 def _options_to_settings(options: DedupOptions) -> dict[str, Any]:

@@ -6,7 +6,7 @@ Tables:
 - ``documents``: one row a document: its number (``doc``, the rowid), id, a hash of its
   text (to tell a repeated addition from a conflicting one), its exact key (128 bits of
   its token sequence), token count, band keys and shingle set (the verification
-  payload) and its text (zlib-compressed UTF-8, to show what a query matched), as blobs.
+  payload) and its text (zstd-compressed UTF-8, to show what a query matched), as blobs.
 - ``bands``: ``(key, doc)`` for every band key of every document, the key salted with its
   band so one table serves all bands; a ``WITHOUT ROWID`` B-tree, so the documents of a key
   are one range read.
@@ -23,12 +23,12 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import zstandard
 
 from ..errors import InputError
 
@@ -50,6 +50,10 @@ CREATE TABLE IF NOT EXISTS bands (
     PRIMARY KEY (key, doc)
 ) WITHOUT ROWID;
 """
+
+#: Bytes a database page holds: a document's row (about 5 KB with its shingle set and text)
+#: fits in one, and the band B-tree is shallower.
+PAGE_SIZE = 16384
 
 #: Parameters a statement takes at most (SQLite's limit is 32,766 since 3.32).
 _CHUNK = 900
@@ -81,6 +85,8 @@ class SqliteStore:
             # pages in memory as it grows, and reads map the file instead of copying pages.
             self.db.execute("PRAGMA cache_size = -131072")  # 128 MiB
             self.db.execute("PRAGMA mmap_size = 1073741824")
+            if create:  # before the first table: rows of a few KB fit a page
+                self.db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             if not readonly:
                 self.db.execute("PRAGMA journal_mode = WAL")
                 self.db.execute("PRAGMA synchronous = FULL")
@@ -146,8 +152,9 @@ class SqliteStore:
     def text(self, doc_id: str) -> str | None:
         """The stored text of an id, or None."""
         row = self.db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()
-        return None if row is None else zlib.decompress(row[0]).decode("utf-8",
-                                                                       "surrogatepass")
+        if row is None:
+            return None
+        return zstandard.ZstdDecompressor().decompress(row[0]).decode("utf-8", "surrogatepass")
 
     def size_on_disk(self) -> int:
         return sum(os.path.getsize(p) for p in (self.path, Path(f"{self.path}-wal"))
@@ -166,16 +173,22 @@ class SqliteStore:
         """Store documents (``id, text_hash, key, ntokens, bands, shingles, text``) with
         their salted band keys (one row of ``salted`` a document); returns their numbers.
         Call inside :meth:`transaction`."""
-        docs = []
         cursor = self.db.cursor()
-        for *row, text in rows:
-            cursor.execute("INSERT INTO documents (id, text_hash, key, ntokens, bands, "
-                           "shingles, text) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           (*row, zlib.compress(text.encode("utf-8", "surrogatepass"), 1)))
-            docs.append(int(cursor.lastrowid))  # type: ignore[arg-type]
+        # Numbers follow the last one (the write lock is held), so one statement inserts all.
+        last = cursor.execute("SELECT coalesce(max(doc), 0) FROM documents").fetchone()[0]
+        docs = list(range(last + 1, last + 1 + len(rows)))
+        compress = zstandard.ZstdCompressor(level=1).compress  # 8x faster than zlib here
+        cursor.executemany(
+            "INSERT INTO documents (doc, id, text_hash, key, ntokens, bands, shingles, text) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            ((doc, *row, compress(text.encode("utf-8", "surrogatepass")))
+             for doc, (*row, text) in zip(docs, rows)))
+        # Band rows in key order: each B-tree page is visited once a batch, not at random.
+        keys = salted.ravel()
         doc_column = np.repeat(np.array(docs, dtype=np.int64), salted.shape[1])
+        order = np.argsort(keys, kind="stable")
         cursor.executemany("INSERT OR IGNORE INTO bands VALUES (?, ?)",
-                           zip(salted.ravel().tolist(), doc_column.tolist()))
+                           zip(keys[order].tolist(), doc_column[order].tolist()))
         return docs
 
     def remove(self, doc_ids: Sequence[str]) -> list[str]:
