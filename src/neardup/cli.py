@@ -20,6 +20,7 @@ from .clean import CleanOptions
 from .cluster import KeepPolicy
 from .dedup import DedupOptions
 from .document import Document, Rejected
+from .engine.local import default_workers
 from .engine.spark import SparkSettings
 from .errors import InputError, NeardupError, os_error_message
 from .index import Index, IndexAdded
@@ -670,7 +671,10 @@ def index_stats(path: str) -> None:
                    "also from NEARDUP_TOKEN.")
 @click.option("--max-body", type=click.IntRange(1), default=16 << 20, show_default=True,
               help="Largest request body, in bytes (413 past it).")
-def serve(path: str, host: str, port: int, token: str | None, max_body: int) -> None:
+@click.option("--workers", "-w", type=click.IntRange(0), default=0,
+              help="Server processes; 0 (default) uses all cores.")
+def serve(path: str, host: str, port: int, token: str | None, max_body: int,
+          workers: int) -> None:
     """Serve an index over HTTP: a JSON API (/v1/query, /v1/documents, /v1/stats; schema at
     /openapi.json) and, at /, a page to check a text."""
     try:
@@ -682,4 +686,4 @@ def serve(path: str, host: str, port: int, token: str | None, max_body: int) -> 
     check_bind(host, token)
     Index(path, readonly=True).close()  # a missing or foreign file fails before binding
     click.echo(f"serving {path} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
-    run_server(path, host, port, token, max_body)
+    run_server(path, host, port, token, max_body, workers or default_workers())
