@@ -252,7 +252,10 @@ def at_scale(docs: int, queries_n: int, scratch: Path) -> dict:
             except httpx.HTTPError:
                 time.sleep(0.1)
         out["http"] = http_load(url, queries)
-        out["server_pss"] = psutil.Process(server.pid).memory_full_info().pss
+        root = psutil.Process(server.pid)  # the server's processes: itself and its workers
+        out["server_pss"] = sum(p.memory_full_info().pss
+                                for p in [root, *root.children(recursive=True)])
+        out["server_processes"] = 1 + len(root.children(recursive=True))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -317,7 +320,8 @@ def main() -> None:
                 f"- over HTTP, 8 concurrent clients on loopback: {http['requests']:,} "
                 f"requests, p50 {http['latency'][0]:.2f} ms, **p99 {http['latency'][1]:.2f} "
                 f"ms**, {http['errors']} errors, {http['per_second']:,.0f} requests/s; "
-                f"server memory {got['server_pss'] / 2**20:,.0f} MiB PSS",
+                f"server memory {got['server_pss'] / 2**20:,.0f} MiB PSS over its "
+                f"{got['server_processes']} processes",
             ]
     text = "\n".join(lines)
     print(text)

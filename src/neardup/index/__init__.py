@@ -191,8 +191,10 @@ class Index:
                     batch_size: int = 5_000) -> Iterator[IndexAdded]:
         """Add documents ``batch_size`` at a time, each batch in one transaction: what a
         batch yields is committed (on disk, for every reader) when it is yielded. A
-        document whose id the index holds with the same text is skipped (adding again is
-        harmless); with another text it is rejected (remove the old one first)."""
+        document whose id the index holds with the same text is not added again, and its
+        pairs with the documents stored before it come again: a run cut short and run
+        again reports every pair. With another text it is rejected (remove the old one
+        first)."""
         batch: list[Document | Rejected] = []
         for doc in _documents(docs):
             batch.append(doc)
