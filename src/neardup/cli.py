@@ -584,9 +584,9 @@ def index_create(path: str, threshold: float, ngram: int, num_perm: int, seed: i
 @index.command("add")
 @click.argument("path", metavar="INDEX", type=click.Path(dir_okay=False))
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--batch-size", type=click.IntRange(1), default=5_000, show_default=True,
+@click.option("--batch-size", type=click.IntRange(1), default=25_000, show_default=True,
               help="Documents committed together: each batch's pairs are printed once it is "
-                   "on disk.")
+                   "on disk. Larger batches rewrite the band index's pages less often.")
 @click.option("--output", "-o", type=click.Path(file_okay=False), default=None,
               help="Also write what `dedup` writes, for the new documents: pairs.jsonl, "
                    "clusters.jsonl (documents already in the index win), kept/, "

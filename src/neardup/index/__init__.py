@@ -180,7 +180,7 @@ class Index:
     # -- adding ---------------------------------------------------------------------------
 
     def add(self, docs: Docs | Iterable[Document | Rejected],
-            batch_size: int = 5_000) -> IndexAdded:
+            batch_size: int = 25_000) -> IndexAdded:
         """Add documents (see :meth:`add_batches`); everything one call did."""
         total = IndexAdded()
         for part in self.add_batches(docs, batch_size):
@@ -188,7 +188,7 @@ class Index:
         return total
 
     def add_batches(self, docs: Docs | Iterable[Document | Rejected],
-                    batch_size: int = 5_000) -> Iterator[IndexAdded]:
+                    batch_size: int = 25_000) -> Iterator[IndexAdded]:
         """Add documents ``batch_size`` at a time, each batch in one transaction: what a
         batch yields is committed (on disk, for every reader) when it is yielded. A
         document whose id the index holds with the same text is not added again, and its

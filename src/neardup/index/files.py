@@ -31,7 +31,7 @@ INDEX_ADD_FILES = ("pairs.jsonl", "clusters.jsonl", "rejected.jsonl", "summary.j
 
 
 def add_files(index: Index, inputs: list[str], outdir: str | Path | None = None,
-              read: ReadOptions = ReadOptions(), batch_size: int = 5_000,
+              read: ReadOptions = ReadOptions(), batch_size: int = 25_000,
               force: bool = False,
               on_batch: Callable[[IndexAdded], None] | None = None) -> IndexAdded:
     """Add the documents of ``inputs`` to ``index``, a batch at a time (``on_batch`` sees
