@@ -164,7 +164,7 @@ def test_an_add_killed_at_random_moments_loses_nothing_acknowledged(
     opens, passes SQLite's integrity check, holds every document of every pair printed
     (pairs are printed once their batch is committed), and the add run again completes it
     with no document twice and the batch run's pairs. NEARDUP_KILLS sets how many kills
-    (bench/index_crash.sh runs 20)."""
+    (`sh bench/index_crash.sh` runs 20)."""
     planted = synth.generate(lee_texts, 8000, dup_fraction=0.3, seed=4)
     corpus = list(zip(planted.ids, planted.texts))
     source = tmp_path / "all.jsonl"
