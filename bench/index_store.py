@@ -9,7 +9,7 @@ the documents under the batch's band keys, then store the documents (shingle set
 the rest, about 5 KB) and their 25 band keys. Then single-text lookups: the documents under
 a text's band keys, and their shingle sets. Prints documents/s, lookup p50/p99 and bytes on
 disk for each. LMDB: one environment, band keys in a sorted-duplicates table, documents by
-number, synced on every commit. Needs `pip install lmdb`.
+number, synced on every commit. LMDB comes with the bench extra.
 """
 
 from __future__ import annotations
