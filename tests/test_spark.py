@@ -174,6 +174,8 @@ def test_dedup_on_spark_writes_the_local_engines_files(corpus: list[str],
                                  capture_output=True, text=True, timeout=600)
             assert run.returncode == 0, run.stderr
             assert "Traceback" not in run.stderr
+            # Nothing of the JVM's start-up chatter reaches the user.
+            assert "incubator" not in run.stderr and "log level" not in run.stderr
             outputs[engine] = {p.relative_to(out).as_posix(): p.read_bytes()
                                for p in sorted(out.rglob("*")) if p.is_file() and p.name
                                not in ("summary.json", ".neardup.lock", ".neardup-run.json")}

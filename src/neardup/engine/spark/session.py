@@ -112,6 +112,8 @@ def session(settings: SparkSettings, tmp_dir: str | None = None) -> Any:
         builder = builder.config(key, value)
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
     try:
+        if not submitted:
+            _quiet_gateway(builder)
         spark = builder.getOrCreate()
     except Exception as err:  # noqa: BLE001 - PySpark raises several kinds when Java fails
         scratch.close()
@@ -127,6 +129,42 @@ def session(settings: SparkSettings, tmp_dir: str | None = None) -> Any:
 
     atexit.register(stop)
     return spark
+
+
+#: What the JVM prints on every start that says nothing to a neardup user (the log level
+#: announcement is PySpark's shell greeting; the incubator module is Spark's vector API).
+_JVM_NOISE = ("WARNING: Using incubator modules", "Setting default log level to",
+              "To adjust logging level use sc.setLogLevel")
+
+
+def _quiet_gateway(builder: Any) -> None:
+    """Start PySpark's JVM with its standard error read by a thread that passes on all
+    but :data:`_JVM_NOISE`, the lines every start prints. Uses PySpark's own launcher, as
+    ``getOrCreate`` would; should it change, the JVM starts as PySpark starts it."""
+    import subprocess
+
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    if SparkContext._gateway is not None:  # started already
+        return
+    try:
+        conf = SparkConf(loadDefaults=False)
+        for key, value in builder._options.items():
+            conf.set(key, value)
+        gateway = launch_gateway(conf, popen_kwargs={"stderr": subprocess.PIPE})
+        SparkContext._ensure_initialized(gateway=gateway, conf=conf)
+    except (AttributeError, TypeError):
+        return
+    threading.Thread(target=_pass_on, args=(gateway.proc.stderr,), daemon=True).start()
+
+
+def _pass_on(stream: Any) -> None:
+    for line in iter(stream.readline, b""):
+        text = line.decode("utf-8", "replace")
+        if not text.startswith(_JVM_NOISE):
+            sys.stderr.write(text)
+            sys.stderr.flush()
 
 
 class StageProgress:
