@@ -137,6 +137,8 @@ def test_the_command_line_adds_queries_removes_and_reports(corpus: list[tuple[st
     batch = _cli("pairs", "--raw", "--max-group-pairs", "1000000", str(tmp_path / "all.jsonl"))
     assert sorted(map(json.dumps, printed)) == sorted(
         json.dumps(json.loads(line)) for line in batch.stdout.splitlines())
+    shown = _cli("index", "add", index, str(second), "--progress")  # all known by now
+    assert "docs/s" in shown.stderr and f"{len(corpus) - 600:,} docs" in shown.stderr
     stats = json.loads(_cli("index", "stats", index).stdout)
     assert stats["documents"] == len(corpus) and stats["settings"]["threshold"] == 0.8
     assert stats["bytes"] > 0

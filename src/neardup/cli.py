@@ -592,9 +592,10 @@ def index_create(path: str, threshold: float, ngram: int, num_perm: int, seed: i
                    "clusters.jsonl (documents already in the index win), kept/, "
                    "rejected.jsonl, summary.json.")
 @_force_option
+@_progress_option
 @_input_options
 def index_add(path: str, inputs: tuple[str, ...], batch_size: int, output: str | None,
-              force: bool, **settings: Any) -> None:
+              force: bool, progress: bool | None, **settings: Any) -> None:
     """Add documents; print the pairs they form as JSON lines (as `neardup pairs` does)."""
     read = _read_options(settings)
     out = sys.stdout.buffer
@@ -605,7 +606,8 @@ def index_add(path: str, inputs: tuple[str, ...], batch_size: int, output: str |
         out.flush()
 
     with Index(path) as ix:
-        total = add_files(ix, list(inputs), output, read, batch_size, force, acknowledge)
+        total = add_files(ix, list(inputs), output, read, batch_size, force, acknowledge,
+                          progress)
         documents = len(ix)
     _report_rejections(total.rejected, "fix them and add again")
     click.echo(f"{len(total.added):,} added, {total.known:,} already in the index, "

@@ -22,8 +22,15 @@ from ..api import _run_header
 from ..cluster import components
 from ..document import Document, Rejected, Source
 from ..io.outdir import OutputDir
-from ..io.readers import ReadOptions, check_inputs, input_fingerprints, read_inputs
+from ..io.readers import (
+    ReadOptions,
+    check_inputs,
+    input_fingerprints,
+    input_size,
+    read_inputs,
+)
 from ..io.writers import rejected_rows, write_jsonl, write_kept, write_summary
+from ..progress import track
 from . import Index, IndexAdded
 
 #: The files ``index add -o`` writes (``kept/`` aside).
@@ -33,15 +40,18 @@ INDEX_ADD_FILES = ("pairs.jsonl", "clusters.jsonl", "rejected.jsonl", "summary.j
 def add_files(index: Index, inputs: list[str], outdir: str | Path | None = None,
               read: ReadOptions = ReadOptions(), batch_size: int = 25_000,
               force: bool = False,
-              on_batch: Callable[[IndexAdded], None] | None = None) -> IndexAdded:
+              on_batch: Callable[[IndexAdded], None] | None = None,
+              progress: bool | None = None) -> IndexAdded:
     """Add the documents of ``inputs`` to ``index``, a batch at a time (``on_batch`` sees
-    each once it is committed); with ``outdir``, write the output described above."""
+    each once it is committed); with ``outdir``, write the output described above.
+    ``progress``: a bar on standard error (None: on a terminal, not in pipes or CI)."""
     check_inputs(inputs, read)
     started = time.perf_counter()
     sources: dict[str, Source] = {}
 
     def records() -> Iterator[Document | Rejected]:
-        for record in read_inputs(inputs, read):
+        for record in track(read_inputs(inputs, read), input_size(inputs), progress,
+                            desc="adding"):
             if isinstance(record, Document) and record.source is not None:
                 sources.setdefault(record.id, record.source)
             yield record
