@@ -31,6 +31,7 @@ from ..api import Docs, as_documents
 from ..clean.cleaner import Cleaner, CleanOptions
 from ..dedup import DedupOptions, Pair, score_pairs, sketch_texts
 from ..document import Document, Rejected, Source
+from ..engine.base import batched
 from ..errors import InputError
 from ..intake import NO_WORDS
 from ..lsh import candidate_pairs
@@ -195,13 +196,7 @@ class Index:
         pairs with the documents stored before it come again: a run cut short and run
         again reports every pair. With another text it is rejected (remove the old one
         first)."""
-        batch: list[Document | Rejected] = []
-        for doc in _documents(docs):
-            batch.append(doc)
-            if len(batch) >= batch_size:
-                yield self._add_batch(batch)
-                batch = []
-        if batch:
+        for batch in batched(_documents(docs), batch_size):
             yield self._add_batch(batch)
 
     def _add_batch(self, records: list[Document | Rejected]) -> IndexAdded:
@@ -381,12 +376,10 @@ class Index:
         scores = score_pairs(payloads, first, len(stored_docs) + candidates[:, 1], True)
         pairs: list[Any] = []
         for (doc, k), score in zip(candidates.tolist(), scores.tolist()):
-            if score < self.options.threshold - 1e-12:
-                continue
             key, _, doc_id = stored[doc]
-            exact = key == sketched.keys[k].tobytes()
-            pair = Pair(doc_id, ids[k], 1.0 if exact else score, exact=exact)
-            pairs.append((k, pair) if with_position else pair)
+            pair = self._match(doc_id, ids[k], score, key == sketched.keys[k].tobytes())
+            if pair is not None:
+                pairs.append((k, pair) if with_position else pair)
         return pairs
 
     def _pairs_among(self, sketched: _Sketched, ids: list[str]) -> list[Pair]:
@@ -400,10 +393,21 @@ class Index:
         scores = score_pairs(payloads, candidates[:, 0], candidates[:, 1], True)
         pairs = []
         for (a, b), score in zip(candidates.tolist(), scores.tolist()):
-            exact = bool((sketched.keys[a] == sketched.keys[b]).all())
-            if exact or score >= self.options.threshold - 1e-12:
-                pairs.append(Pair(ids[a], ids[b], 1.0 if exact else score, exact=exact))
+            pair = self._match(ids[a], ids[b], score,
+                               bool((sketched.keys[a] == sketched.keys[b]).all()))
+            if pair is not None:
+                pairs.append(pair)
         return pairs
+
+    def _match(self, a: str, b: str, score: float, exact: bool) -> Pair | None:
+        """The pair of a verified candidate, or None: token-identical copies (the same
+        exact key) always match, with Jaccard 1; others at the threshold (the batch
+        run's rule)."""
+        if exact:
+            return Pair(a, b, 1.0, exact=True)
+        if score >= self.options.threshold - 1e-12:
+            return Pair(a, b, score)
+        return None
 
 
 @dataclass

@@ -81,10 +81,11 @@ def _write(out: OutputDir, index: Index, inputs: list[str], read: ReadOptions,
     kept: dict[str, list[int]] = {}
     for doc_id in added.added:
         source = sources.get(doc_id)
-        if doc_id not in removed and source is not None and source.record is not None:
-            kept.setdefault(source.path, []).append(source.record)
-        elif doc_id not in removed and source is not None:
-            kept.setdefault(source.path, [])  # a file that is one document
+        if doc_id in removed or source is None:
+            continue
+        records = kept.setdefault(source.path, [])  # a file that is one document: none
+        if source.record is not None:
+            records.append(source.record)
     write_kept(inputs, {path: np.array(sorted(r), dtype=np.int64) for path, r in kept.items()},
                out.subdir("kept"))
     write_summary(out.file("summary.json"), {
