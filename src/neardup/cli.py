@@ -613,7 +613,7 @@ def index_add(path: str, inputs: tuple[str, ...], batch_size: int, output: str |
     click.echo(f"{len(total.added):,} added, {total.known:,} already in the index, "
                f"{len(total.rejected):,} rejected; {_plural(len(total.pairs), 'pair')}; "
                f"{documents:,} documents in {path}", err=True)
-    if any(r.reason.startswith("id already in the index") for r in total.rejected):
+    if total.conflicts:
         raise click.exceptions.Exit(1)
 
 

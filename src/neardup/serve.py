@@ -265,12 +265,11 @@ def create_app(index_path: str | Path, token: str | None = None,
         done: asyncio.Future[IndexAdded] = asyncio.get_running_loop().create_future()
         await state["writer"].queue.put(_Pending(docs, done))
         added = await done  # committed when it returns
-        conflict = any(r.reason.startswith("id already in the index") for r in added.rejected)
         return JSONResponse({
             "pairs": [p.to_dict() for p in added.pairs], "added": len(added.added),
             "known": added.known,
             "rejected": [{"id": r.id, "reason": r.reason} for r in added.rejected]},
-            status_code=409 if conflict else 200)
+            status_code=409 if added.conflicts else 200)
 
     @app.get("/v1/documents/{doc_id}")
     def get_document(doc_id: str) -> dict[str, Any]:

@@ -75,6 +75,11 @@ class QueryResult:
         return {"id": self.id, "matches": [m.to_dict() for m in self.matches]}
 
 
+#: Why a document whose id the index holds with another text is rejected.
+ID_CONFLICT = ("id already in the index with another text: remove it first "
+               "(neardup index remove) to replace it")
+
+
 @dataclass
 class IndexAdded:
     """What one addition did: the pairs its new documents form (with the index and among
@@ -86,6 +91,11 @@ class IndexAdded:
     known: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     seconds: float = 0.0
+
+    @property
+    def conflicts(self) -> bool:
+        """Whether a document was refused for an id the index holds with another text."""
+        return any(r.reason == ID_CONFLICT for r in self.rejected)
 
     def extend(self, other: IndexAdded) -> None:
         self.pairs += other.pairs
@@ -220,10 +230,8 @@ class Index:
                         again.append(doc)
                         again_docs.append(stored[0])
                 elif earlier is not None:
-                    out.rejected.append(Rejected(
-                        doc.source or Source("<memory>"),
-                        "id already in the index with another text: remove it first "
-                        "(neardup index remove) to replace it", doc.id))
+                    out.rejected.append(Rejected(doc.source or Source("<memory>"),
+                                                 ID_CONFLICT, doc.id))
                 else:
                     in_batch[doc.id] = digest
                     fresh.append(doc)
