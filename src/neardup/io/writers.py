@@ -179,14 +179,10 @@ def write_kept_parquet(inputs: list[str], kept: dict[str, np.ndarray], outdir: P
     named as :func:`write_kept` names its copies with ``.parquet`` added: the inputs are
     read again, and the documents whose record numbers ``kept`` holds (by path) are
     written in reading order. ``stdin_copy`` is the file standard input was saved to."""
-    import pyarrow.parquet as pq
-
     outdir.mkdir(parents=True, exist_ok=True)
     for index, path in enumerate(inputs):
-        target = kept_parquet_path(kept_path(outdir, inputs, index, path))
-        writer: Any = None
         pending: list[Document] = []
-        try:
+        with ParquetAppender(kept_parquet_path(kept_path(outdir, inputs, index, path))) as out:
             for record in _records_again(path, read, stdin_copy):
                 if isinstance(record, Document) and record.source is not None:
                     wanted = kept.get(record.source.path)
@@ -194,22 +190,36 @@ def write_kept_parquet(inputs: list[str], kept: dict[str, np.ndarray], outdir: P
                     if wanted is not None and (number is None or _holds(wanted, number)):
                         pending.append(record)
                 if len(pending) >= batch_size:
-                    writer = _write_documents(pq, writer, target, pending)
+                    out.write(kept_documents(pending))
                     pending = []
             if pending:
-                writer = _write_documents(pq, writer, target, pending)
-        finally:
-            if writer is not None:
-                writer.close()
+                out.write(kept_documents(pending))
 
 
-def _write_documents(pq: Any, writer: Any, target: Path, docs: list[Document]) -> Any:
-    """Append documents to the Parquet file ``target`` (opened on the first call)."""
-    table = kept_documents(docs)
-    if writer is None:
-        writer = pq.ParquetWriter(target, table.schema)
-    writer.write_table(table)
-    return writer
+class ParquetAppender:
+    """A Parquet file written table by table, opened with the first table's schema (no
+    file when no table comes)."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.writer: Any = None
+
+    def write(self, table: Any) -> None:
+        if self.writer is None:
+            import pyarrow.parquet as pq
+
+            self.writer = pq.ParquetWriter(self.target, table.schema)
+        self.writer.write_table(table)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+    def __enter__(self) -> ParquetAppender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _records_again(path: str, read: ReadOptions, stdin_copy: str | None) -> Iterator[Any]:

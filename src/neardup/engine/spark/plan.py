@@ -608,9 +608,10 @@ class SparkDedup:
         they come to the driver in reading order, in chunks, and are written there. JSONL
         lines are copied as they are (each ending in a newline); Parquet rows keep their
         columns, with the types Spark reads them as."""
+        import pyarrow as pa
         from pyspark.sql import functions as F
 
-        from ...io.writers import kept_parquet_path, kept_path, open_like
+        from ...io.writers import ParquetAppender, kept_parquet_path, kept_path, open_like
 
         spark = session(self.settings, self.options.tmp_dir)
         by_name = result.sources.records_by_path(np.flatnonzero(result.keep))
@@ -653,8 +654,11 @@ class SparkDedup:
                     current = target
                     target.parent.mkdir(parents=True, exist_ok=True)
                     out = (open_like(target) if f.kind == "jsonl" and not as_parquet else
-                           _ParquetChunks(target))
-                out.write(row.data)
+                           ParquetAppender(target))
+                if isinstance(out, ParquetAppender):
+                    out.write(pa.ipc.open_stream(row.data).read_all())
+                else:
+                    out.write(row.data)
         finally:
             if out is not None:
                 out.close()
@@ -805,27 +809,6 @@ class KeptRecords:
         with pa.ipc.new_stream(sink, table.schema) as writer:
             writer.write_table(table)
         return sink.getvalue().to_pybytes()
-
-
-class _ParquetChunks:
-    """A Parquet file written from Arrow IPC chunks (:class:`KeptRecords`)."""
-
-    def __init__(self, target: Path) -> None:
-        self.target = target
-        self.writer: Any = None
-
-    def write(self, data: bytes) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        table = pa.ipc.open_stream(data).read_all()
-        if self.writer is None:
-            self.writer = pq.ParquetWriter(self.target, table.schema)
-        self.writer.write_table(table)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
 
 
 def _union(frames: list[Any]) -> Any:
