@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import shutil
@@ -18,7 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neardup.cli import main
-from neardup.document import LineBlock
+from neardup.document import Document, LineBlock, RecordBatch
+from neardup.engine import LocalEngine
+from neardup.intake import Intake, map_batches
+from neardup.io.readers import ReadOptions, jsonl_ranges, parse_jsonl_line, read_jsonl_stream
 
 from .conftest import ROOT, SEED_A, SEED_B, SEEDS
 
@@ -248,6 +252,78 @@ def test_a_block_of_lines_has_a_record_for_each_line_that_is_not_blank(data: byt
     halves = list(block.split(max(1, len(block) // 2)))
     assert [(n, b.data[s:e]) for b in halves for n, s, e in
             zip(b.lines.tolist(), b.starts.tolist(), b.ends.tolist())] == expected
+
+
+def _outcomes(batch: RecordBatch) -> list[tuple[int, str]]:
+    return [(i, doc.id if isinstance(doc, Document) else doc.reason)
+            for i, doc in batch.parsed()]
+
+
+def _booked(records: list, workers: int = 1) -> tuple[list[tuple[str, str]], int]:
+    """Each record as the reading process books it (its source, its id or why it was
+    rejected), and the count read."""
+    intake = Intake(batch_size=3)
+    booked = []
+    for _, batch, outcomes in map_batches(LocalEngine(workers), _outcomes, records, intake):
+        booked += [(str(batch.source(i)), outcome) for i, outcome in outcomes]
+    return booked, intake.documents_read
+
+
+_LINES = st.sampled_from([b'{"id": "a", "text": "one two"}', b'{"id": 7, "text": "x"}',
+                          b'{"id": "b"}', b"{broken", b"", b"  ", b"\t\r",
+                          b'{"id": "long", "text": "' + b"word " * 40 + b'"}'])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_LINES, max_size=30), st.booleans(), st.booleans(), st.integers(1, 300))
+def test_ranges_read_by_workers_are_booked_as_the_lines_read_in_order(
+        tmp_path_factory: pytest.TempPathFactory, lines: list[bytes], bom: bool,
+        last_newline: bool, size: int) -> None:
+    """A plain file cut into ranges (at any size, a line longer than one included) and
+    read wherever the engine runs gives every record with the line number, the id or the
+    reason a reader reading it from the start gives; a file read twice is numbered from
+    1 both times."""
+    path = tmp_path_factory.mktemp("ranges") / "in.jsonl"
+    data = (b"\xef\xbb\xbf" if bom else b"") + b"\n".join(lines)
+    path.write_bytes(data + (b"\n" if last_newline and lines else b""))
+    options = ReadOptions()
+    with open(path, "rb") as fh:
+        expected = [*read_jsonl_stream(fh, str(path), options, deferred=True)]
+    parse = functools.partial(parse_jsonl_line, options=options)
+    cut = [*jsonl_ranges(str(path), parse, size)]
+    assert sum(r.size for r in cut) == path.stat().st_size - (3 if bom else 0)
+    assert _booked(cut + cut) == _booked(expected + expected)
+
+
+def test_a_plain_file_read_by_the_workers_gives_what_a_compressed_one_gives(
+        tmp_path: Path, planted) -> None:
+    """A plain JSONL file of many ranges, read by two workers, against the same lines
+    gzipped (read as a stream by the main process): the same pairs, groups, kept lines and
+    rejected records, each named by its line."""
+    rows = [json.dumps({"id": i, "text": t}).encode() for i, t in zip(planted.ids, planted.texts)]
+    bad = {700: b"{broken", 1500: b'{"id": "no text"}', 2300: b'["not", "an", "object"]'}
+    for line, data in sorted(bad.items()):
+        rows.insert(line - 1, data)
+    rows.insert(1000, b"")  # a blank line counts as a line
+    data = b"\n".join(rows) + b"\n"
+    assert len(data) > 8 * (1 << 19)  # many ranges
+    plain, packed = tmp_path / "in.jsonl", tmp_path / "in.jsonl.gz"
+    plain.write_bytes(data)
+    packed.write_bytes(gzip.compress(data))
+    got = {}
+    for src in (plain, packed):
+        out = tmp_path / src.name.replace(".", "-")
+        proc = run(["dedup", str(src), "-o", str(out), "--raw", "-w", "2"])
+        assert proc.returncode == 0, proc.stderr
+        pairs, clusters, summary, rejected = outputs(out)
+        kept = (out / "kept" / src.name).read_bytes()
+        kept = gzip.decompress(kept) if src.name.endswith(".gz") else kept
+        rejected = [(r["record"], r["id"], r["reason"]) for r in rejected]
+        got[src] = (pairs, clusters, rejected, kept, summary["documents_read"])
+    assert got[plain] == got[packed]
+    pairs, _, rejected, kept, read = got[plain]
+    assert len(pairs) > 100 and read == len(rows) - 1
+    assert [r[0] for r in rejected] == [line if line < 1000 else line + 1 for line in bad]
 
 
 @pytest.mark.parametrize("command", ["pairs", "dedup"])

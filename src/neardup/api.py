@@ -176,10 +176,9 @@ def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = C
             _stdin_copy(inputs, None) as stdin:
         learned, second = FirstPass(), stdin
         if needs_first_pass(options):
-            learned = first_pass(track(_records(inputs, read, stdin), input_size(inputs),
-                                       progress, desc="learning"), options, LocalEngine(workers))
+            learned = _learn(inputs, read, stdin, options, workers, progress)
             second = stdin.replay() if stdin else None  # standard input was read once already
-        replay = _records(inputs, read, second)
+        replay = _records(inputs, read, second, ranges=False)  # numbered as they are sent
         summary = _write_cleaned(track(replay, input_size(inputs), progress, desc="cleaning"),
                                  CleanTask(options.cleaner(learned.lines), learned),
                                  LocalEngine(workers), out)
@@ -275,17 +274,29 @@ def _run_header(command: str, inputs: list[str], read: ReadOptions,
             "input_fingerprints": fingerprints, "read": asdict(read)}
 
 
+def _learn(inputs: list[str], read: ReadOptions, stdin: IO[bytes] | _StdinCopy | None,
+           options: CleanOptions, workers: int | None, progress: bool | None) -> FirstPass:
+    """The first pass over the inputs (:func:`~neardup.clean.passes.first_pass`)."""
+    intake = Intake()
+    return first_pass(track(_records(inputs, read, stdin), input_size(inputs), progress,
+                            desc="learning", count=lambda: intake.documents_read),
+                      options, LocalEngine(workers), intake)
+
+
 def _records(inputs: list[str], read: ReadOptions, stdin: IO[bytes] | _StdinCopy | None,
-             deferred: bool = True) -> Iterator[RawRecord]:
-    """Records of all inputs; ``-`` is read from ``stdin`` (a saving or replaying stream).
-    With ``deferred``, JSONL lines stay unparsed (an engine parses them in its workers)."""
+             ranges: bool = True) -> Iterator[RawRecord]:
+    """Records of all inputs, JSONL lines unparsed (an engine parses them in its workers);
+    ``-`` is read from ``stdin`` (a saving or replaying stream). With ``ranges``, plain
+    JSONL files are not read here but cut into ranges the workers read
+    (:func:`~neardup.io.readers.jsonl_ranges`): for stages that need no record's
+    position before its batch is read."""
     for path in inputs:
         if path == "-":
             yield from read_jsonl_stream(
                 stdin if stdin is not None else sys.stdin.buffer,  # type: ignore[arg-type]
-                "-", read, deferred)
+                "-", read, deferred=True)
         else:
-            yield from read_input(path, read, deferred)
+            yield from read_input(path, read, deferred=True, ranges=ranges)
 
 
 def _check_inputs(inputs: list[str], read: ReadOptions, spark: SparkSettings | None) -> None:
@@ -323,13 +334,12 @@ def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
         learned, replay = None, stdin
         if learning:
             assert options.clean is not None
-            learned = first_pass(track(_records(inputs, read, stdin), input_size(inputs),
-                                       progress, desc="learning"), options.clean,
-                                 LocalEngine(workers)).lines
+            learned = _learn(inputs, read, stdin, options.clean, workers, progress).lines
             replay = stdin.replay() if stdin is not None else None
         with Deduplicator(options, LocalEngine(workers), *_spill_stores(options),
                           reporter(progress), learned) as run:
-            run.add(track(_records(inputs, read, replay), input_size(inputs), progress))
+            run.add(track(_records(inputs, read, replay), input_size(inputs), progress,
+                          count=lambda: run.documents_read))
             return run.finish()
     finally:
         if own_copy and stdin is not None:
@@ -351,7 +361,8 @@ def reuse_files(inputs: list[str], outdir: str | Path, options: ReuseOptions = R
     with OutputDir(outdir, "reuse", force=force, expected=REUSE_FILES) as out, \
             _reuse_finder(options, workers, progress) as finder, \
             open(out.file("pairs.jsonl"), "w", encoding="utf-8") as pairs_file:
-        finder.add(track(_records(inputs, read, None), input_size(inputs), progress))
+        finder.add(track(_records(inputs, read, None), input_size(inputs), progress,
+                         count=lambda: finder.intake.documents_read))
         result = finder.finish(lambda pair: pairs_file.write(jsonl_line(pair.to_dict())))
         pairs_file.close()  # whole on disk before the commit moves it
         write_jsonl(out.file("groups.jsonl"), (g.to_dict() for g in result.groups))

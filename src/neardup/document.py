@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -199,6 +200,13 @@ class LineBlock:
     def __len__(self) -> int:
         return len(self.lines)
 
+    def numbered(self, lines_before: int) -> LineBlock:
+        """This block without its data (what the reading process books of a
+        :class:`FileRange` a worker read), its line numbers moved on by ``lines_before``:
+        the lines of the file before the range."""
+        return LineBlock(self.path, b"", self.lines + lines_before, self.starts, self.ends,
+                         self.parse, self.next_line + lines_before)
+
     @property
     def size(self) -> int:
         return len(self.data)
@@ -229,13 +237,45 @@ class LineBlock:
             yield parse(data[start:end], Source(path, number))
 
 
+@dataclass(frozen=True, slots=True)
+class FileRange:
+    """Whole lines of a plain JSONL file, bytes ``start`` to ``stop``, not read yet.
+
+    Sent to a worker in place of the lines: the worker reads them itself (:meth:`load`),
+    so reading runs in every worker at once and no text is copied between processes.
+    Where its lines stand in the file is known only once the ranges before it are read:
+    :meth:`load` numbers them from 1 within the range, and the process that gets the
+    ranges back in order numbers them in the file (:meth:`LineBlock.numbered`).
+    ``opens`` marks a file's first range (its numbering starts again at 1).
+    """
+
+    path: str
+    start: int
+    stop: int
+    parse: Callable[[bytes, Source], Document | Rejected]
+    opens: bool = False
+
+    @property
+    def size(self) -> int:
+        return self.stop - self.start
+
+    def load(self) -> LineBlock:
+        """The range's lines as read now (fewer, should the file have shrunk since)."""
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            data = os.pread(fd, self.size, self.start)
+        finally:
+            os.close(fd)
+        return LineBlock.of_lines(self.path, data, 1, self.parse)
+
+
 _NEWLINE = ord("\n")
 #: The bytes ``bytes.strip()`` removes (and ``bytes.isspace()`` accepts), by value.
 _ASCII_SPACE = np.zeros(256, dtype=bool)
 _ASCII_SPACE[list(b" \t\n\r\x0b\x0c")] = True
 
 #: A record as readers give it: parsed, rejected, or still to be parsed (one, or a block).
-RawRecord = Document | Rejected | Unparsed | LineBlock
+RawRecord = Document | Rejected | Unparsed | LineBlock | FileRange
 
 _NOWHERE = Source("<worker>")
 
@@ -245,20 +285,23 @@ class RecordBatch:
     costs ten times more than pickling these lists (23 against 2 µs a record, measured).
 
     ``items[i]`` is a document's text, or an unparsed record's raw data (``ids[i]`` is then
-    None and ``parsers[i]`` parses it). A :class:`LineBlock` travels as it is.
+    None and ``parsers[i]`` parses it). A :class:`LineBlock` or :class:`FileRange`
+    travels as it is.
     """
 
     __slots__ = ("items", "ids", "parsers", "metas", "block")
 
-    def __init__(self, records: list[Document | Unparsed] | LineBlock) -> None:
-        self.block = records if isinstance(records, LineBlock) else None
-        alone = [] if isinstance(records, LineBlock) else records  # records sent one by one
+    def __init__(self, records: list[Document | Unparsed] | LineBlock | FileRange) -> None:
+        self.block = records if isinstance(records, (LineBlock, FileRange)) else None
+        alone = [] if self.block is not None else records  # records sent one by one
         self.items = [r.data if isinstance(r, Unparsed) else r.text for r in alone]
         self.ids = [None if isinstance(r, Unparsed) else r.id for r in alone]
         self.parsers = [r.parse if isinstance(r, Unparsed) else None for r in alone]
         self.metas = [r.meta if isinstance(r, Document) else None for r in alone]
 
     def __len__(self) -> int:
+        if isinstance(self.block, FileRange):
+            raise TypeError("the records of a FileRange are counted once it is read")
         return len(self.block) if self.block is not None else len(self.items)
 
     def __getstate__(self) -> tuple:
@@ -272,7 +315,8 @@ class RecordBatch:
         alone has its source known only to the sender: a rejection of one here carries a
         placeholder)."""
         if self.block is not None:
-            yield from enumerate(self.block.records())
+            block = self.block.load() if isinstance(self.block, FileRange) else self.block
+            yield from enumerate(block.records())
             return
         for i, (item, doc_id, parse, meta) in enumerate(
                 zip(self.items, self.ids, self.parsers, self.metas)):

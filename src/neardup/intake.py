@@ -17,6 +17,7 @@ import numpy as np
 
 from .document import (
     Document,
+    FileRange,
     LineBlock,
     RawRecord,
     RecordBatch,
@@ -42,6 +43,11 @@ class Intake:
         self.ids: list[str] = []
         self.sources = Sources()
         self.documents_read = 0
+        # Each record's reading position (its order among all read): one more a record,
+        # and for a FileRange, whose records are counted only once read, room for one a
+        # byte, the most it can hold.
+        self._position = 0
+        self._lines_before: dict[str, int] = {}  # per file, the lines of its ranges read
         # Ids accepted so far. Where each was first read is looked up only when an id
         # repeats (rare): a set costs a third of a dict of numbers at ten million ids.
         self._seen: set[str] = set()
@@ -57,22 +63,29 @@ class Intake:
         batch: list[Document | Unparsed] = []
         first = 0
         for record in records:
-            if isinstance(record, LineBlock):
+            if isinstance(record, (LineBlock, FileRange)):
                 if batch:
                     pending.append((first, batch))
                     yield RecordBatch(batch)
                     batch = []
+                if isinstance(record, FileRange):
+                    pending.append((self._position, record))
+                    self._position += record.size + 1
+                    yield RecordBatch(record)
+                    continue
                 for block in record.split(self.batch_size):
-                    pending.append((self.documents_read, block))
+                    pending.append((self._position, block))
+                    self._position += len(block)
                     self.documents_read += len(block)
                     yield RecordBatch(block)
                 continue
             if isinstance(record, Rejected):
-                self._rejected.append((self.documents_read, record))
+                self._rejected.append((self._position, record))
             else:
                 if not batch:
-                    first = self.documents_read
+                    first = self._position
                 batch.append(record)
+            self._position += 1
             self.documents_read += 1
             if len(batch) >= self.batch_size:
                 pending.append((first, batch))
@@ -81,6 +94,16 @@ class Intake:
         if batch:
             pending.append((first, batch))
             yield RecordBatch(batch)
+
+    def loaded(self, read: FileRange, block: LineBlock) -> LineBlock:
+        """Book the records of a range as a worker read them (``block``, numbered within
+        the range, without its data): counted, and numbered in their file. A file's
+        ranges must come here in reading order."""
+        before = 0 if read.opens else self._lines_before.get(read.path, 0)
+        block = block.numbered(before)
+        self._lines_before[read.path] = block.next_line - 1
+        self.documents_read += len(block)
+        return block
 
     def absorb(self, first: int, batch: Batch, ids: list[str],
                failed: list[tuple[int, str, str | None]], empty: list[bool]) -> np.ndarray:
@@ -178,13 +201,32 @@ def map_batches(engine: Engine, task: Callable[[Any], R],
     Rejected records are booked in ``intake`` on the way; booking what comes back is the
     caller's (:meth:`Intake.absorb`). With ``with_positions``, the task receives
     ``(positions, batch)``: each record's place among the records sent."""
-    pending: deque[tuple[int, Batch]] = deque()
+    pending: deque[tuple[int, Batch | FileRange]] = deque()
     work: Iterable[Any] = intake.batches(records, pending)
     if with_positions:
         work = _with_positions(work)
     # zip pulls the engine first: its input generator fills `pending` before it is read.
-    for result, (first, batch) in zip(engine.map(task, work), _in_order(pending)):
+    for (block, result), (first, batch) in zip(engine.map(_Loading(task), work),
+                                               _in_order(pending)):
+        if isinstance(batch, FileRange):
+            assert block is not None
+            batch = intake.loaded(batch, block)
         yield first, batch, result
+
+
+class _Loading:
+    """A task that reads a :class:`FileRange` itself before running ``task`` on its
+    lines, and answers with the lines it read (their numbers, not their data) and the
+    task's result. Other batches go to ``task`` as they are."""
+
+    def __init__(self, task: Callable[[Any], R]) -> None:
+        self.task = task
+
+    def __call__(self, batch: Any) -> tuple[LineBlock | None, R]:
+        if isinstance(batch, RecordBatch) and isinstance(batch.block, FileRange):
+            block = batch.block.load()
+            return block.numbered(0), self.task(RecordBatch(block))
+        return None, self.task(batch)
 
 
 def _with_positions(batches: Iterable[RecordBatch]) -> Iterator[tuple[list[int], RecordBatch]]:

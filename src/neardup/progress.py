@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from tqdm import tqdm
 
-from .document import Document, LineBlock, Rejected, Unparsed
+from .document import Document, FileRange, LineBlock, Rejected, Unparsed
 
 T = TypeVar("T")
 
@@ -35,7 +35,7 @@ def bar(total: int, desc: str, enabled: bool | None = None, unit: str = "it"
         yield shown.update
 
 
-Record = TypeVar("Record", Document, Rejected, Unparsed, LineBlock)
+Record = TypeVar("Record", Document, Rejected, Unparsed, LineBlock, FileRange)
 
 
 def reporter(enabled: bool | None = None) -> Callable[..., Any]:
@@ -47,8 +47,11 @@ def reporter(enabled: bool | None = None) -> Callable[..., Any]:
 
 
 def track(records: Iterable[Record], total_bytes: int | None,
-          enabled: bool | None = None, desc: str = "reading") -> Iterator[Record]:
-    """Pass records through, advancing a bar by input bytes (ETA) and counting documents."""
+          enabled: bool | None = None, desc: str = "reading",
+          count: Callable[[], int] | None = None) -> Iterator[Record]:
+    """Pass records through, advancing a bar by input bytes (ETA) and counting documents:
+    those passed, or as ``count`` tells (documents read so far, for records such as a
+    :class:`FileRange` that are counted only once a worker reads them)."""
     if enabled is None:
         enabled = progress_wanted()
     if not enabled:
@@ -59,17 +62,20 @@ def track(records: Iterable[Record], total_bytes: int | None,
         docs = shown_at = 0
         pending = 0
         for record in records:
-            docs += len(record) if isinstance(record, LineBlock) else 1
+            docs += (len(record) if isinstance(record, LineBlock)
+                     else 0 if isinstance(record, FileRange) else 1)
             pending += record.size
-            if docs >= shown_at + 1000:
+            if docs >= shown_at + 1000 or pending >= 1 << 22:
                 bar.update(pending)
                 pending, shown_at = 0, docs
-                bar.set_postfix_str(_rate(bar, docs), refresh=False)
+                bar.set_postfix_str(_rate(bar, count() if count else docs), refresh=False)
             yield record
         bar.update(pending)
-        bar.set_postfix_str(_rate(bar, docs))
+        bar.set_postfix_str(_rate(bar, count() if count else docs))
 
 
 def _rate(bar: tqdm, docs: int) -> str:
+    if not docs:
+        return ""
     elapsed = bar.format_dict.get("elapsed") or 0
     return f"{docs:,} docs, {docs / elapsed:,.0f} docs/s" if elapsed else f"{docs:,} docs"

@@ -100,14 +100,16 @@ class LearnTask:
 
 
 def first_pass(records: Iterable[RawRecord], options: CleanOptions,
-               engine: Engine, batch_size: int = 256) -> FirstPass:
+               engine: Engine, intake: Intake | None = None) -> FirstPass:
     """Read every document once: learn boilerplate lines and/or where paragraphs first
-    appear, as ``options`` asks. The per-document work runs on ``engine``."""
+    appear, as ``options`` asks. The per-document work runs on ``engine``; ``intake``
+    counts what is read (a new one if not given)."""
     learner = options.learner() if options.learn else None
     seen = SeenParagraphs() if options.paragraphs else None
     names: list[str | None] = []
     # Records are numbered as the second pass numbers them: those that reached the engine.
-    for _, _, observed in map_batches(engine, LearnTask(options), records, Intake(batch_size)):
+    for _, _, observed in map_batches(engine, LearnTask(options), records,
+                                      intake if intake is not None else Intake()):
         for doc_id, keys, context, paragraphs in observed:
             if learner is not None:
                 learner.add_observed(keys, context)

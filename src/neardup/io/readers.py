@@ -36,7 +36,15 @@ import orjson
 import xxhash
 import zstandard
 
-from ..document import Document, LineBlock, RawRecord, Rejected, Source, Unparsed
+from ..document import (
+    Document,
+    FileRange,
+    LineBlock,
+    RawRecord,
+    Rejected,
+    Source,
+    Unparsed,
+)
 from ..errors import InputError
 from .html import (
     HTML_SUFFIXES,
@@ -258,10 +266,15 @@ def read_texts(paths: list[str], ids: set[str], options: ReadOptions = ReadOptio
 
 
 def read_input(path: str, options: ReadOptions = ReadOptions(),
-               deferred: bool = False) -> Iterator[RawRecord]:
-    """The records of one input. With ``deferred``, JSONL lines come as :class:`Unparsed`
-    for the caller to parse where it likes; otherwise every record is parsed."""
+               deferred: bool = False, ranges: bool = False) -> Iterator[RawRecord]:
+    """The records of one input. With ``deferred``, JSONL lines come unparsed, as
+    :class:`LineBlock` s, for the caller to parse where it likes; otherwise every record
+    is parsed. With ``ranges`` too, a plain (uncompressed) JSONL file comes as
+    :class:`FileRange` s, for the workers to read themselves."""
     kind = input_kind(path)
+    if kind == "jsonl" and deferred and ranges and _plain_file(path):
+        yield from jsonl_ranges(path, partial(parse_jsonl_line, options=options))
+        return
     if kind == "stdin":
         yield from read_jsonl_stream(sys.stdin.buffer, "-", options, deferred)
     elif kind == "dir":
@@ -428,6 +441,38 @@ class _ZstdFrames(io.RawIOBase):
 
 #: Bytes a JSONL reader cuts into one :class:`LineBlock` (about 500 news articles).
 BLOCK_BYTES = 1 << 20
+
+
+#: Bytes of a plain JSONL file in one :class:`FileRange` (about 250 news articles).
+RANGE_BYTES = 1 << 19
+
+
+def _plain_file(path: str) -> bool:
+    """A regular file that is not compressed, so its lines can be read from any offset."""
+    return os.path.isfile(path) and not path.lower().endswith(COMPRESSIONS[1:])
+
+
+def jsonl_ranges(path: str, parse: Any, size: int = RANGE_BYTES) -> Iterator[FileRange]:
+    """A plain JSONL file cut at line ends into :class:`FileRange` s of about ``size``
+    bytes (a longer line makes a longer range). Only the bytes around each cut are read
+    here; the lines are read by whoever loads the range."""
+    with open(path, "rb") as fh:
+        end = os.fstat(fh.fileno()).st_size
+        start = len(BOM) if fh.read(len(BOM)) == BOM else 0
+        opens = True
+        while start < end:
+            stop = min(start + size, end)
+            if stop < end:  # move the cut to just past the next line end
+                fh.seek(stop - 1)
+                while True:
+                    window = fh.read(1 << 14)
+                    newline = window.find(b"\n")
+                    if newline >= 0 or not window:
+                        stop = stop + newline if newline >= 0 else end
+                        break
+                    stop += len(window)
+            yield FileRange(path, start, stop, parse, opens)
+            start, opens = stop, False
 
 
 def read_jsonl_stream(fh: BinaryIO, name: str, options: ReadOptions,
