@@ -601,17 +601,33 @@ def _similarity_to_kept(exact_rep: np.ndarray, labels: np.ndarray, kept: np.ndar
     mine, theirs = exact_rep[grouped], exact_rep[kept[labels[grouped]]]
     same = mine == theirs
     to_kept[grouped[same]] = 1.0
-    known = {(a, b): s for (a, b), s in zip(edges.tolist(), edge_scores.tolist())}
     a, b = mine[~same], theirs[~same]
     pairs = np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)
-    scores = np.array([known.get(pair, np.nan) for pair in map(tuple, pairs.tolist())],
-                      dtype=float)
+    scores = _scores_of(pairs, edges, edge_scores, len(exact_rep))
     missing = np.isnan(scores)
     if missing.any():  # each pair scored once, however many members share it
         wanted, back = np.unique(pairs[missing], axis=0, return_inverse=True)
         scores[missing] = similarities(wanted)[back.ravel()]
     to_kept[grouped[~same]] = scores
     return to_kept
+
+
+def _scores_of(pairs: np.ndarray, edges: np.ndarray, edge_scores: np.ndarray, n: int
+               ) -> np.ndarray:
+    """The score of each of ``pairs`` among the scored ``edges`` (nan where it is not one),
+    pairs of documents numbered below ``n``: looked up by code ``a * n + b`` in the sorted
+    codes of the edges."""
+    scores = np.full(len(pairs), np.nan)
+    if not len(edges) or not len(pairs):
+        return scores
+    codes = edges[:, 0].astype(np.int64) * n + edges[:, 1]
+    order = np.argsort(codes, kind="stable")
+    codes = codes[order]
+    wanted = pairs[:, 0].astype(np.int64) * n + pairs[:, 1]
+    at = np.minimum(np.searchsorted(codes, wanted), len(codes) - 1)
+    found = codes[at] == wanted
+    scores[found] = edge_scores[order[at[found]]]
+    return scores
 
 
 def representatives(exact_rep: np.ndarray) -> np.ndarray:

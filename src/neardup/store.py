@@ -132,7 +132,7 @@ class SpillWriter:
             self._fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             self._size = 0
         data = np.ascontiguousarray(flat, dtype=self.dtype)
-        write_all(self._fd, data.tobytes())
+        write_all(self._fd, data)
         ref = SpillRef(f"spill-{self._pid}.bin", self._size)
         self._size += int(data.size)
         return ref
@@ -211,7 +211,7 @@ class SpilledColumns:
                                  os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                          for k in range(rows.shape[1])]
         for k, fd in enumerate(self._fds):
-            write_all(fd, np.ascontiguousarray(rows[:, k]).tobytes())
+            write_all(fd, np.ascontiguousarray(rows[:, k]))
 
     def reader(self) -> SpilledColumnsReader:
         self._flush()
@@ -240,9 +240,10 @@ def _column_path(directory: str, name: str, k: int) -> str:
     return os.path.join(directory, f"{name}-{k}.bin")
 
 
-def write_all(fd: int, data: bytes) -> None:
-    """Write all of ``data`` (``os.write`` may write less than it is given)."""
-    view = memoryview(data)
+def write_all(fd: int, data: bytes | np.ndarray) -> None:
+    """Write all of ``data`` (``os.write`` may write less than it is given); an array
+    (contiguous) is written from where it lies, not copied first."""
+    view = memoryview(data).cast("B")
     while view:
         view = view[os.write(fd, view):]
 
