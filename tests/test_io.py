@@ -299,7 +299,7 @@ def test_a_plain_file_read_by_the_workers_gives_what_a_compressed_one_gives(
         tmp_path: Path, planted) -> None:
     """A plain JSONL file of many ranges, read by two workers, against the same lines
     gzipped (read as a stream by the main process): the same pairs, groups, kept lines and
-    rejected records, each named by its line."""
+    rejected records, each named by its line, and the same cleaned documents."""
     rows = [json.dumps({"id": i, "text": t}).encode() for i, t in zip(planted.ids, planted.texts)]
     bad = {700: b"{broken", 1500: b'{"id": "no text"}', 2300: b'["not", "an", "object"]'}
     for line, data in sorted(bad.items()):
@@ -324,6 +324,13 @@ def test_a_plain_file_read_by_the_workers_gives_what_a_compressed_one_gives(
     pairs, _, rejected, kept, read = got[plain]
     assert len(pairs) > 100 and read == len(rows) - 1
     assert [r[0] for r in rejected] == [line if line < 1000 else line + 1 for line in bad]
+    cleaned = []
+    for src in (plain, packed):
+        out = tmp_path / ("clean-" + src.name.replace(".", "-"))
+        proc = run(["clean", str(src), "-o", str(out), "-w", "2"])
+        assert proc.returncode == 0, proc.stderr
+        cleaned.append((out / "cleaned.jsonl").read_bytes())
+    assert cleaned[0] == cleaned[1] and cleaned[0].count(b"\n") == read - len(bad)
 
 
 @pytest.mark.parametrize("command", ["pairs", "dedup"])

@@ -178,10 +178,10 @@ def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = C
         if needs_first_pass(options):
             learned = _learn(inputs, read, stdin, options, workers, progress)
             second = stdin.replay() if stdin else None  # standard input was read once already
-        replay = _records(inputs, read, second, ranges=False)  # numbered as they are sent
-        summary = _write_cleaned(track(replay, input_size(inputs), progress, desc="cleaning"),
-                                 CleanTask(options.cleaner(learned.lines), learned),
-                                 LocalEngine(workers), out)
+        task = CleanTask(options.cleaner(learned.lines), learned)
+        replay = _records(inputs, read, second, ranges=not task.needs_positions)
+        summary = _write_cleaned(replay, task, LocalEngine(workers), out, progress,
+                                 input_size(inputs))
         summary = {**_run_header("clean", inputs, read, fingerprints), **summary,
                    "seconds": round(time.perf_counter() - started, 3),
                    "learned_lines": len(learned.lines or {})}
@@ -191,8 +191,11 @@ def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = C
 
 
 def _write_cleaned(records: Iterable[RawRecord], task: CleanTask, engine: LocalEngine,
-                   out: OutputDir, batch_size: int = 256) -> dict[str, Any]:
-    intake = Intake(batch_size)
+                   out: OutputDir, progress: bool | None, total_bytes: int | None
+                   ) -> dict[str, Any]:
+    intake = Intake()
+    records = track(records, total_bytes, progress, desc="cleaning",
+                    count=lambda: intake.documents_read)
 
     kinds: dict[str, int] = {}
     seen_lines: dict[str, dict[str, Any]] = {}
@@ -200,7 +203,7 @@ def _write_cleaned(records: Iterable[RawRecord], task: CleanTask, engine: LocalE
     with open(out.file("cleaned.jsonl"), "w", encoding="utf-8") as fh:
         # Positions among the records that reached the engine, as the first pass counts.
         for first, sent, done in map_batches(engine, task, records, intake,
-                                             with_positions=True):
+                                             with_positions=task.needs_positions):
             repeated_id = intake.absorb(first, sent, done.ids, done.failed,
                                         [False] * len(done.ids))
             for doc, skip in zip(done.docs, repeated_id.tolist()):

@@ -36,15 +36,22 @@ class CleanedBatch:
 
 
 class CleanTask:
-    """Cleans a batch (its records' positions, and the records by column), parsing them
-    first if need be, and returns finished rows: parsing, cleaning and JSON all run in the
-    engine's workers."""
+    """Cleans a batch (the records by column; with paragraph dedup, ``(positions, batch)``:
+    the records' positions too), parsing them first if need be, and returns finished rows:
+    parsing, cleaning and JSON all run in the engine's workers."""
 
     def __init__(self, cleaner: Cleaner, learned: FirstPass) -> None:
         self.cleaner, self.learned = cleaner, learned
 
-    def __call__(self, work: tuple[list[int], RecordBatch]) -> CleanedBatch:
-        positions, batch = work
+    @property
+    def needs_positions(self) -> bool:
+        """Whether each record's position among those read is needed (paragraph dedup
+        looks up where a paragraph was first seen), so records must be numbered as they
+        are sent."""
+        return self.learned.seen is not None
+
+    def __call__(self, work: RecordBatch | tuple[list[int], RecordBatch]) -> CleanedBatch:
+        positions, batch = work if isinstance(work, tuple) else (None, work)
         out = CleanedBatch([], [], [])
         for i, doc in batch.parsed():
             if isinstance(doc, Rejected):
@@ -52,7 +59,8 @@ class CleanTask:
                 continue
             text, meta = doc.text, doc.meta
             c = self.cleaner.clean(text, meta.get("site", ""), meta.get("title"),
-                                   self.learned.seen, positions[i], self.learned.names)
+                                   self.learned.seen, None if positions is None else positions[i],
+                                   self.learned.names)
             kinds: dict[str, int] = {}
             for r in c.removed:
                 kinds[r.kind] = kinds.get(r.kind, 0) + 1
