@@ -201,3 +201,31 @@ def test_json_strings_are_what_orjson_writes(values: list[str]) -> None:
     from neardup.dedup import _json_strings
 
     assert _json_strings(values) == [orjson.dumps(v) for v in values]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 2**64 - 1), max_size=30), min_size=1, max_size=40),
+       st.data())
+def test_spilled_arrays_read_together_are_the_arrays_read_one_by_one(
+        arrays: list[list[int]], data: st.DataObject) -> None:
+    """The batch read verification uses (one mapping a file) gives each document's array as
+    the one-by-one read does, in any order of documents asked, repeats included."""
+    from neardup.store import SpillStore
+
+    store = SpillStore(np.uint64)
+    try:
+        writer = store.writer()
+        cut = data.draw(st.integers(0, len(arrays)))
+        for part in (arrays[:cut], arrays[cut:]):  # two batches, as a run appends them
+            flat = np.array([v for a in part for v in a], dtype=np.uint64)
+            store.register(writer.append(flat), np.array([len(a) for a in part]))
+        reader = store.reader()
+        docs = np.array(data.draw(st.lists(st.integers(0, len(arrays) - 1), max_size=60)),
+                        dtype=np.int64)
+        values, offsets = reader.many(docs)
+        assert len(offsets) == len(docs) + 1
+        for k, doc in enumerate(docs.tolist()):
+            assert values[offsets[k]:offsets[k + 1]].tolist() == arrays[doc]
+            assert reader.get(doc).tolist() == arrays[doc]
+    finally:
+        store.close()

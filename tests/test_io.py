@@ -157,6 +157,22 @@ def test_bad_records_are_named_counted_and_the_rest_survive(tmp_path: Path) -> N
     assert f"{src}:line 2" in proc.stderr.decode()
 
 
+@pytest.mark.parametrize("name", ["many-bad.jsonl", "many-bad.jsonl.gz"])
+def test_a_batch_of_nothing_but_bad_records(tmp_path: Path, name: str) -> None:
+    """More broken lines in a row than a batch or a range holds: each is rejected, and
+    the documents around them are compared."""
+    good = seed_records()
+    lines = [*[b"{broken"] * 70_000, json.dumps(good[0]).encode(), json.dumps(good[1]).encode()]
+    src = tmp_path / name
+    data = b"\n".join(lines) + b"\n"
+    src.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    proc = run(["pairs", str(src), "--raw", "-w", "2"])
+    assert proc.returncode == 0, proc.stderr
+    assert [(p["a"], p["b"]) for p in map(json.loads, proc.stdout.splitlines())] == [
+        ("000", "004")]
+    assert b"69,990 more rejected" in proc.stderr
+
+
 def test_bad_files_in_a_directory(tmp_path: Path) -> None:
     corpus = tmp_path / "c"
     corpus.mkdir()

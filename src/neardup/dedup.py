@@ -46,7 +46,7 @@ from .engine.base import (
 from .intake import Intake, concat, map_batches
 from .lsh import band_keys, band_pair_codes, pairs_from_codes
 from .minhash import DEFAULT_MAX_MISS, LSHParams, choose_lsh_params, estimate_jaccard
-from .similarity import jaccard_many
+from .similarity import jaccard_flat, jaccard_many
 from .sketch import Sketcher, SketchParams
 from .text import DEFAULT_NGRAM
 
@@ -533,8 +533,10 @@ class ScoreTask:
     def __call__(self, pairs: np.ndarray) -> np.ndarray:
         docs, local = np.unique(pairs, return_inverse=True)
         local = local.reshape(-1, 2)
-        payloads = [self.payloads.get(d) for d in docs.tolist()]
-        return score_pairs(payloads, local[:, 0], local[:, 1], self.verify)
+        values, offsets = self.payloads.many(docs)
+        if self.verify:
+            return jaccard_flat(values, offsets, local[:, 0], local[:, 1])
+        return score_pairs(np.split(values, offsets[1:-1]), local[:, 0], local[:, 1], False)
 
 
 def payload_dtype(options: DedupOptions) -> type:

@@ -26,14 +26,22 @@ def containment(a: np.ndarray, b: np.ndarray) -> float:
 
 def jaccard_many(sets: list[np.ndarray], first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """``jaccard(sets[first[k]], sets[second[k]])`` for every ``k``, in one compiled loop."""
-    sizes = np.array([len(s) for s in sets], dtype=np.int64)
     offsets = np.zeros(len(sets) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=offsets[1:])
+    np.cumsum([len(s) for s in sets], out=offsets[1:])
     values = np.concatenate(sets) if sets else np.empty(0, dtype=np.uint64)
+    return jaccard_flat(values, offsets, first, second)
+
+
+def jaccard_flat(values: np.ndarray, offsets: np.ndarray, first: np.ndarray,
+                 second: np.ndarray) -> np.ndarray:
+    """:func:`jaccard_many` of sets laid end to end: set ``i`` is
+    ``values[offsets[i]:offsets[i + 1]]``."""
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
     first = np.ascontiguousarray(first, dtype=np.int64)
     second = np.ascontiguousarray(second, dtype=np.int64)
     common = np.empty(len(first), dtype=np.int64)
     intersection_sizes(np.ascontiguousarray(values, dtype=np.uint64), offsets, first, second,
                        common)
+    sizes = np.diff(offsets)
     union = sizes[first] + sizes[second] - common
     return np.divide(common, union, out=np.zeros(len(first)), where=union > 0)

@@ -13,6 +13,7 @@ keeps this fast while the files fit in memory.
 from __future__ import annotations
 
 import fcntl
+import mmap
 import os
 import shutil
 import tempfile
@@ -158,7 +159,7 @@ class SpillStore:
         if ref.file not in self._files:
             self._files[ref.file] = len(self._files)
         counts = np.asarray(counts, dtype=np.int64)
-        starts = ref.start + np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+        starts = ref.start + np.cumsum(counts) - counts  # a batch of none has none
         self._parts.append((self._files[ref.file], starts, counts))
         if self._reader is not None:  # it indexes fewer documents than there now are
             self._reader.close()
@@ -270,6 +271,31 @@ class SpillReader:
         size = self.dtype.itemsize
         return np.frombuffer(os.pread(self._fds[file], count * size, start * size),
                              dtype=self.dtype)
+
+    def many(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The arrays of ``docs``, end to end, and where each starts (``len(docs) + 1``
+        offsets). Each file is mapped into memory for the call and the arrays copied out
+        of it: thousands of small arrays cost one system call a file, not one each, and
+        the file's pages are not left mapped (so not counted in this process's memory)."""
+        where = self.index[np.asarray(docs, dtype=np.int64)]
+        offsets = np.zeros(len(where) + 1, dtype=np.int64)
+        np.cumsum(where[:, 2], out=offsets[1:])
+        values = np.empty(int(offsets[-1]), dtype=self.dtype)
+        size = self.dtype.itemsize
+        for file in np.unique(where[:, 0]).tolist():
+            mine = np.flatnonzero(where[:, 0] == file)
+            starts, counts = where[mine, 1], where[mine, 2]
+            end = int((starts + counts).max()) * size
+            if not end:
+                continue  # empty arrays only
+            with open(os.path.join(self.directory, self.files[file]), "rb") as fh, \
+                    mmap.mmap(fh.fileno(), end, access=mmap.ACCESS_READ) as mapped:
+                stored = np.frombuffer(mapped, dtype=self.dtype)
+                for at, start, count in zip(offsets[mine].tolist(), starts.tolist(),
+                                            counts.tolist()):
+                    values[at:at + count] = stored[start:start + count]
+                del stored  # the map can close only once no array looks into it
+        return values, offsets
 
     def close(self) -> None:
         if self._pid == os.getpid():

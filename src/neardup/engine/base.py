@@ -53,6 +53,10 @@ class PayloadReader(Protocol):
 
     def get(self, doc: int) -> np.ndarray: ...
 
+    def many(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The arrays of ``docs`` end to end, and the ``len(docs) + 1`` offsets where each
+        starts (the last is where the last ends)."""
+
 
 class ColumnStore(Protocol):
     """A matrix appended a batch of rows at a time and read back one column at a time
