@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from neardup import ReuseOptions, find_reuse
 from neardup.align import tokenize_with_offsets
+from neardup.engine import LocalEngine
 from neardup.reuse import attributions, parse_date
 from neardup.reuse.candidates import shared_shingle_pairs
 from neardup.reuse.passages import may_share_passages, shared_passages
@@ -152,8 +153,10 @@ def test_dates() -> None:
     assert parse_date("2020-13-45") is None and parse_date("Sunday") is None
 
 
-@pytest.mark.parametrize("spilled", [False, True])
-def test_candidates_match_brute_force_counts(spilled: bool, tmp_path) -> None:
+@pytest.mark.parametrize("spilled,workers", [(False, None), (True, None), (True, 2)])
+def test_candidates_match_brute_force_counts(spilled: bool, workers: int | None,
+                                              tmp_path) -> None:
+    """Counted by this process, or by two processes appending to one spilled store."""
     rng = np.random.default_rng(5)
     sets = [np.unique(rng.integers(0, 400, rng.integers(0, 60)).astype(np.uint64) * 7919)
             for _ in range(80)]
@@ -169,9 +172,19 @@ def test_candidates_match_brute_force_counts(spilled: bool, tmp_path) -> None:
         [np.concatenate(sets[:50]), np.concatenate(sets[50:])],
         np.array([len(s) for s in sets]), min_shared=3,
         star_above=12, max_doc_frequency=12, chunk=97,  # small chunks: groups cross them
-        parts=SpilledParts(str(tmp_path)) if spilled else None)
+        parts=SpilledParts(str(tmp_path)) if spilled else None,
+        engine=LocalEngine(workers) if workers else None)
     assert {tuple(p): c for p, c in zip(pairs.tolist(), shared.tolist())} == \
         {p: c for p, c in truth.items() if c >= 3}
+    assert not list(tmp_path.iterdir())  # every part taken
+
+
+def test_counting_in_workers_needs_a_store_they_share() -> None:
+    sets = [np.arange(10, dtype=np.uint64)] * 3
+    with pytest.raises(RuntimeError, match="SpilledParts"):
+        shared_shingle_pairs([np.concatenate(sets)], np.array([10, 10, 10]), min_shared=1,
+                             star_above=12, max_doc_frequency=12, chunk=2,
+                             engine=LocalEngine(2))
 
 
 def test_unusable_documents_are_reported_not_lost(lee_texts) -> None:

@@ -307,28 +307,29 @@ class SpillReader:
 class SpilledParts:
     """Numbered parts of (uint64 key, uint32 count) arrays appended to files in
     ``directory`` and read back one part at a time (a
-    :class:`~neardup.reuse.candidates.PairParts`): memory holds one part, not all."""
+    :class:`~neardup.reuse.candidates.PairParts`): memory holds one part, not all. Each
+    process appends to files of its own, so workers can append at once; a part is read
+    from all of them. Picklable."""
 
     def __init__(self, directory: str) -> None:
         self.directory = directory
 
-    def _paths(self, part: int) -> tuple[str, str]:
-        base = os.path.join(self.directory, f"pairs-{part}")
-        return base + ".keys", base + ".counts"
-
     def append(self, part: int, keys: np.ndarray, counts: np.ndarray) -> None:
-        key_path, count_path = self._paths(part)
-        with open(key_path, "ab") as fh:
+        base = os.path.join(self.directory, f"pairs-{part}-{os.getpid()}")
+        with open(base + ".keys", "ab") as fh:
             np.ascontiguousarray(keys, dtype=np.uint64).tofile(fh)
-        with open(count_path, "ab") as fh:
+        with open(base + ".counts", "ab") as fh:
             np.ascontiguousarray(counts, dtype=np.uint32).tofile(fh)
 
     def take(self, part: int) -> tuple[np.ndarray, np.ndarray]:
-        key_path, count_path = self._paths(part)
-        if not os.path.exists(key_path):
-            return np.empty(0, np.uint64), np.empty(0, np.uint32)
-        keys = np.fromfile(key_path, dtype=np.uint64)
-        counts = np.fromfile(count_path, dtype=np.uint32)
-        os.unlink(key_path)
-        os.unlink(count_path)
-        return keys, counts
+        prefix = f"pairs-{part}-"
+        bases = sorted(os.path.join(self.directory, name[:-len(".keys")])
+                       for name in os.listdir(self.directory)
+                       if name.startswith(prefix) and name.endswith(".keys"))
+        keys = [np.fromfile(base + ".keys", dtype=np.uint64) for base in bases]
+        counts = [np.fromfile(base + ".counts", dtype=np.uint32) for base in bases]
+        for base in bases:
+            os.unlink(base + ".keys")
+            os.unlink(base + ".counts")
+        return (np.concatenate(keys) if keys else np.empty(0, np.uint64),
+                np.concatenate(counts) if counts else np.empty(0, np.uint32))

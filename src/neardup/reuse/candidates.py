@@ -31,11 +31,17 @@ pair, which ``min_shared`` absorbs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
+
+from ..engine.base import Engine
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class PairParts(Protocol):
@@ -51,15 +57,24 @@ class PairParts(Protocol):
 
 
 class MemoryParts:
-    """:class:`PairParts` in lists."""
+    """:class:`PairParts` in lists, in the process that made it: a worker process cannot
+    append to it (it would append to a copy), and says so."""
 
     def __init__(self) -> None:
         self._parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        self._pid = os.getpid()
+
+    def _here(self) -> None:
+        if os.getpid() != self._pid:
+            raise RuntimeError("MemoryParts is used by the process that made it only: give "
+                               "workers a store they share (neardup.store.SpilledParts)")
 
     def append(self, part: int, keys: np.ndarray, counts: np.ndarray) -> None:
+        self._here()
         self._parts.setdefault(part, []).append((keys.copy(), counts.astype(np.uint32)))
 
     def take(self, part: int) -> tuple[np.ndarray, np.ndarray]:
+        self._here()
         chunks = self._parts.pop(part, [])
         return (np.concatenate([c[0] for c in chunks]) if chunks else np.empty(0, np.uint64),
                 np.concatenate([c[1] for c in chunks]) if chunks else np.empty(0, np.uint32))
@@ -81,13 +96,21 @@ class CandidateStats:
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
 
+    def add_counts(self, other: CandidateStats) -> None:
+        """Add the shingle counts of ``other`` (one chunk's) to these."""
+        self.shingles += other.shingles
+        self.skipped_shingles += other.skipped_shingles
+        self.skipped_postings += other.skipped_postings
+        self.star_shingles += other.star_shingles
+
 
 def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_shared: int,
                          star_above: int, max_doc_frequency: int,
                          series: np.ndarray | None = None, chunk: int = 1 << 18,
                          merge_parts: int = 64, pair_budget: float = 1.0,
                          min_budget: int = 1 << 26, parts: PairParts | None = None,
-                         progress: Callable[[int], None] | None = None
+                         progress: Callable[[int], None] | None = None,
+                         engine: Engine | None = None
                          ) -> tuple[np.ndarray, np.ndarray, CandidateStats]:
     """Pairs of documents sharing at least ``min_shared`` counted shingles.
 
@@ -99,7 +122,9 @@ def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_
     document numbers ``i < j``, sorted, the number of shared shingles that linked each
     pair, and what the cut-offs did. ``progress`` hears of the postings counted, a chunk
     at a time (there are ``counts.sum()``); ``parts`` keeps the counted pairs until they
-    are summed (default: in memory).
+    are summed (default: in memory). ``engine`` (default: this process) counts the chunks
+    of postings and sums the parts; with worker processes, ``parts`` must be one they
+    share.
     """
     n = len(counts)
     total = int(counts.sum())
@@ -126,43 +151,25 @@ def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_
         at, first = at + len(part), last
         del part, owners  # the part's memory goes back now, before the next is packed
     packed.sort()
+    bounds = _chunks(packed, chunk, low)
     star_above = stats.star_above = _bounded_star(
-        packed, low, chunk, star_above, max(pair_budget * total, min_budget))
+        packed, low, bounds, star_above, max(pair_budget * total, min_budget))
     # Pair counts come out per chunk of postings; they are dealt into parts by a hash of the
     # pair (so parts are even, though star links pile onto a few first holders) and summed
     # one part at a time, so the sum never needs memory for all chunks' pairs at once (the
     # pairs sharing a shingle or two outnumber real candidates a thousand to one).
     parts = parts if parts is not None else MemoryParts()
-    shift = np.uint64(64 - max(1, (merge_parts - 1).bit_length()))
-    start = 0
-    while start < len(packed):
-        stop = _group_end(packed, min(start + chunk, len(packed)), low)
-        keys, counted = _pair_counts(packed[start:stop], low, star_above, max_doc_frequency,
-                                     series, stats)
-        part_of = ((keys * np.uint64(0x9E3779B97F4A7C15)) >> shift).astype(np.int64)
-        order = np.argsort(part_of, kind="stable")
-        cuts = np.searchsorted(part_of[order], np.arange(merge_parts + 1))
-        keys, counted = keys[order], counted[order]
-        for k in range(merge_parts):
-            if cuts[k + 1] > cuts[k]:
-                parts.append(k, keys[cuts[k]:cuts[k + 1]], counted[cuts[k]:cuts[k + 1]])
+    count = _CountChunk(packed, low, star_above, max_doc_frequency, series, merge_parts, parts)
+    del packed  # the task holds it until it is done
+    for (start, stop), counted in zip(bounds, _mapped(engine, count, bounds)):
+        stats.add_counts(counted)
         if progress is not None:
             progress(stop - start)
-        start = stop
-    del packed
+    del count
     pairs, totals = [], []
-    for k in range(merge_parts):
-        keys, weights = parts.take(k)
-        if not len(keys):
-            continue
-        order = np.argsort(keys, kind="stable")
-        keys, weights = keys[order], weights[order]
-        del order
-        heads = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-        sums = np.add.reduceat(weights.astype(np.int64), heads) if len(heads) else heads
-        keep = sums >= min_shared
-        pairs.append(keys[heads[keep]])
-        totals.append(sums[keep])
+    for keys, sums in _mapped(engine, _SumPart(parts, min_shared), range(merge_parts)):
+        pairs.append(keys)
+        totals.append(sums)
     unique = np.concatenate(pairs) if pairs else np.empty(0, np.uint64)
     shared = (np.concatenate(totals) if totals else np.empty(0)).astype(np.int64)
     order = np.argsort(unique)
@@ -172,18 +179,77 @@ def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_
     return pair_array, shared, stats
 
 
-def _bounded_star(packed: np.ndarray, low: np.uint64, chunk: int, star_above: int,
-                  budget: float) -> int:
-    """The largest cut-off ``s <= star_above`` at which all-pairs linking of the shingles
-    held by 2 to ``s`` documents counts at most ``budget`` pairs."""
-    held = np.zeros(star_above + 2, dtype=np.int64)  # shingles by holders (last: more)
+def _mapped(engine: Engine | None, task: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+    return engine.map(task, items) if engine is not None else map(task, items)
+
+
+class _CountChunk:
+    """Counts the pairs of a chunk of sorted postings (``(start, stop)`` of ``packed``,
+    whole shingles) and deals them into ``parts``; returns the chunk's shingle counts.
+    Picklable (forked with ``packed`` where the platform allows)."""
+
+    def __init__(self, packed: np.ndarray, low: np.uint64, star_above: int, max_df: int,
+                 series: np.ndarray | None, merge_parts: int, parts: PairParts) -> None:
+        self.packed, self.low, self.star_above, self.max_df = packed, low, star_above, max_df
+        self.series, self.merge_parts, self.parts = series, merge_parts, parts
+
+    def __call__(self, bounds: tuple[int, int]) -> CandidateStats:
+        stats = CandidateStats()
+        start, stop = bounds
+        keys, counted = _pair_counts(self.packed[start:stop], self.low, self.star_above,
+                                     self.max_df, self.series, stats)
+        shift = np.uint64(64 - max(1, (self.merge_parts - 1).bit_length()))
+        part_of = ((keys * np.uint64(0x9E3779B97F4A7C15)) >> shift).astype(np.int64)
+        order = np.argsort(part_of, kind="stable")
+        cuts = np.searchsorted(part_of[order], np.arange(self.merge_parts + 1))
+        keys, counted = keys[order], counted[order]
+        for k in range(self.merge_parts):
+            if cuts[k + 1] > cuts[k]:
+                self.parts.append(k, keys[cuts[k]:cuts[k + 1]], counted[cuts[k]:cuts[k + 1]])
+        return stats
+
+
+class _SumPart:
+    """One part's pairs summed: the pair keys linked by at least ``min_shared`` shingles,
+    and how many. Picklable."""
+
+    def __init__(self, parts: PairParts, min_shared: int) -> None:
+        self.parts, self.min_shared = parts, min_shared
+
+    def __call__(self, part: int) -> tuple[np.ndarray, np.ndarray]:
+        keys, weights = self.parts.take(part)
+        if not len(keys):
+            return keys, np.empty(0, np.int64)
+        order = np.argsort(keys, kind="stable")
+        keys, weights = keys[order], weights[order]
+        del order
+        heads = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        sums = np.add.reduceat(weights.astype(np.int64), heads)
+        keep = sums >= self.min_shared
+        return keys[heads[keep]], sums[keep]
+
+
+def _chunks(packed: np.ndarray, chunk: int, low: np.uint64) -> list[tuple[int, int]]:
+    """``(start, stop)`` of consecutive chunks of about ``chunk`` sorted postings, each
+    holding whole shingles."""
+    bounds = []
     start = 0
     while start < len(packed):
         stop = _group_end(packed, min(start + chunk, len(packed)), low)
+        bounds.append((start, stop))
+        start = stop
+    return bounds
+
+
+def _bounded_star(packed: np.ndarray, low: np.uint64, bounds: list[tuple[int, int]],
+                  star_above: int, budget: float) -> int:
+    """The largest cut-off ``s <= star_above`` at which all-pairs linking of the shingles
+    held by 2 to ``s`` documents counts at most ``budget`` pairs."""
+    held = np.zeros(star_above + 2, dtype=np.int64)  # shingles by holders (last: more)
+    for start, stop in bounds:
         key = packed[start:stop] & ~low
         sizes = np.diff(np.append(np.flatnonzero(np.r_[True, key[1:] != key[:-1]]), len(key)))
         held += np.bincount(np.minimum(sizes, star_above + 1), minlength=len(held))
-        start = stop
     d = np.arange(len(held) - 1)
     cost = np.cumsum(held[:-1] * d * (d - 1) // 2)  # pairs counted with cut-off d
     fits = np.flatnonzero(cost <= budget)

@@ -343,7 +343,7 @@ class ReuseFinder:
                 self._shingles, counts, min_shared=opts.min_shared,
                 star_above=opts.star_above, max_doc_frequency=opts.max_doc_frequency,
                 series=None if opts.same_series else _labels(self._series),
-                parts=self._parts, progress=advance)
+                parts=self._parts, progress=advance, engine=self.engine)
         reader = self._texts.reader()
         pairs: list[ReusePair] = []
         n_pairs = n_passages = 0
