@@ -229,3 +229,24 @@ def test_spilled_arrays_read_together_are_the_arrays_read_one_by_one(
             assert reader.get(doc).tolist() == arrays[doc]
     finally:
         store.close()
+
+
+def test_many_spilled_arrays_read_together_across_released_pages() -> None:
+    """Thousands of arrays in one read (pages behind are let go every 1,024 arrays), in
+    file order and in reverse: each as written."""
+    from neardup.store import SpillStore
+
+    rng = np.random.default_rng(3)
+    arrays = [rng.integers(0, 2**63, rng.integers(0, 900), dtype=np.uint64)
+              for _ in range(5000)]
+    store = SpillStore(np.uint64)
+    try:
+        store.register(store.writer().append(np.concatenate(arrays)),
+                       np.array([len(a) for a in arrays]))
+        reader = store.reader()
+        for docs in (np.arange(5000), np.arange(5000)[::-1], rng.integers(0, 5000, 3000)):
+            values, offsets = reader.many(docs)
+            for k, doc in enumerate(docs.tolist()):
+                assert np.array_equal(values[offsets[k]:offsets[k + 1]], arrays[doc])
+    finally:
+        store.close()

@@ -291,9 +291,15 @@ class SpillReader:
             with open(os.path.join(self.directory, self.files[file]), "rb") as fh, \
                     mmap.mmap(fh.fileno(), end, access=mmap.ACCESS_READ) as mapped:
                 stored = np.frombuffer(mapped, dtype=self.dtype)
-                for at, start, count in zip(offsets[mine].tolist(), starts.tolist(),
-                                            counts.tolist()):
+                for k, (at, start, count) in enumerate(zip(
+                        offsets[mine].tolist(), starts.tolist(), counts.tolist())):
                     values[at:at + count] = stored[start:start + count]
+                    if k % 1024 == 1023 and _DONTNEED is not None:
+                        # The kernel maps pages around each one read (about 50 KiB a
+                        # read here): let go of those behind, or a chunk of scattered
+                        # documents holds a gigabyte of the file mapped at its end.
+                        mapped.madvise(_DONTNEED, 0, start * size // mmap.PAGESIZE
+                                       * mmap.PAGESIZE)
                 del stored  # the map can close only once no array looks into it
         return values, offsets
 
@@ -302,6 +308,9 @@ class SpillReader:
             for fd in self._fds:
                 os.close(fd)
         self._fds, self._pid = [], -1
+
+
+_DONTNEED = getattr(mmap, "MADV_DONTNEED", None)
 
 
 class SpilledParts:
