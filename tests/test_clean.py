@@ -223,3 +223,26 @@ def test_paragraph_dedup_is_refused_by_dedup_not_ignored() -> None:
     with pytest.raises(ValueError, match="part of `neardup clean`"):
         neardup.dedup(["a text"], options=neardup.DedupOptions(
             clean=CleanOptions(paragraphs=True)))
+
+
+def test_a_repeated_id_is_rejected_and_counts_for_nothing(tmp_path: Path, seed_texts) -> None:
+    """A record whose id was read before is left out of cleaned.jsonl and of every count,
+    wherever it falls among the batches: the summary equals that of the corpus without
+    it."""
+    from neardup.api import clean_files
+
+    rows = [{"id": f"d{i}", "text": text} for i, text in enumerate(seed_texts * 300)]
+    repeated = [dict(rows[0], text=seed_texts[-1]), dict(rows[1])]
+    with_repeats = rows[:200] + repeated[:1] + rows[200:500] + repeated[1:] + rows[500:]
+    summaries, cleaned = [], []
+    for name, records in (("plain", rows), ("repeats", with_repeats)):
+        src = tmp_path / f"{name}.jsonl"
+        src.write_text("".join(json.dumps(r) + "\n" for r in records))
+        summary = clean_files([str(src)], tmp_path / f"out-{name}", workers=2, progress=False)
+        summaries.append(summary)
+        cleaned.append((tmp_path / f"out-{name}" / "cleaned.jsonl").read_text())
+    assert cleaned[0] == cleaned[1] and cleaned[0].count("\n") == len(rows)
+    assert summaries[1]["rejected"] == 2 and summaries[1]["documents_read"] == len(rows) + 2
+    for key in ("cleaned", "characters_in", "characters_out", "removed_by_kind"):
+        assert summaries[0][key] == summaries[1][key], key
+    assert summaries[0]["removed_by_kind"]  # something was removed, so the counts say something

@@ -204,17 +204,21 @@ def _write_cleaned(records: Iterable[RawRecord], task: CleanTask, engine: LocalE
         # Positions among the records that reached the engine, as the first pass counts.
         for first, sent, done in map_batches(engine, task, records, intake,
                                              with_positions=task.needs_positions):
-            repeated_id = intake.absorb(first, sent, done.ids, done.failed,
-                                        [False] * len(done.ids))
-            for doc, skip in zip(done.docs, repeated_id.tolist()):
-                if skip:
-                    continue
-                fh.write(doc.line + "\n")
-                chars_in += doc.chars_in
-                chars_out += doc.chars_out
-                for kind, n in doc.kinds.items():
+            skip = intake.absorb(first, sent, done.ids, done.failed,
+                                 [False] * len(done.ids)).tolist()  # a repeated id
+            if any(skip):
+                done.lines = [line for line, no in zip(done.lines, skip) if not no]
+                done.chars_in = [n for n, no in zip(done.chars_in, skip) if not no]
+                done.chars_out = [n for n, no in zip(done.chars_out, skip) if not no]
+            if done.lines:
+                fh.write("\n".join(done.lines) + "\n")
+            chars_in += sum(done.chars_in)
+            chars_out += sum(done.chars_out)
+            for place, kind, n in done.kinds:
+                if not skip[place]:
                     kinds[kind] = kinds.get(kind, 0) + n
-                for text, reason in doc.repeated:
+            for place, text, reason in done.repeated:
+                if not skip[place]:
                     entry = seen_lines.setdefault(text, {"line": text, "reason": reason,
                                                          "removed_from": 0})
                     entry["removed_from"] += 1

@@ -20,18 +20,16 @@ from .learn import RepeatedLines, SeenParagraphs
 
 
 @dataclass
-class CleanedDocument:
-    line: str  # its cleaned.jsonl row, serialised
-    kinds: dict[str, int]  # removals by kind
-    repeated: list[tuple[str, str]]  # (line, reason) of each learned line removed
-    chars_in: int
-    chars_out: int
-
-
-@dataclass
 class CleanedBatch:
+    """A batch's cleaned documents, by column (pickling a few lists costs far less than an
+    object a document). ``place`` is a document's number among ``ids``."""
+
     ids: list[str]  # of the documents that parsed, in order
-    docs: list[CleanedDocument]  # one per id
+    lines: list[str]  # each one's cleaned.jsonl row, serialised
+    chars_in: list[int]
+    chars_out: list[int]
+    kinds: list[tuple[int, str, int]]  # (place, kind, removals of that kind)
+    repeated: list[tuple[int, str, str]]  # (place, line, reason): each learned line removed
     failed: list[tuple[int, str, str | None]]  # (position in batch, reason, id): not parsed
 
 
@@ -52,7 +50,7 @@ class CleanTask:
 
     def __call__(self, work: RecordBatch | tuple[list[int], RecordBatch]) -> CleanedBatch:
         positions, batch = work if isinstance(work, tuple) else (None, work)
-        out = CleanedBatch([], [], [])
+        out = CleanedBatch([], [], [], [], [], [], [])
         for i, doc in batch.parsed():
             if isinstance(doc, Rejected):
                 out.failed.append((i, doc.reason, doc.id))
@@ -61,16 +59,19 @@ class CleanTask:
             c = self.cleaner.clean(text, meta.get("site", ""), meta.get("title"),
                                    self.learned.seen, None if positions is None else positions[i],
                                    self.learned.names)
+            place = len(out.ids)
             kinds: dict[str, int] = {}
             for r in c.removed:
                 kinds[r.kind] = kinds.get(r.kind, 0) + 1
-            line = json.dumps({"id": doc.id, "text": c.text, **meta, **c.meta,
-                               "removed": [r.to_dict() for r in c.removed]},
-                              ensure_ascii=False)
+                if r.kind == REPEATED_LINE:
+                    out.repeated.append((place, r.text, r.reason))
+            out.kinds += [(place, kind, n) for kind, n in kinds.items()]
+            out.lines.append(json.dumps({"id": doc.id, "text": c.text, **meta, **c.meta,
+                                         "removed": [r.to_dict() for r in c.removed]},
+                                        ensure_ascii=False))
             out.ids.append(doc.id)
-            out.docs.append(CleanedDocument(
-                line, kinds, [(r.text, r.reason) for r in c.removed if r.kind == REPEATED_LINE],
-                len(text), len(c.text)))
+            out.chars_in.append(len(text))
+            out.chars_out.append(len(c.text))
         return out
 
 
