@@ -62,6 +62,7 @@ bench: install redis
 	$(BIN)/python bench/clean_speed.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/scale.py --clean
+	$(BIN)/python bench/workers.py
 	$(BIN)/python bench/reuse.py
 	$(BIN)/python bench/index.py
 
