@@ -78,6 +78,14 @@ class RepeatedLines:
         if len(self._pending_lines) > 1_000_000:
             self._flush()
 
+    def add_arrays(self, keys: np.ndarray, contexts: np.ndarray) -> None:
+        """Many documents' line keys at once, each with its document's context beside it
+        (what :meth:`add_observed` takes one document at a time)."""
+        self._flush()
+        if len(keys):
+            self._lines.append(np.asarray(keys, dtype=np.uint64))
+            self._contexts.append(np.asarray(contexts, dtype=np.uint64))
+
     def _flush(self) -> None:
         if self._pending_lines:
             self._lines.append(np.array(self._pending_lines, dtype=np.uint64))
@@ -132,6 +140,12 @@ class SeenParagraphs:
     def add_keys(self, doc: int, keys: list[int]) -> None:
         self._keys.extend(keys)
         self._docs.extend([doc] * len(keys))
+
+    def add_arrays(self, first: int, keys: np.ndarray, counts: np.ndarray) -> None:
+        """Consecutive documents' paragraph keys at once: ``counts[k]`` of ``keys`` (end to
+        end) are document ``first + k``'s."""
+        self._keys.extend(keys.tolist())
+        self._docs.extend(np.repeat(np.arange(first, first + len(counts)), counts).tolist())
 
     def finish(self) -> None:
         keys = np.array(self._keys, dtype=np.uint64)

@@ -12,6 +12,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..document import Document, RawRecord, RecordBatch, Rejected
 from ..engine.base import Engine
 from ..intake import Intake, map_batches
@@ -85,6 +87,19 @@ class FirstPass:
     names: list[str | None] = field(default_factory=list)
 
 
+@dataclass
+class ObservedBatch:
+    """What the first pass keeps of a batch, by column: per record its id (None: it did not
+    parse); the line keys of every document end to end with each one's context beside it;
+    and each document's paragraph keys end to end, ``paragraph_counts`` of them a record."""
+
+    ids: list[str | None]
+    line_keys: np.ndarray
+    contexts: np.ndarray
+    paragraph_keys: np.ndarray
+    paragraph_counts: np.ndarray
+
+
 class LearnTask:
     """First-pass work on a batch, in the workers: per document its id, line keys and
     context (learned boilerplate) and paragraph keys (paragraph dedup)."""
@@ -93,19 +108,30 @@ class LearnTask:
         self.learn = options.learn
         self.paragraphs = SeenParagraphs() if options.paragraphs else None
 
-    def __call__(self, batch: RecordBatch
-                 ) -> list[tuple[str | None, list[int], int, list[int]]]:
-        out: list[tuple[str | None, list[int], int, list[int]]] = []
+    def __call__(self, batch: RecordBatch) -> ObservedBatch:
+        ids: list[str | None] = []
+        line_keys: list[int] = []
+        contexts: list[int] = []
+        paragraph_keys: list[int] = []
+        paragraph_counts: list[int] = []
         for _, doc in batch.parsed():
             if not isinstance(doc, Document):
-                out.append((None, [], 0, []))  # keeps its place: pass two numbers alike
+                ids.append(None)  # keeps its place: pass two numbers alike
+                paragraph_counts.append(0)
                 continue
-            keys, context = (RepeatedLines.observe(doc.text, doc.meta.get("site", ""))
-                             if self.learn else ([], 0))
+            ids.append(doc.id)
+            if self.learn:
+                keys, context = RepeatedLines.observe(doc.text, doc.meta.get("site", ""))
+                line_keys += keys
+                contexts += [context] * len(keys)
             paragraphs = (list(self.paragraphs.paragraph_keys(doc.text))
                           if self.paragraphs is not None else [])
-            out.append((doc.id, keys, context, paragraphs))
-        return out
+            paragraph_keys += paragraphs
+            paragraph_counts.append(len(paragraphs))
+        return ObservedBatch(ids, np.array(line_keys, dtype=np.uint64),
+                             np.array(contexts, dtype=np.uint64),
+                             np.array(paragraph_keys, dtype=np.uint64),
+                             np.array(paragraph_counts, dtype=np.int64))
 
 
 def first_pass(records: Iterable[RawRecord], options: CleanOptions,
@@ -119,12 +145,11 @@ def first_pass(records: Iterable[RawRecord], options: CleanOptions,
     # Records are numbered as the second pass numbers them: those that reached the engine.
     for _, _, observed in map_batches(engine, LearnTask(options), records,
                                       intake if intake is not None else Intake()):
-        for doc_id, keys, context, paragraphs in observed:
-            if learner is not None:
-                learner.add_observed(keys, context)
-            if seen is not None:
-                seen.add_keys(len(names), paragraphs)
-            names.append(doc_id)
+        if learner is not None:
+            learner.add_arrays(observed.line_keys, observed.contexts)
+        if seen is not None:
+            seen.add_arrays(len(names), observed.paragraph_keys, observed.paragraph_counts)
+        names += observed.ids
     if seen is not None:
         seen.finish()
     return FirstPass(learner.finish() if learner else None, seen, names)
