@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from neardup.cli import main
 from neardup.document import Document, LineBlock, RecordBatch
 from neardup.engine import LocalEngine
+from neardup.errors import InputError
 from neardup.intake import Intake, map_batches
 from neardup.io.readers import ReadOptions, jsonl_ranges, parse_jsonl_line, read_jsonl_stream
 
@@ -347,6 +348,32 @@ def test_a_plain_file_read_by_the_workers_gives_what_a_compressed_one_gives(
         assert proc.returncode == 0, proc.stderr
         cleaned.append((out / "cleaned.jsonl").read_bytes())
     assert cleaned[0] == cleaned[1] and cleaned[0].count(b"\n") == read - len(bad)
+
+
+@pytest.mark.parametrize("change", ["replaced", "removed"])
+def test_a_file_replaced_or_removed_while_read_is_an_error_that_says_so(
+        tmp_path: Path, change: str) -> None:
+    """Ranges are read by path, each when its turn comes: should the file be swapped for
+    another (a rotated log) or removed meanwhile, the run stops with one line saying so,
+    rather than read other lines at the old offsets."""
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"".join(json.dumps({"id": i, "text": f"words {i}"}).encode() + b"\n"
+                             for i in range(20_000)))
+    parse = functools.partial(parse_jsonl_line, options=ReadOptions())
+    ranges = list(jsonl_ranges(str(src), parse, size=1 << 16))
+    assert len(ranges) > 2
+    ranges[0].load()  # as cut
+    if change == "replaced":
+        other = tmp_path / "other.jsonl"
+        other.write_bytes(src.read_bytes())
+        other.replace(src)
+    else:
+        src.unlink()
+    with pytest.raises(InputError, match=f"{src}: {change} .*while it was being read"):
+        ranges[1].load()
+    batch = RecordBatch(ranges[2])
+    with pytest.raises(InputError):
+        list(batch.parsed())
 
 
 @pytest.mark.parametrize("command", ["pairs", "dedup"])

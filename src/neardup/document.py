@@ -10,6 +10,8 @@ from typing import Any, overload
 
 import numpy as np
 
+from .errors import InputError
+
 
 @dataclass(frozen=True, slots=True)
 class Source:
@@ -246,7 +248,9 @@ class FileRange:
     Where its lines stand in the file is known only once the ranges before it are read:
     :meth:`load` numbers them from 1 within the range, and the process that gets the
     ranges back in order numbers them in the file (:meth:`LineBlock.numbered`).
-    ``opens`` marks a file's first range (its numbering starts again at 1).
+    ``opens`` marks a file's first range (its numbering starts again at 1); ``file`` is
+    the file's identity when it was cut (device and inode), so that a file replaced or
+    removed since is an error, not other lines read at these offsets.
     """
 
     path: str
@@ -254,6 +258,7 @@ class FileRange:
     stop: int
     parse: Callable[[bytes, Source], Document | Rejected]
     opens: bool = False
+    file: tuple[int, int] = (0, 0)
 
     @property
     def size(self) -> int:
@@ -261,8 +266,16 @@ class FileRange:
 
     def load(self) -> LineBlock:
         """The range's lines as read now (fewer, should the file have shrunk since)."""
-        fd = os.open(self.path, os.O_RDONLY)
         try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            raise InputError(f"{self.path}: removed while it was being read; put it back "
+                             "and run again") from None
+        try:
+            found = os.fstat(fd)
+            if (found.st_dev, found.st_ino) != self.file:
+                raise InputError(f"{self.path}: replaced by another file while it was being "
+                                 "read; run again once it stays put")
             data = os.pread(fd, self.size, self.start)
         finally:
             os.close(fd)

@@ -457,7 +457,8 @@ def jsonl_ranges(path: str, parse: Any, size: int = RANGE_BYTES) -> Iterator[Fil
     bytes (a longer line makes a longer range). Only the bytes around each cut are read
     here; the lines are read by whoever loads the range."""
     with open(path, "rb") as fh:
-        end = os.fstat(fh.fileno()).st_size
+        found = os.fstat(fh.fileno())
+        end, file = found.st_size, (found.st_dev, found.st_ino)
         start = len(BOM) if fh.read(len(BOM)) == BOM else 0
         opens = True
         while start < end:
@@ -471,7 +472,7 @@ def jsonl_ranges(path: str, parse: Any, size: int = RANGE_BYTES) -> Iterator[Fil
                         stop = stop + newline if newline >= 0 else end
                         break
                     stop += len(window)
-            yield FileRange(path, start, stop, parse, opens)
+            yield FileRange(path, start, stop, parse, opens, file)
             start, opens = stop, False
 
 
