@@ -222,6 +222,11 @@ def test_progress_shows_rate_when_asked_and_nothing_in_a_pipe(tmp_path: Path, pl
     shown = run(["pairs", str(src), "--progress", "-w", "1"])
     assert shown.returncode == 0
     assert b"docs/s" in shown.stderr and b"2,500 docs" in shown.stderr
+    # Read by two workers, ranges are counted as they come back: the bar ends on them all.
+    last = run(["pairs", str(src), "--raw", "--progress", "-w", "2"]).stderr
+    reading = [line for line in last.replace(b"\r", b"\n").splitlines()
+               if line.startswith(b"reading")]
+    assert b"100%" in reading[-1] and b"2,500 docs" in reading[-1]
     quiet = run(["pairs", str(src), "-w", "1"])
     assert quiet.stderr == b"" and quiet.stdout == shown.stdout
 

@@ -194,15 +194,15 @@ def _write_cleaned(records: Iterable[RawRecord], task: CleanTask, engine: LocalE
                    out: OutputDir, progress: bool | None, total_bytes: int | None
                    ) -> dict[str, Any]:
     intake = Intake()
-    records = track(records, total_bytes, progress, desc="cleaning",
+    reading = track(records, total_bytes, progress, desc="cleaning",
                     count=lambda: intake.documents_read)
 
     kinds: dict[str, int] = {}
     seen_lines: dict[str, dict[str, Any]] = {}
     chars_in = chars_out = 0
-    with open(out.file("cleaned.jsonl"), "w", encoding="utf-8") as fh:
+    with open(out.file("cleaned.jsonl"), "w", encoding="utf-8") as fh, reading:
         # Positions among the records that reached the engine, as the first pass counts.
-        for first, sent, done in map_batches(engine, task, records, intake,
+        for first, sent, done in map_batches(engine, task, reading, intake,
                                              with_positions=task.needs_positions):
             skip = intake.absorb(first, sent, done.ids, done.failed,
                                  [False] * len(done.ids)).tolist()  # a repeated id
@@ -285,9 +285,9 @@ def _learn(inputs: list[str], read: ReadOptions, stdin: IO[bytes] | _StdinCopy |
            options: CleanOptions, workers: int | None, progress: bool | None) -> FirstPass:
     """The first pass over the inputs (:func:`~neardup.clean.passes.first_pass`)."""
     intake = Intake()
-    return first_pass(track(_records(inputs, read, stdin), input_size(inputs), progress,
-                            desc="learning", count=lambda: intake.documents_read),
-                      options, LocalEngine(workers), intake)
+    with track(_records(inputs, read, stdin), input_size(inputs), progress, desc="learning",
+               count=lambda: intake.documents_read) as reading:
+        return first_pass(reading, options, LocalEngine(workers), intake)
 
 
 def _records(inputs: list[str], read: ReadOptions, stdin: IO[bytes] | _StdinCopy | None,
@@ -345,8 +345,9 @@ def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
             replay = stdin.replay() if stdin is not None else None
         with Deduplicator(options, LocalEngine(workers), *_spill_stores(options),
                           reporter(progress), learned) as run:
-            run.add(track(_records(inputs, read, replay), input_size(inputs), progress,
-                          count=lambda: run.documents_read))
+            with track(_records(inputs, read, replay), input_size(inputs), progress,
+                       count=lambda: run.documents_read) as reading:
+                run.add(reading)
             return run.finish()
     finally:
         if own_copy and stdin is not None:
@@ -368,8 +369,9 @@ def reuse_files(inputs: list[str], outdir: str | Path, options: ReuseOptions = R
     with OutputDir(outdir, "reuse", force=force, expected=REUSE_FILES) as out, \
             _reuse_finder(options, workers, progress) as finder, \
             open(out.file("pairs.jsonl"), "w", encoding="utf-8") as pairs_file:
-        finder.add(track(_records(inputs, read, None), input_size(inputs), progress,
-                         count=lambda: finder.intake.documents_read))
+        with track(_records(inputs, read, None), input_size(inputs), progress,
+                   count=lambda: finder.intake.documents_read) as reading:
+            finder.add(reading)
         result = finder.finish(lambda pair: pairs_file.write(jsonl_line(pair.to_dict())))
         pairs_file.close()  # whole on disk before the commit moves it
         write_jsonl(out.file("groups.jsonl"), (g.to_dict() for g in result.groups))

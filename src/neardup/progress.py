@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from tqdm import tqdm
 
@@ -46,32 +46,64 @@ def reporter(enabled: bool | None = None) -> Callable[..., Any]:
     return report
 
 
-def track(records: Iterable[Record], total_bytes: int | None,
-          enabled: bool | None = None, desc: str = "reading",
-          count: Callable[[], int] | None = None) -> Iterator[Record]:
-    """Pass records through, advancing a bar by input bytes (ETA) and counting documents:
-    those passed, or as ``count`` tells (documents read so far, for records such as a
-    :class:`FileRange` that are counted only once a worker reads them)."""
-    if enabled is None:
-        enabled = progress_wanted()
-    if not enabled:
-        yield from records
-        return
-    with tqdm(total=total_bytes, unit="B", unit_scale=True, desc=desc, file=sys.stderr,
-              dynamic_ncols=True, mininterval=0.5) as bar:
-        docs = shown_at = 0
-        pending = 0
-        for record in records:
-            docs += (len(record) if isinstance(record, LineBlock)
-                     else 0 if isinstance(record, FileRange) else 1)
+class Tracked(Generic[Record]):
+    """Records passed through a bar that advances by input bytes (ETA) and counts
+    documents: those passed, or as ``count`` tells (the documents booked so far, for
+    records such as a :class:`FileRange` that are counted only once a worker reads them).
+    With ``count``, use it as a context manager: the bar ends, with the final count, when
+    the consumer is done, not when the last record is handed out (workers are still
+    reading then)."""
+
+    def __init__(self, records: Iterable[Record], total_bytes: int | None,
+                 enabled: bool | None, desc: str, count: Callable[[], int] | None) -> None:
+        self._records, self._total, self._desc, self._count = records, total_bytes, desc, count
+        self._enabled = progress_wanted() if enabled is None else enabled
+        self._bar: tqdm | None = None
+        self._docs = 0
+
+    def __iter__(self) -> Iterator[Record]:
+        if not self._enabled:
+            yield from self._records
+            return
+        self._bar = bar = tqdm(total=self._total, unit="B", unit_scale=True, desc=self._desc,
+                               file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
+        shown_at = pending = 0
+        for record in self._records:
+            self._docs += (len(record) if isinstance(record, LineBlock)
+                           else 0 if isinstance(record, FileRange) else 1)
             pending += record.size
-            if docs >= shown_at + 1000 or pending >= 1 << 22:
+            if self._docs >= shown_at + 1000 or pending >= 1 << 22:
                 bar.update(pending)
-                pending, shown_at = 0, docs
-                bar.set_postfix_str(_rate(bar, count() if count else docs), refresh=False)
+                pending, shown_at = 0, self._docs
+                bar.set_postfix_str(_rate(bar, self._counted()), refresh=False)
             yield record
         bar.update(pending)
-        bar.set_postfix_str(_rate(bar, count() if count else docs))
+        if self._count is None:
+            self.close()
+
+    def _counted(self) -> int:
+        return self._count() if self._count is not None else self._docs
+
+    def close(self) -> None:
+        """End the bar with the final count (again: nothing)."""
+        if self._bar is not None:
+            self._bar.set_postfix_str(_rate(self._bar, self._counted()))
+            self._bar.close()
+            self._bar = None
+
+    def __enter__(self) -> Tracked[Record]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def track(records: Iterable[Record], total_bytes: int | None,
+          enabled: bool | None = None, desc: str = "reading",
+          count: Callable[[], int] | None = None) -> Tracked[Record]:
+    """``records`` through a progress bar (:class:`Tracked`), on a terminal only unless
+    ``enabled`` says otherwise."""
+    return Tracked(records, total_bytes, enabled, desc, count)
 
 
 def _rate(bar: tqdm, docs: int) -> str:
