@@ -374,11 +374,9 @@ def test_a_file_replaced_or_removed_while_read_is_an_error_that_says_so(
         other.replace(src)
     else:
         src.unlink()
-    with pytest.raises(InputError, match=f"{src}: {change} .*while it was being read"):
-        ranges[1].load()
-    batch = RecordBatch(ranges[2])
-    with pytest.raises(InputError):
-        list(batch.parsed())
+    for later in ranges[1:]:
+        with pytest.raises(InputError, match=f"{src}: {change} .*while it was being read"):
+            later.load()
 
 
 @pytest.mark.parametrize("command", ["pairs", "dedup"])

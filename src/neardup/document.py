@@ -327,9 +327,11 @@ class RecordBatch:
         """Each record's position in the batch and what it parses to (a record sent
         alone has its source known only to the sender: a rejection of one here carries a
         placeholder)."""
+        if isinstance(self.block, FileRange):
+            raise TypeError("a FileRange is read where its batch runs: send it through "
+                            "intake.map_batches")
         if self.block is not None:
-            block = self.block.load() if isinstance(self.block, FileRange) else self.block
-            yield from enumerate(block.records())
+            yield from enumerate(self.block.records())
             return
         for i, (item, doc_id, parse, meta) in enumerate(
                 zip(self.items, self.ids, self.parsers, self.metas)):
