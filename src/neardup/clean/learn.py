@@ -70,17 +70,16 @@ class RepeatedLines:
         return keys, xxhash.xxh3_64_intdigest(max(lines, key=len).encode())
 
     def add(self, text: str, site: str = "") -> None:
-        self.add_observed(*self.observe(text, site))
-
-    def add_observed(self, keys: list[int], context: int) -> None:
+        """Learn from one document."""
+        keys, context = self.observe(text, site)
         self._pending_lines.extend(keys)
         self._pending_contexts.extend([context] * len(keys))
         if len(self._pending_lines) > 1_000_000:
             self._flush()
 
     def add_arrays(self, keys: np.ndarray, contexts: np.ndarray) -> None:
-        """Many documents' line keys at once, each with its document's context beside it
-        (what :meth:`add_observed` takes one document at a time)."""
+        """Many documents' line keys at once (:meth:`observe` in a worker), each with its
+        document's context beside it."""
         self._flush()
         if len(keys):
             self._lines.append(np.asarray(keys, dtype=np.uint64))
@@ -109,17 +108,18 @@ class RepeatedLines:
 class SeenParagraphs:
     """Where each paragraph (line) first appears, for paragraph-level deduplication.
 
-    :meth:`add` every document in reading order; :meth:`finish` keeps only paragraphs found
-    in two or more documents, as sorted arrays (16 bytes each). Then :meth:`first_reader`
-    tells, for a paragraph, the first document that had it: every later copy can go.
+    :meth:`add_arrays` every document in reading order; :meth:`finish` keeps only
+    paragraphs found in two or more documents, as sorted arrays (16 bytes each). Then
+    :meth:`first_reader` tells, for a paragraph, the first document that had it: every later
+    copy can go.
     Paragraphs of fewer than ``min_words`` words are not tracked (a "Yes." or a dateline
     repeats without being a copied paragraph).
     """
 
     def __init__(self, min_words: int = 5) -> None:
         self.min_words = min_words
-        self._keys: list[int] = []
-        self._docs: list[int] = []
+        self._keys: list[np.ndarray] = []
+        self._docs: list[np.ndarray] = []
         self.keys = np.empty(0, dtype=np.uint64)
         self.first = np.empty(0, dtype=np.int64)
 
@@ -134,22 +134,16 @@ class SeenParagraphs:
                 out[key] = (s, e)
         return out
 
-    def add(self, doc: int, text: str) -> None:
-        self.add_keys(doc, list(self.paragraph_keys(text)))
-
-    def add_keys(self, doc: int, keys: list[int]) -> None:
-        self._keys.extend(keys)
-        self._docs.extend([doc] * len(keys))
-
     def add_arrays(self, first: int, keys: np.ndarray, counts: np.ndarray) -> None:
-        """Consecutive documents' paragraph keys at once: ``counts[k]`` of ``keys`` (end to
-        end) are document ``first + k``'s."""
-        self._keys.extend(keys.tolist())
-        self._docs.extend(np.repeat(np.arange(first, first + len(counts)), counts).tolist())
+        """Consecutive documents' paragraph keys (:meth:`paragraph_keys` in a worker):
+        ``counts[k]`` of ``keys`` (end to end) are document ``first + k``'s."""
+        self._keys.append(np.asarray(keys, dtype=np.uint64))
+        self._docs.append(np.repeat(np.arange(first, first + len(counts), dtype=np.int64),
+                                    counts))
 
     def finish(self) -> None:
-        keys = np.array(self._keys, dtype=np.uint64)
-        docs = np.array(self._docs, dtype=np.int64)
+        keys = np.concatenate(self._keys) if self._keys else np.empty(0, np.uint64)
+        docs = np.concatenate(self._docs) if self._docs else np.empty(0, np.int64)
         self._keys, self._docs = [], []
         order = np.lexsort((docs, keys))
         keys, docs = keys[order], docs[order]
