@@ -588,7 +588,63 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(agreements_doc,
+"agreements(rows, width, first, second, out)\n"
+"\n"
+"For each k, out[k] (int64) = how many of the width bytes of row first[k] equal the\n"
+"byte at the same place in row second[k], rows being the uint8 matrix rows[n, width]\n"
+"(first, second: int64 row numbers).");
+
+static PyObject *py_agreements(PyObject *self, PyObject *args) {
+    PyObject *orows, *oa, *ob, *out;
+    Py_ssize_t width;
+    if (!PyArg_ParseTuple(args, "OnOOO", &orows, &width, &oa, &ob, &out)) return NULL;
+    if (width < 1 || width > 4096) {
+        PyErr_SetString(PyExc_ValueError, "width must be in 1..4096");
+        return NULL;
+    }
+    Py_buffer vr = {0}, va = {0}, vb = {0}, vo = {0};
+    PyObject *result = NULL;
+    if (get_buffer(orows, &vr, 0, 0, "rows") < 0) goto done;
+    if (get_buffer(oa, &va, 0, 0, "first") < 0) goto done;
+    if (get_buffer(ob, &vb, 0, va.len, "second") < 0) goto done;
+    if (get_buffer(out, &vo, 1, va.len, "out") < 0) goto done;
+    const uint8_t *rows = vr.buf;
+    const int64_t *a = va.buf, *b = vb.buf;
+    int64_t *o = vo.buf;
+    Py_ssize_t n = vr.len / width, npairs = va.len / 8;
+    for (Py_ssize_t k = 0; k < npairs; k++) {
+        if (a[k] < 0 || b[k] < 0 || a[k] >= n || b[k] >= n) {
+            PyErr_Format(PyExc_IndexError, "pair %zd refers to a row out of range", k);
+            goto done;
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < npairs; k++) {
+        if (k + 16 < npairs) {  /* rows are scattered: ask for them well before they are read */
+            const uint8_t *px = rows + a[k + 16] * width, *py = rows + b[k + 16] * width;
+            for (Py_ssize_t line = 0; line < width; line += 64) {
+                __builtin_prefetch(px + line);
+                __builtin_prefetch(py + line);
+            }
+        }
+        const uint8_t *x = rows + a[k] * width, *y = rows + b[k] * width;
+        int64_t same = 0;
+        for (Py_ssize_t j = 0; j < width; j++) same += x[j] == y[j];
+        o[k] = same;
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    if (vr.obj) PyBuffer_Release(&vr);
+    if (va.obj) PyBuffer_Release(&va);
+    if (vb.obj) PyBuffer_Release(&vb);
+    if (vo.obj) PyBuffer_Release(&vo);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"agreements", py_agreements, METH_VARARGS, agreements_doc},
     {"passage_chains", py_passage_chains, METH_VARARGS, chains_doc},
     {"sketch", py_sketch, METH_VARARGS, sketch_doc},
     {"shingle_sequence", py_shingle_sequence, METH_VARARGS, sequence_doc},

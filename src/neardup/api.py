@@ -67,7 +67,7 @@ from .io.writers import (
 )
 from .progress import progress_wanted, reporter, track
 from .reuse import ReuseFinder, ReuseOptions, ReuseResult
-from .store import LiveTempDir, SpilledColumns, SpilledParts, SpillStore
+from .store import LiveTempDir, SpilledColumns, SpilledParts, SpilledRows, SpillStore
 from .text import DEFAULT_NGRAM
 
 Docs = Iterable[str] | Iterable[tuple[str, str]] | Iterable[Document] | Mapping[str, str]
@@ -114,11 +114,14 @@ def find_pairs(docs: Docs, threshold: float = 0.8, *, workers: int = 1,
     return [p for p in result.iter_pairs(max_group_pairs=None) if isinstance(p, Pair)]
 
 
-def _spill_stores(options: DedupOptions) -> tuple[SpillStore, SpilledColumns]:
-    """Where the local engine keeps each document's payload and its band keys until they
-    are needed: spill files in ``tmp_dir``, removed with the payload store."""
+def _spill_stores(options: DedupOptions
+                  ) -> tuple[SpillStore, SpilledColumns, SpilledRows]:
+    """Where the local engine keeps each document's payload, its band keys and its
+    signature bytes until they are needed: spill files in ``tmp_dir``, removed with the
+    payload store."""
     payloads = SpillStore(payload_dtype(options), options.tmp_dir)
-    return payloads, SpilledColumns(payloads.directory, "bands", np.uint64)
+    return (payloads, SpilledColumns(payloads.directory, "bands", np.uint64),
+            SpilledRows(payloads.directory, "signatures"))
 
 
 def _reuse_finder(options: ReuseOptions, workers: int | None,

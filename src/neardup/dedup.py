@@ -7,7 +7,10 @@ Flow (each step is a function of its inputs; files are never opened here):
 2. **exact groups**: documents with equal 128-bit keys (same token sequence);
 3. **candidates**: one representative per exact group goes through LSH
    banding (:mod:`neardup.lsh`);
-4. **verify**: each candidate's exact Jaccard from its stored shingle sets;
+4. **filter and verify**: a pair that shares a band key is a candidate if its
+   signature bytes agree in enough places (:mod:`neardup.sigfilter`, tested per band
+   as the pairs are made, so they never all stand in memory); each candidate's exact
+   Jaccard from its stored shingle sets;
    pairs at or above the threshold are matches (or, with ``verify=False``,
    the MinHash estimate decides and is reported as such);
 5. **groups**: connected components of matches, exact copies included; one
@@ -40,12 +43,14 @@ from .engine.base import (
     PayloadStore,
     PayloadWriter,
     Reporter,
+    RowStore,
     reported,
     silent,
 )
 from .intake import Intake, concat, map_batches
 from .lsh import band_keys, band_pair_codes, pairs_from_codes
 from .minhash import DEFAULT_MAX_MISS, LSHParams, choose_lsh_params, estimate_jaccard
+from .sigfilter import DEFAULT_MAX_DROP, SignatureFilter, agreement_cutoff, signature_bytes
 from .similarity import jaccard_flat, jaccard_many
 from .sketch import Sketcher, SketchParams
 from .text import DEFAULT_NGRAM
@@ -63,6 +68,8 @@ class DedupOptions:
     verify: bool = True
     max_miss: float = DEFAULT_MAX_MISS
     max_bucket: int = 2_000
+    #: Chance that the signature test drops a pair at the threshold (:mod:`.sigfilter`).
+    max_drop: float = DEFAULT_MAX_DROP
     batch_size: int = 256
     tmp_dir: str | None = None
     #: Clean texts before comparing (None: compare them raw).
@@ -81,6 +88,15 @@ class DedupOptions:
     def lsh_params(self) -> LSHParams:
         return choose_lsh_params(self.threshold, self.num_perm, self.max_miss)
 
+    @property
+    def agreement_cutoff(self) -> int:
+        """How many signature bytes of a pair must agree for it to be verified
+        (:func:`~neardup.sigfilter.agreement_cutoff`); 0 without verification, where the
+        signatures' own estimate is the test."""
+        if not self.verify:
+            return 0
+        return agreement_cutoff(self.threshold, self.num_perm, self.max_drop)
+
 
 @dataclass
 class SketchedBatch:
@@ -90,6 +106,7 @@ class SketchedBatch:
     keys: np.ndarray
     ntokens: np.ndarray
     band_keys: np.ndarray
+    signature_bytes: np.ndarray  # (n, num_perm) uint8: see neardup.sigfilter
     counts: np.ndarray  # payload items per document
     spill: Any  # where the payloads went (the store's own reference)
     ids: list[str]  # of the documents sketched, in order
@@ -125,24 +142,27 @@ class SketchTask:
                 text = self.cleaner.clean(text, meta.get("site", ""), meta.get("title")).text
             texts.append(text)
             ids.append(doc.id)
-        keys, ntokens, bands, counts, payload = sketch_texts(
+        keys, ntokens, bands, sig_bytes, counts, payload = sketch_texts(
             self._sketcher, self.lsh, texts, self.keep_shingles)
-        return SketchedBatch(keys, ntokens, bands, counts, self.spill.append(payload), ids,
-                             failed)
+        return SketchedBatch(keys, ntokens, bands, sig_bytes, counts,
+                             self.spill.append(payload), ids, failed)
 
 
 def sketch_texts(sketcher: Sketcher, lsh: LSHParams, texts: list[str], keep_shingles: bool
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                            np.ndarray]:
     """What every engine keeps of a batch of texts: exact keys ``(n, 2)``, token counts,
-    band keys ``(n, bands)``, and the verification payload of each document (its sorted
-    shingle hashes when verifying, else its signature) as counts and one flat array."""
+    band keys ``(n, bands)``, signature bytes ``(n, num_perm)`` (:mod:`.sigfilter`), and
+    the verification payload of each document (its sorted shingle hashes when verifying,
+    else its signature) as counts and one flat array."""
     sk = sketcher.sketch(texts, with_shingles=keep_shingles)
     bands = band_keys(sk.signatures, lsh)
+    sig_bytes = signature_bytes(sk.signatures)
     if keep_shingles:
         assert sk.shingles is not None
-        return sk.keys, sk.ntokens, bands, sk.shingle_counts, sk.shingles
+        return sk.keys, sk.ntokens, bands, sig_bytes, sk.shingle_counts, sk.shingles
     counts = np.full(len(texts), sketcher.params.num_perm, dtype=np.int64)
-    return sk.keys, sk.ntokens, bands, counts, sk.signatures.ravel()
+    return sk.keys, sk.ntokens, bands, sig_bytes, counts, sk.signatures.ravel()
 
 
 class Status(IntEnum):
@@ -400,18 +420,22 @@ class Deduplicator:
 
     >>> store = SpillStore(np.uint64)  # exact verification: uint64 shingle sets
     >>> bands = SpilledColumns(store.directory, "bands", np.uint64)
-    >>> with Deduplicator(DedupOptions(threshold=0.8), LocalEngine(1), store, bands) as d:
+    >>> signatures = SpilledRows(store.directory, "signatures")
+    >>> with Deduplicator(DedupOptions(), LocalEngine(1), store, bands, signatures) as d:
     ...     d.add(documents)        # any iterable of Document / Rejected, any number of times
     ...     result = d.finish()
     """
 
     def __init__(self, options: DedupOptions,
                  engine: Engine, store: PayloadStore, bands: ColumnStore,
-                 report: Reporter = silent, learned: dict[int, int] | None = None) -> None:
+                 signatures: RowStore, report: Reporter = silent,
+                 learned: dict[int, int] | None = None) -> None:
         """``engine`` runs the sketching; ``store`` keeps each document's payload (uint64
         shingle sets, or uint32 signatures without ``options.verify``: see
         :func:`payload_dtype`) and is closed with this; ``bands`` keeps the band keys
-        (uint64, a column per band) until they are grouped; ``learned``: boilerplate lines
+        (uint64, a column per band) until they are grouped; ``signatures`` keeps each
+        document's signature bytes for the test between banding and verification
+        (:mod:`neardup.sigfilter`); ``learned``: boilerplate lines
         from a first pass (see :mod:`neardup.clean.learn`), used when ``options.clean``
         asks for learned boilerplate."""
         if options.clean is not None and options.clean.paragraphs:
@@ -429,6 +453,7 @@ class Deduplicator:
         self._keys: list[np.ndarray] = []
         self._ntokens: list[np.ndarray] = []
         self._bands = bands
+        self._signatures = signatures
 
     def add(self, records: Iterable[RawRecord]) -> None:
         """Read and sketch records; call any number of times before :meth:`finish`."""
@@ -440,6 +465,7 @@ class Deduplicator:
             self._keys.append(sketched.keys)
             self._ntokens.append(sketched.ntokens)
             self._bands.append(sketched.band_keys)  # to disk: 8 bytes a band a document
+            self._signatures.append(sketched.signature_bytes)  # to disk: num_perm bytes
             self._store.register(sketched.spill, sketched.counts)
 
     @property
@@ -462,6 +488,7 @@ class Deduplicator:
     def close(self) -> None:
         """Remove the spill files (:meth:`finish` does this too)."""
         self._bands.close()
+        self._signatures.close()
         self._store.close()
 
     def __enter__(self) -> Deduplicator:
@@ -495,7 +522,10 @@ class Deduplicator:
         grouped by :class:`BandTask` on the engine, the bands' pairs merged here."""
         if len(reps) < 2:
             return np.empty((0, 2), dtype=np.int64)
-        task = BandTask(self._bands.reader(), reps, self.options.max_bucket)
+        rows = self._signatures.reader()
+        rows.matrix()  # read once here: the workers forked next share its pages
+        task = BandTask(self._bands.reader(), reps, self.options.max_bucket,
+                        SignatureFilter(rows, self.options.agreement_cutoff))
         codes = self.engine.map(task, range(self.lsh.bands))
         return pairs_from_codes(reported(self.report, codes, self.lsh.bands, "banding",
                                          unit=" bands"), len(reps))
@@ -513,14 +543,20 @@ class Deduplicator:
 
 
 class BandTask:
-    """One band's candidate pairs among the documents ``reps`` (:func:`band_pair_codes`),
-    its keys read where the band keys are stored. Picklable, for the workers."""
+    """One band's candidate pairs among the documents ``reps`` (:func:`band_pair_codes`,
+    each chunk of pairs tested by ``passes``), its keys read where the band keys are
+    stored. Picklable, for the workers."""
 
-    def __init__(self, bands: ColumnReader, reps: np.ndarray, max_bucket: int) -> None:
-        self.bands, self.reps, self.max_bucket = bands, reps, max_bucket
+    def __init__(self, bands: ColumnReader, reps: np.ndarray, max_bucket: int,
+                 passes: SignatureFilter) -> None:
+        self.bands, self.reps, self.max_bucket, self.passes = bands, reps, max_bucket, passes
 
     def __call__(self, band: int) -> np.ndarray:
-        return band_pair_codes(self.bands.column(band)[self.reps], self.max_bucket)
+        return band_pair_codes(self.bands.column(band)[self.reps], self.max_bucket,
+                               self._passes)
+
+    def _passes(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        return self.passes(self.reps[i], self.reps[j])
 
 
 class ScoreTask:

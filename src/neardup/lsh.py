@@ -8,7 +8,7 @@ computed where the signatures are and the signatures can be dropped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -69,16 +69,17 @@ def pairs_from_codes(codes: Iterable[np.ndarray], n: int) -> np.ndarray:
     return np.stack([merged // n, merged % n], axis=1)
 
 
-def bucket_pairs(members: np.ndarray, starts: np.ndarray, max_bucket: int = 2_000
-                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def bucket_pairs(members: np.ndarray, starts: np.ndarray, max_bucket: int = 2_000,
+                 chunk: int = 1 << 20) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The candidate pairs of many buckets: ``members`` holds each bucket's documents in
     ascending order, bucket after bucket, and ``starts`` where each bucket begins. Yields
     ``(i, j)`` arrays, ``i < j``: all pairs of a bucket, or, past ``max_bucket`` members,
     a star around its first (one template repeated through a crawl: the group still forms,
     its ``O(m**2)`` pairs are not all proposed). A pair may come more than once.
 
-    Buckets of one size are expanded together (one ``(buckets, size)`` matrix), so the
-    cost is a few numpy calls per distinct bucket size, not per bucket. This is the rule
+    Buckets of one size are expanded together (one ``(buckets, size)`` matrix, about
+    ``chunk`` pairs at a time, so memory holds a chunk however many pairs a band makes):
+    the cost is a few numpy calls per distinct bucket size, not per bucket. This is the rule
     of every engine: :func:`candidate_pairs` here, and the Spark engine on each partition
     of band keys it has grouped by a shuffle.
     """
@@ -90,14 +91,20 @@ def bucket_pairs(members: np.ndarray, starts: np.ndarray, max_bucket: int = 2_00
             for s in first.tolist():
                 yield np.full(size - 1, members[s]), members[s + 1:s + size]
             continue
-        grid = members[first[:, None] + np.arange(size)]
         i, j = np.triu_indices(size, k=1)
-        yield grid[:, i].ravel(), grid[:, j].ravel()
+        step = max(1, chunk // len(i))
+        for at in range(0, len(first), step):
+            grid = members[first[at:at + step, None] + np.arange(size)]
+            yield grid[:, i].ravel(), grid[:, j].ravel()
 
 
-def band_pair_codes(column: np.ndarray, max_bucket: int = 2_000) -> np.ndarray:
+def band_pair_codes(column: np.ndarray, max_bucket: int = 2_000,
+                    keep: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+                    ) -> np.ndarray:
     """Sorted codes ``i * n + j``, each once, of the pairs of documents that share a key in
-    one band (``column``: each document's key, ``n`` of them).
+    one band (``column``: each document's key, ``n`` of them). With ``keep``, only the pairs
+    it passes (a mask for arrays ``i``, ``j``; :class:`~neardup.sigfilter.SignatureFilter`),
+    asked a chunk of pairs at a time, so a band's unfiltered pairs never stand in memory.
 
     The band is grouped with one plain sort of ``key_high_bits | document_number``
     (several times faster than an argsort): equal keys become adjacent runs that carry
@@ -116,7 +123,12 @@ def band_pair_codes(column: np.ndarray, max_bucket: int = 2_000) -> np.ndarray:
     hashes = packed >> shift
     order = (packed & mask).astype(np.int64)  # sorted within a key: the low bits
     starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
-    codes = [i * n + j for i, j in bucket_pairs(order, starts, max_bucket)]
+    codes = []
+    for i, j in bucket_pairs(order, starts, max_bucket):
+        if keep is not None:
+            passed = keep(i, j)
+            i, j = i[passed], j[passed]
+        codes.append(i * n + j)
     if not codes:
         return np.empty(0, dtype=np.int64)
     # A document is in one bucket a band, so a pair comes once (a star past max_bucket

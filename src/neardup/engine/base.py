@@ -70,6 +70,18 @@ class ColumnStore(Protocol):
     def close(self) -> None: ...
 
 
+class RowStore(Protocol):
+    """A matrix appended a batch of rows at a time, read back whole, once, by the process
+    that tests pairs of its rows (the signature bytes of :mod:`neardup.sigfilter`)."""
+
+    def append(self, rows: np.ndarray) -> None: ...
+
+    def reader(self) -> Any:
+        """A picklable source of the matrix (``.matrix()``), for the workers."""
+
+    def close(self) -> None: ...
+
+
 class ColumnReader(Protocol):
     """Reads one column of a :class:`ColumnStore`, in any process."""
 

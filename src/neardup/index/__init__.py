@@ -327,8 +327,9 @@ class Index:
         if self.cleaner is not None:
             texts = [self.cleaner.clean(d.text, d.meta.get("site", ""), d.meta.get("title")).text
                      for d in docs]
-        keys, ntokens, bands, counts, payload = sketch_texts(self.sketcher, self.lsh, texts,
-                                                             True)
+        # Every stored candidate is verified exactly: a query's few need no signature test.
+        keys, ntokens, bands, _, counts, payload = sketch_texts(self.sketcher, self.lsh,
+                                                                texts, True)
         bands = np.asarray(bands, dtype=np.uint64).reshape(len(docs), self.lsh.bands)
         return _Sketched(np.asarray(keys, dtype=np.uint64).reshape(len(docs), 2),
                          np.asarray(ntokens).reshape(len(docs)), bands,

@@ -62,6 +62,7 @@ from ...io.readers import (
     walk_files,
 )
 from ...lsh import candidate_pairs
+from ...sigfilter import RowsInMemory, SignatureFilter
 from ...sketch import Sketcher
 from .components import connected_components
 from .session import SparkSettings, StageProgress, choose_partitions, session
@@ -161,7 +162,7 @@ def _list_remote(spark: Any, path: str) -> list[tuple[str, str]]:
 
 _SKETCH_SCHEMA = ("file int, block long, row long, record long, kind byte, prank long, "
                   "id string, reason string, key_hi long, key_lo long, ntokens long, "
-                  "bands binary, payload binary")
+                  "bands binary, sig binary, payload binary")
 
 
 class PlacedRecords:
@@ -243,8 +244,8 @@ class SketchPartition:
         import pyarrow as pa
 
         n = len(out["file"])
-        keys, ntokens, bands, counts, payload = sketch_texts(sketcher, lsh, texts,
-                                                             self.options.verify)
+        keys, ntokens, bands, sig_bytes, counts, payload = sketch_texts(
+            sketcher, lsh, texts, self.options.verify)
         is_doc = np.array(out["kind"], dtype=np.int8) == _DOCUMENT
         signed_keys = np.zeros((n, 2), dtype=np.int64)
         signed_keys[is_doc] = keys.view(np.int64)
@@ -267,13 +268,18 @@ class SketchPartition:
         band_column = pa.BinaryArray.from_buffers(
             pa.binary(), n, [None, pa.py_buffer(band_offsets),
                              pa.py_buffer(np.ascontiguousarray(bands))])
+        sig_offsets = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(np.where(is_doc, sig_bytes.shape[1], 0), out=sig_offsets[1:])
+        sig_column = pa.BinaryArray.from_buffers(
+            pa.binary(), n, [None, pa.py_buffer(sig_offsets),
+                             pa.py_buffer(np.ascontiguousarray(sig_bytes))])
         return pa.RecordBatch.from_pydict({
             "file": pa.array(out["file"], pa.int32()), "block": pa.array(out["block"], pa.int64()),
             "row": pa.array(out["row"], pa.int64()), "record": pa.array(out["record"], pa.int64()),
             "kind": pa.array(out["kind"], pa.int8()), "prank": pa.array(out["prank"], pa.int64()),
             "id": pa.array(out["id"], pa.string()), "reason": pa.array(out["reason"], pa.string()),
             "key_hi": signed_keys[:, 0], "key_lo": signed_keys[:, 1], "ntokens": tokens,
-            "bands": band_column, "payload": payload_column})
+            "bands": band_column, "sig": sig_column, "payload": payload_column})
 
 
 def _bits(docs: np.ndarray, n: int) -> bytes:
@@ -394,15 +400,16 @@ class ScorePairs:
         yield pa.RecordBatch.from_pydict({"k": k[first], "score": scores})
 
 
-def _band_keys(column: Any) -> np.ndarray:
+def _band_keys(column: Any, dtype: type = np.int64) -> np.ndarray:
     """Documents' band keys, ``(rows, bands)`` int64, from a binary column whose values
-    are each document's keys (all of one length), viewing the column's buffer."""
+    are each document's keys (all of one length), viewing the column's buffer (likewise
+    their signature bytes, as ``dtype`` uint8)."""
     offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[column.offset:
                                                                  column.offset + len(column) + 1]
     data = column.buffers()[2]
     if data is None or not len(column):
-        return np.empty((len(column), 0), np.int64)
-    keys = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]].view(np.int64)
+        return np.empty((len(column), 0), dtype)
+    keys = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]].view(dtype)
     return keys.reshape(len(column), -1)
 
 
@@ -523,7 +530,8 @@ class SparkDedup:
         split_df = spark.createDataFrame(splits, "file int, block long, base_ord long")
         docs = (sketched.where(F.col("kind") == _DOCUMENT)
                 .join(F.broadcast(split_df), ["file", "block"])
-                .select((F.col("base_ord") + F.col("prank")).alias("ord"), "bands", "payload"))
+                .select((F.col("base_ord") + F.col("prank")).alias("ord"), "bands", "sig",
+                        "payload"))
         kind = rows.column("kind").to_numpy()
         is_doc = kind == _DOCUMENT
         table = rows.filter(pa.array(is_doc))
@@ -576,6 +584,18 @@ class SparkDedup:
             codes = np.unique(found.column("code").to_numpy().view(np.uint64))
             candidates = np.stack([(codes >> np.uint64(32)).astype(np.int64),
                                    (codes & np.uint64(0xFFFFFFFF)).astype(np.int64)], axis=1)
+
+        if opts.agreement_cutoff and len(candidates):
+            # The local engine's signature test (neardup.sigfilter), on the candidates the
+            # driver holds.
+            got = docs.select("ord", "sig").toArrow()
+            rows = np.zeros((n, opts.num_perm), dtype=np.uint8)
+            rows[got.column("ord").to_numpy()] = _band_keys(got.column("sig").combine_chunks(),
+                                                            np.uint8)
+            del got
+            passes = SignatureFilter(RowsInMemory(rows), opts.agreement_cutoff)
+            candidates = candidates[passes(candidates[:, 0], candidates[:, 1])]
+            del rows, passes
 
         shown.step = "verifying"
         scores = self._score(spark, docs, candidates, n)
