@@ -252,6 +252,8 @@ class SpilledRows:
 
     def append(self, rows: np.ndarray) -> None:
         self.width = rows.shape[1]
+        if not len(rows):  # a batch with no parsable record
+            return
         self._pending.append(np.ascontiguousarray(rows, dtype=np.uint8))
         self._pending_bytes += rows.size
         if self._pending_bytes >= self.buffer_bytes:
