@@ -3,6 +3,7 @@ recall on a sample against brute force.
 
     python bench/shared.py [--docs 320000 1000000 2000000 5000000] [--pool 10000]
                            [--command dedup|pairs] [--workers 2] [--repeat 1] [--sample 1000]
+                           [--peer rensa|datasketch]
 
 Documents of 2-4 real paragraphs (tests/paragraphs.py: real ABC news sentences, 2-5 to a
 paragraph, 30% of words swapped once per paragraph) from one fixed pool, 10% near copies,
@@ -10,8 +11,10 @@ about 1.4 KB each. With a fixed pool the pairs that share a paragraph grow with 
 of the corpus. Each run is a whole process (`neardup dedup --raw` or `pairs --raw`); peak
 memory is the sum of PSS over its process tree. Recall: every pair at J >= 0.8 that holds
 one of ``--sample`` documents drawn at random, found by exact Jaccard over every document
-sharing a paragraph with it (the oracle's own shingles). Writes
-bench/results/shared-POOL.md.
+sharing a paragraph with it (the oracle's own shingles). With ``--peer``, the peer's
+pipeline (bench/peers.py: its MinHash and LSH at 0.8, no verification) runs on the same
+corpus right after, each size: its docs/s, peak PSS, the pairs it reports (LSH candidates)
+and their recall. Writes bench/results/shared-COMMAND-wW-poolP.md.
 """
 
 from __future__ import annotations
@@ -129,6 +132,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--sample", type=int, default=1000)
+    ap.add_argument("--peer", choices=["rensa", "datasketch"])
     args = ap.parse_args()
     rows = []
     for docs in args.docs:
@@ -148,10 +152,22 @@ def main() -> None:
         chosen, truth = sampled_truth(path, args.sample)
         found = found_pairs(out, args.command)
         hit = sum(1 for pair in truth if pair in found)
-        rows.append((docs, path.stat().st_size, seconds, [r[0] for r in runs], peak,
-                     summary.get("candidate_pairs"), summary.get("verified_pairs"),
-                     len(truth), hit))
+        rows.append((f"neardup {args.command}", docs, path.stat().st_size, seconds,
+                     [r[0] for r in runs], peak, summary.get("candidate_pairs"),
+                     summary.get("verified_pairs"), len(truth), hit))
         print(rows[-1], file=sys.stderr)
+        if args.peer:
+            peer_out = DATA / "out" / f"shared-{args.peer}.stdout"
+            cmd = [sys.executable, str(HERE / "peers.py"), args.peer, str(path)]
+            runs = [measure_memory(cmd, peer_out, pss=True) for _ in range(args.repeat)]
+            with open(peer_out, encoding="utf-8") as fh:
+                reported = sum(1 for _ in fh)
+            found = found_pairs(peer_out.with_suffix(""), "pairs")
+            rows.append((args.peer, docs, path.stat().st_size,
+                         statistics.median(r[0] for r in runs), [r[0] for r in runs],
+                         statistics.median(r[2] for r in runs), reported, None, len(truth),
+                         sum(1 for pair in truth if pair in found)))
+            print(rows[-1], file=sys.stderr)
     base = rows[0]
     lines = [
         f"`neardup {args.command} --raw --workers {args.workers}` on documents of 2-4 real "
@@ -161,17 +177,19 @@ def main() -> None:
         f"{args.pool} --command {args.command} --workers {args.workers} --repeat "
         f"{args.repeat}`):",
         "",
-        "| documents | JSONL | candidates (a document) | verified pairs | wall s (runs) | "
-        f"time / time at {base[0]:,} | docs/s | peak GiB PSS | recall at J >= 0.8, "
-        f"pairs of {args.sample:,} sampled documents |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| pipeline | documents | JSONL | candidates (a document) | verified pairs | wall s "
+        f"(runs) | time / its time at {base[1]:,} | docs/s | peak GiB PSS | recall at "
+        f"J >= 0.8, pairs of {args.sample:,} sampled documents |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for docs, size, seconds, times, peak, cands, verified, truth, hit in rows:
+    first = {}
+    for name, docs, size, seconds, times, peak, cands, verified, truth, hit in rows:
+        first.setdefault(name, seconds)
         cand = f"{cands:,} ({cands / docs:.3f})" if cands is not None else "-"
         lines.append(
-            f"| {docs:,} | {size / 1e9:.2f} GB | {cand} | "
+            f"| {name} | {docs:,} | {size / 1e9:.2f} GB | {cand} | "
             f"{verified if verified is None else f'{verified:,}'} | {seconds:,.1f} "
-            f"({', '.join(f'{t:.1f}' for t in times)}) | {seconds / base[2]:.2f}x | "
+            f"({', '.join(f'{t:.1f}' for t in times)}) | {seconds / first[name]:.2f}x | "
             f"{docs / seconds:,.0f} | {peak / 2**30:.2f} | "
             f"{hit / truth if truth else float('nan'):.4f} ({hit:,} of {truth:,}) |")
     text = "\n".join(lines)
