@@ -105,3 +105,48 @@ def test_candidates_grow_with_the_corpus_not_with_shared_paragraph_pairs(tmp_pat
     assert large["candidate_pairs"] < sharing[1] / 100
     assert large["candidate_pairs"] / large["documents_read"] < \
         2 * small["candidate_pairs"] / small["documents_read"] + 0.05
+
+
+def _tree_pss(pid: int) -> int:
+    """PSS in bytes of a process and its descendants, read from /proc here (the test's own
+    measure, not neardup's)."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/smaps_rollup") as fh:
+                total += next(int(line.split()[1]) * 1024 for line in fh
+                              if line.startswith("Pss:"))
+            with open(f"/proc/{current}/task/{current}/children") as fh:
+                todo.extend(int(c) for c in fh.read().split())
+        except (OSError, StopIteration):
+            pass
+    return total
+
+
+def _dedup_with_limit(path: Path, out: Path, limit: str) -> tuple[int, str, int]:
+    proc = subprocess.Popen([sys.executable, "-m", "neardup", "dedup", str(path), "-o",
+                             str(out), "--raw", "--workers", "2", "--no-progress",
+                             "--max-memory", limit], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_pss(proc.pid))
+    _, err = proc.communicate(timeout=300)
+    return proc.returncode, err.decode(), peak
+
+
+def test_max_memory_is_kept_or_the_run_says_so_in_one_line(tmp_path: Path) -> None:
+    made = paragraphs.generate(20_000, 300, seed=9)
+    path = tmp_path / "shared.jsonl"
+    path.write_text("".join(json.dumps({"id": f"d{i}", "text": t}) + "\n"
+                            for i, t in enumerate(made.texts)))
+    code, err, peak = _dedup_with_limit(path, tmp_path / "roomy", "400M")
+    assert code == 0, err
+    assert 0 < peak <= 400 << 20
+    code, err, _ = _dedup_with_limit(path, tmp_path / "tight", "40M")
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "--max-memory 40 MiB" in lines[0], err
+    assert "Traceback" not in err
+    assert not (tmp_path / "tight" / "pairs.jsonl").exists()  # nothing that looks complete

@@ -38,6 +38,7 @@ from .clean.passes import CleanTask, FirstPass, first_pass, needs_first_pass
 from .dedup import Deduplicator, DedupOptions, DedupResult, Pair, payload_dtype
 from .document import Document, Source
 from .engine import LocalEngine, default_workers
+from .engine.local import MemoryLimit
 from .engine.spark import SparkSettings
 from .errors import InputError
 from .intake import Intake, map_batches
@@ -347,7 +348,8 @@ def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
             learned = _learn(inputs, read, stdin, options.clean, workers, progress).lines
             replay = stdin.replay() if stdin is not None else None
         with Deduplicator(options, LocalEngine(workers), *_spill_stores(options),
-                          reporter(progress), learned) as run:
+                          reporter(progress), learned,
+                          MemoryLimit(options.max_memory)) as run:
             with track(_records(inputs, read, replay), input_size(inputs), progress,
                        count=lambda: run.documents_read) as reading:
                 run.add(reading)

@@ -77,6 +77,10 @@ def _comparison_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                           "all listed."),
         click.option("--tmp-dir", type=click.Path(file_okay=False), default=None,
                      help="Where to spill shingle sets (default: the system's temp dir)."),
+        click.option("--max-memory", type=_ByteSize(), default=None, metavar="SIZE",
+                     help="Stop with a message, not the kernel's kill, if the run's processes "
+                          "hold more than this (500M, 4G; default: 3/4 of the machine's "
+                          "memory). Local engine."),
         _progress_option,
         click.option("--engine", type=click.Choice(["local", "spark"]), default="local",
                      show_default=True,
@@ -161,6 +165,27 @@ def _clean_options(pattern_files: tuple[str, ...], no_patterns: bool, no_learn: 
     return options
 
 
+class _ByteSize(click.ParamType):
+    """A size in bytes: a number with an optional K, M, G or T (powers of 1,024)."""
+
+    name = "size"
+    _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().upper().removesuffix("B").removesuffix("I")
+        unit = text[-1:] if text[-1:] in self._UNITS else ""
+        try:
+            size = int(float(text[:len(text) - len(unit)]) * self._UNITS[unit])
+        except ValueError:
+            size = 0
+        if size <= 0:
+            self.fail(f"{value!r} is not a size (say 500M or 4G)", param, ctx)
+        return size
+
+
 @dataclass(frozen=True)
 class _Run:
     """What the comparison and cleaning options of `dedup` and `pairs` ask for."""
@@ -178,7 +203,8 @@ def _run_settings(s: dict[str, Any], keep: str = "first") -> _Run:
                             s["min_repeats"], s["no_header"]) if s["clean"] else None)
     options = DedupOptions(threshold=s["threshold"], ngram=s["ngram"], num_perm=s["num_perm"],
                            seed=s["seed"], verify=not s["no_verify"], keep=KeepPolicy(keep),
-                           max_bucket=s["max_bucket"], tmp_dir=s["tmp_dir"], clean=clean)
+                           max_bucket=s["max_bucket"], tmp_dir=s["tmp_dir"], clean=clean,
+                           max_memory=s["max_memory"])
     return _Run(options, _read_options(s), s["workers"] or None, s["progress"],
                 s["max_group_pairs"], _spark_settings(s))
 

@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import orjson
@@ -72,6 +72,9 @@ class DedupOptions:
     max_drop: float = DEFAULT_MAX_DROP
     batch_size: int = 256
     tmp_dir: str | None = None
+    #: Bytes the run's processes may hold (None: 3/4 of the machine's memory); the local
+    #: engine stops with a one-line error past it.
+    max_memory: int | None = None
     #: Clean texts before comparing (None: compare them raw).
     clean: CleanOptions | None = None
 
@@ -163,6 +166,9 @@ def sketch_texts(sketcher: Sketcher, lsh: LSHParams, texts: list[str], keep_shin
         return sk.keys, sk.ntokens, bands, sig_bytes, sk.shingle_counts, sk.shingles
     counts = np.full(len(texts), sketcher.params.num_perm, dtype=np.int64)
     return sk.keys, sk.ntokens, bands, sig_bytes, counts, sk.signatures.ravel()
+
+
+R = TypeVar("R")
 
 
 class Status(IntEnum):
@@ -429,13 +435,16 @@ class Deduplicator:
     def __init__(self, options: DedupOptions,
                  engine: Engine, store: PayloadStore, bands: ColumnStore,
                  signatures: RowStore, report: Reporter = silent,
-                 learned: dict[int, int] | None = None) -> None:
+                 learned: dict[int, int] | None = None,
+                 check_memory: Callable[[str], None] = lambda stage: None) -> None:
         """``engine`` runs the sketching; ``store`` keeps each document's payload (uint64
         shingle sets, or uint32 signatures without ``options.verify``: see
         :func:`payload_dtype`) and is closed with this; ``bands`` keeps the band keys
         (uint64, a column per band) until they are grouped; ``signatures`` keeps each
         document's signature bytes for the test between banding and verification
-        (:mod:`neardup.sigfilter`); ``learned``: boilerplate lines
+        (:mod:`neardup.sigfilter`); ``check_memory`` is called with the stage's name at each
+        batch and each chunk of work, and raises to stop a run that holds too much
+        (:class:`~neardup.engine.local.MemoryLimit`); ``learned``: boilerplate lines
         from a first pass (see :mod:`neardup.clean.learn`), used when ``options.clean``
         asks for learned boilerplate."""
         if options.clean is not None and options.clean.paragraphs:
@@ -454,6 +463,7 @@ class Deduplicator:
         self._ntokens: list[np.ndarray] = []
         self._bands = bands
         self._signatures = signatures
+        self._check_memory = check_memory
 
     def add(self, records: Iterable[RawRecord]) -> None:
         """Read and sketch records; call any number of times before :meth:`finish`."""
@@ -467,6 +477,7 @@ class Deduplicator:
             self._bands.append(sketched.band_keys)  # to disk: 8 bytes a band a document
             self._signatures.append(sketched.signature_bytes)  # to disk: num_perm bytes
             self._store.register(sketched.spill, sketched.counts)
+            self._check_memory("reading")
 
     @property
     def ids(self) -> list[str]:
@@ -526,7 +537,7 @@ class Deduplicator:
         rows.matrix()  # read once here: the workers forked next share its pages
         task = BandTask(self._bands.reader(), reps, self.options.max_bucket,
                         SignatureFilter(rows, self.options.agreement_cutoff))
-        codes = self.engine.map(task, range(self.lsh.bands))
+        codes = self._checked(self.engine.map(task, range(self.lsh.bands)), "banding")
         return pairs_from_codes(reported(self.report, codes, self.lsh.bands, "banding",
                                          unit=" bands"), len(reps))
 
@@ -537,9 +548,15 @@ class Deduplicator:
             return np.empty(0)
         chunks = (pairs[start:start + chunk] for start in range(0, len(pairs), chunk))
         task = ScoreTask(self._store.reader(), self.options.verify)
-        return np.concatenate(list(reported(self.report, self.engine.map(task, chunks),
-                                            len(pairs), "verifying", unit=" pairs",
-                                            step=chunk)))
+        return np.concatenate(list(reported(
+            self.report, self._checked(self.engine.map(task, chunks), "verifying"),
+            len(pairs), "verifying", unit=" pairs", step=chunk)))
+
+    def _checked(self, results: Iterable[R], stage: str) -> Iterator[R]:
+        """``results`` passed through, memory checked at each."""
+        for result in results:
+            self._check_memory(stage)
+            yield result
 
 
 class BandTask:

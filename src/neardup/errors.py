@@ -23,6 +23,10 @@ class OutputError(NeardupError):
     held by another run, not neardup's to overwrite, full)."""
 
 
+class MemoryLimitError(NeardupError):
+    """A run whose processes came to hold more memory than ``--max-memory`` allows."""
+
+
 class ReportError(NeardupError):
     """A directory a report cannot be made of (not a complete neardup output)."""
 

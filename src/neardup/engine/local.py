@@ -9,10 +9,13 @@ import os
 import queue
 import signal
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
+
+from ..errors import MemoryLimitError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -33,6 +36,88 @@ def release_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+def machine_memory() -> int:
+    """Bytes of memory this process's machine (or its cgroup, if that is smaller) has."""
+    total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path) as fh:
+                value = fh.read().strip()
+        except OSError:
+            continue
+        if value.isdigit():
+            total = min(total, int(value))
+    return total
+
+
+#: The share of the machine's memory a run may take unless told otherwise.
+DEFAULT_MEMORY_SHARE = 0.75
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(c) for c in fh.read().split()]
+    except OSError:
+        return []
+
+
+def _process_memory(pid: int) -> int:
+    """A process's proportional set size (pages shared with its forked siblings counted
+    once among them), or its resident set size where the kernel gives no PSS."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def tree_memory(pid: int | None = None) -> int:
+    """Bytes held by a process and every process below it (its workers)."""
+    todo, total = [os.getpid() if pid is None else pid], 0
+    while todo:
+        current = todo.pop()
+        total += _process_memory(current)
+        todo.extend(_children(current))
+    return total
+
+
+class MemoryLimit:
+    """Stops a run whose processes together hold more than ``limit`` bytes (default: 3/4
+    of the machine's memory), with one line that says where and what to do, before the
+    kernel would kill it without a word. Called with the name of the stage at each batch
+    and each stage boundary; it measures (PSS over the process tree) at most every
+    ``every`` seconds. Everything that grows with the pairs is made and tested in bounded
+    chunks; what grows with the corpus is fixed per document (README: memory), so a run
+    that passes the limit does so by its number of documents."""
+
+    def __init__(self, limit: int | None = None, every: float = 0.5) -> None:
+        self.limit = limit if limit is not None else int(machine_memory() * DEFAULT_MEMORY_SHARE)
+        self.every = every
+        self._last = float("-inf")
+        self.peak = 0
+
+    def __call__(self, stage: str) -> None:
+        now = time.monotonic()
+        if now - self._last < self.every:
+            return
+        self._last = now
+        used = tree_memory()
+        self.peak = max(self.peak, used)
+        if used > self.limit:
+            raise MemoryLimitError(
+                f"{stage}: this run holds {used / 2**20:,.0f} MiB, over --max-memory "
+                f"{self.limit / 2**20:,.0f} MiB; raise --max-memory, run fewer --workers, or "
+                "split the input (or run it on Spark: --engine spark)")
 
 
 class WorkerDied(RuntimeError):
