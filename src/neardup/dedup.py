@@ -534,9 +534,11 @@ class Deduplicator:
         if len(reps) < 2:
             return np.empty((0, 2), dtype=np.int64)
         rows = self._signatures.reader()
-        rows.matrix()  # read once here: the workers forked next share its pages
+        cutoff = self.options.agreement_cutoff
+        if cutoff:
+            rows.matrix()  # read once here: the workers forked next share its pages
         task = BandTask(self._bands.reader(), reps, self.options.max_bucket,
-                        SignatureFilter(rows, self.options.agreement_cutoff))
+                        SignatureFilter(rows, cutoff))
         codes = self._checked(self.engine.map(task, range(self.lsh.bands)), "banding")
         return pairs_from_codes(reported(self.report, codes, self.lsh.bands, "banding",
                                          unit=" bands"), len(reps))
