@@ -40,3 +40,29 @@ def test_oversized_bucket_is_linked_as_a_star() -> None:
     keys = np.zeros((50, 1), dtype=np.uint64)
     pairs = candidate_pairs(keys, max_bucket=10)
     assert pairs.tolist() == [[0, j] for j in range(1, 50)]
+
+
+@pytest.mark.parametrize("max_bucket", [10, 2_000])
+def test_band_pairs_tested_in_buckets_equal_brute_force(max_bucket: int) -> None:
+    from neardup.lsh import band_pair_codes
+    from neardup.sigfilter import RowsInMemory, SignatureFilter
+
+    rng = np.random.default_rng(11)
+    n, width, cutoff = 400, 16, 9
+    # 40 keys spread over 64 bits (the band grouping keys on the high bits): buckets of ~10
+    column = rng.integers(1, 41, n).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    rows = rng.integers(0, 3, (600, width)).astype(np.uint8)  # agreements around a third
+    row_of = rng.permutation(600)[:n]
+    test = SignatureFilter(RowsInMemory(rows), cutoff).on(row_of)
+    got = band_pair_codes(column, max_bucket, test)
+    members: dict[int, list[int]] = {}
+    for doc, key in enumerate(column.tolist()):
+        members.setdefault(key, []).append(doc)
+    expected = set()
+    for docs in members.values():
+        pairs = ([(a, b) for x, a in enumerate(docs) for b in docs[x + 1:]]
+                 if len(docs) <= max_bucket else [(docs[0], b) for b in docs[1:]])
+        for a, b in pairs:
+            if int((rows[row_of[a]] == rows[row_of[b]]).sum()) >= cutoff:
+                expected.add(a * n + b)
+    assert 30 < len(expected) and sorted(expected) == got.tolist()

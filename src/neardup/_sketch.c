@@ -588,6 +588,13 @@ done:
     return result;
 }
 
+/* Count the equal bytes of two rows of width bytes. */
+static inline int64_t equal_bytes(const uint8_t *x, const uint8_t *y, Py_ssize_t width) {
+    int64_t same = 0;
+    for (Py_ssize_t j = 0; j < width; j++) same += x[j] == y[j];
+    return same;
+}
+
 PyDoc_STRVAR(agreements_doc,
 "agreements(rows, width, first, second, out)\n"
 "\n"
@@ -628,10 +635,7 @@ static PyObject *py_agreements(PyObject *self, PyObject *args) {
                 __builtin_prefetch(py + line);
             }
         }
-        const uint8_t *x = rows + a[k] * width, *y = rows + b[k] * width;
-        int64_t same = 0;
-        for (Py_ssize_t j = 0; j < width; j++) same += x[j] == y[j];
-        o[k] = same;
+        o[k] = equal_bytes(rows + a[k] * width, rows + b[k] * width, width);
     }
     Py_END_ALLOW_THREADS
     result = Py_NewRef(Py_None);
@@ -643,7 +647,85 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(agreeing_pairs_doc,
+"agreeing_pairs(members, starts, sizes, row_of, rows, width, cutoff) -> bytes\n"
+"\n"
+"Every pair of one bucket whose rows agree in at least cutoff bytes. Bucket g holds\n"
+"members[starts[g]:starts[g] + sizes[g]] (int64, ascending); member m's row is\n"
+"rows[row_of[m]] (uint8 matrix of width bytes a row). Returns the pairs (a, b), a < b,\n"
+"as int64 values a0 b0 a1 b1 ..., buckets in order, each bucket's pairs in row order.");
+
+static PyObject *py_agreeing_pairs(PyObject *self, PyObject *args) {
+    PyObject *om, *ost, *osz, *orow, *orows;
+    Py_ssize_t width, cutoff;
+    if (!PyArg_ParseTuple(args, "OOOOOnn", &om, &ost, &osz, &orow, &orows, &width, &cutoff))
+        return NULL;
+    if (width < 1 || width > 4096) {
+        PyErr_SetString(PyExc_ValueError, "width must be in 1..4096");
+        return NULL;
+    }
+    Py_buffer vm = {0}, vst = {0}, vsz = {0}, vrow = {0}, vrows = {0};
+    PyObject *result = NULL;
+    int64_t *out = NULL;
+    Py_ssize_t used = 0, cap = 0;
+    if (get_buffer(om, &vm, 0, 0, "members") < 0) goto done;
+    if (get_buffer(ost, &vst, 0, 0, "starts") < 0) goto done;
+    if (get_buffer(osz, &vsz, 0, vst.len, "sizes") < 0) goto done;
+    if (get_buffer(orow, &vrow, 0, 0, "row_of") < 0) goto done;
+    if (get_buffer(orows, &vrows, 0, 0, "rows") < 0) goto done;
+    const int64_t *members = vm.buf, *starts = vst.buf, *sizes = vsz.buf, *row_of = vrow.buf;
+    const uint8_t *rows = vrows.buf;
+    Py_ssize_t nmembers = vm.len / 8, nbuckets = vst.len / 8, nrowof = vrow.len / 8;
+    Py_ssize_t nrows = vrows.len / width;
+    for (Py_ssize_t g = 0; g < nbuckets; g++) {
+        if (starts[g] < 0 || sizes[g] < 0 || starts[g] + sizes[g] > nmembers) {
+            PyErr_Format(PyExc_IndexError, "bucket %zd is out of range", g);
+            goto done;
+        }
+    }
+    for (Py_ssize_t k = 0; k < nmembers; k++) {
+        if (members[k] < 0 || members[k] >= nrowof || row_of[members[k]] < 0 ||
+            row_of[members[k]] >= nrows) {
+            PyErr_Format(PyExc_IndexError, "member %zd has no row", k);
+            goto done;
+        }
+    }
+    for (Py_ssize_t g = 0; g < nbuckets; g++) {
+        const int64_t *m = members + starts[g];
+        Py_ssize_t size = sizes[g];
+        for (Py_ssize_t x = 0; x + 1 < size; x++) {
+            const uint8_t *rx = rows + row_of[m[x]] * width;
+            for (Py_ssize_t y = x + 1; y < size; y++) {
+                if (y + 8 < size) {  /* rows are scattered: ask for them before they are read */
+                    const uint8_t *p = rows + row_of[m[y + 8]] * width;
+                    for (Py_ssize_t line = 0; line < width; line += 64) __builtin_prefetch(p + line);
+                }
+                if (equal_bytes(rx, rows + row_of[m[y]] * width, width) < cutoff) continue;
+                if (used + 2 > cap) {
+                    Py_ssize_t grown = cap ? cap * 2 : 1024;
+                    int64_t *bigger = PyMem_Realloc(out, grown * sizeof(int64_t));
+                    if (!bigger) { PyErr_NoMemory(); goto done; }
+                    out = bigger;
+                    cap = grown;
+                }
+                out[used++] = m[x];
+                out[used++] = m[y];
+            }
+        }
+    }
+    result = PyBytes_FromStringAndSize((const char *)out, used * (Py_ssize_t)sizeof(int64_t));
+done:
+    PyMem_Free(out);
+    if (vm.obj) PyBuffer_Release(&vm);
+    if (vst.obj) PyBuffer_Release(&vst);
+    if (vsz.obj) PyBuffer_Release(&vsz);
+    if (vrow.obj) PyBuffer_Release(&vrow);
+    if (vrows.obj) PyBuffer_Release(&vrows);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"agreeing_pairs", py_agreeing_pairs, METH_VARARGS, agreeing_pairs_doc},
     {"agreements", py_agreements, METH_VARARGS, agreements_doc},
     {"passage_chains", py_passage_chains, METH_VARARGS, chains_doc},
     {"sketch", py_sketch, METH_VARARGS, sketch_doc},

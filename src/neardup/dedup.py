@@ -572,10 +572,7 @@ class BandTask:
 
     def __call__(self, band: int) -> np.ndarray:
         return band_pair_codes(self.bands.column(band)[self.reps], self.max_bucket,
-                               self._passes)
-
-    def _passes(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        return self.passes(self.reps[i], self.reps[j])
+                               self.passes.on(self.reps) if self.passes.cutoff else None)
 
 
 class ScoreTask:

@@ -97,6 +97,35 @@ class SignatureFilter:
             return np.ones(len(first), dtype=bool)
         return self.agreements(first, second) >= self.cutoff
 
+    def on(self, row_of: np.ndarray) -> RowsTest:
+        """This test for items numbered ``0..len(row_of)-1`` whose rows are ``row_of``."""
+        return RowsTest(self, np.ascontiguousarray(row_of, dtype=np.int64))
+
+
+class RowsTest:
+    """:class:`SignatureFilter` for items whose rows are ``row_of[item]`` (the documents a
+    band is grouped over). Called as ``test(i, j)`` it gives the mask; :meth:`within_buckets`
+    makes and tests a bucket's pairs in one compiled loop, never holding those it drops
+    (:func:`neardup.lsh.band_pair_codes` uses it when given one)."""
+
+    def __init__(self, test: SignatureFilter, row_of: np.ndarray) -> None:
+        self.test, self.row_of = test, row_of
+
+    def __call__(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        return self.test(self.row_of[i], self.row_of[j])
+
+    def within_buckets(self, members: np.ndarray, starts: np.ndarray, sizes: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs ``(a, b)``, ``a < b``, of each bucket (``members[starts[g]:starts[g] +
+        sizes[g]]``, ascending) that pass, bucket by bucket."""
+        matrix = self.test.rows.matrix()
+        flat = np.frombuffer(_sketch.agreeing_pairs(
+            np.ascontiguousarray(members, dtype=np.int64),
+            np.ascontiguousarray(starts, dtype=np.int64),
+            np.ascontiguousarray(sizes, dtype=np.int64), self.row_of, matrix,
+            matrix.shape[1], self.test.cutoff), dtype=np.int64)
+        return flat[0::2], flat[1::2]
+
 
 class RowSource(Protocol):
     """Where :class:`SignatureFilter` reads its ``(n, k)`` uint8 matrix from:

@@ -95,12 +95,13 @@ class MemoryLimit:
     """Stops a run whose processes together hold more than ``limit`` bytes (default: 3/4
     of the machine's memory), with one line that says where and what to do, before the
     kernel would kill it without a word. Called with the name of the stage at each batch
-    and each stage boundary; it measures (PSS over the process tree) at most every
+    and each stage boundary; it measures (PSS over the process tree: a few milliseconds
+    for a large process, so not more often) at most every
     ``every`` seconds. Everything that grows with the pairs is made and tested in bounded
     chunks; what grows with the corpus is fixed per document (README: memory), so a run
     that passes the limit does so by its number of documents."""
 
-    def __init__(self, limit: int | None = None, every: float = 0.5) -> None:
+    def __init__(self, limit: int | None = None, every: float = 1.0) -> None:
         self.limit = limit if limit is not None else int(machine_memory() * DEFAULT_MEMORY_SHARE)
         self.every = every
         self._last = float("-inf")
