@@ -103,8 +103,11 @@ def band_pair_codes(column: np.ndarray, max_bucket: int = 2_000,
                     ) -> np.ndarray:
     """Sorted codes ``i * n + j``, each once, of the pairs of documents that share a key in
     one band (``column``: each document's key, ``n`` of them). With ``keep``, only the pairs
-    it passes (a mask for arrays ``i``, ``j``; :class:`~neardup.sigfilter.SignatureFilter`),
-    asked a chunk of pairs at a time, so a band's unfiltered pairs never stand in memory.
+    it passes: ``keep(i, j)`` is a mask for arrays of pairs, asked a chunk of pairs at a
+    time, so a band's untested pairs never all stand in memory; a ``keep`` that also has
+    ``within_buckets(members, starts, sizes)`` (:class:`~neardup.sigfilter.RowsTest`) makes
+    and tests the pairs of the ordinary buckets itself, and the stars past ``max_bucket``
+    go through ``keep(i, j)``.
 
     The band is grouped with one plain sort of ``key_high_bits | document_number``
     (several times faster than an argsort): equal keys become adjacent runs that carry
