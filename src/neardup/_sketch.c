@@ -588,6 +588,19 @@ done:
     return result;
 }
 
+/* Release the views that were opened (a view never opened has no obj). */
+static void release_views(Py_buffer *views[], size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (views[i]->obj) PyBuffer_Release(views[i]);
+}
+
+/* The width of a matrix of byte rows, checked. */
+static int check_width(Py_ssize_t width) {
+    if (width >= 1 && width <= 4096) return 0;
+    PyErr_SetString(PyExc_ValueError, "width must be in 1..4096");
+    return -1;
+}
+
 /* Count the equal bytes of two rows of width bytes. */
 static inline int64_t equal_bytes(const uint8_t *x, const uint8_t *y, Py_ssize_t width) {
     int64_t same = 0;
@@ -606,10 +619,7 @@ static PyObject *py_agreements(PyObject *self, PyObject *args) {
     PyObject *orows, *oa, *ob, *out;
     Py_ssize_t width;
     if (!PyArg_ParseTuple(args, "OnOOO", &orows, &width, &oa, &ob, &out)) return NULL;
-    if (width < 1 || width > 4096) {
-        PyErr_SetString(PyExc_ValueError, "width must be in 1..4096");
-        return NULL;
-    }
+    if (check_width(width) < 0) return NULL;
     Py_buffer vr = {0}, va = {0}, vb = {0}, vo = {0};
     PyObject *result = NULL;
     if (get_buffer(orows, &vr, 0, 0, "rows") < 0) goto done;
@@ -640,10 +650,7 @@ static PyObject *py_agreements(PyObject *self, PyObject *args) {
     Py_END_ALLOW_THREADS
     result = Py_NewRef(Py_None);
 done:
-    if (vr.obj) PyBuffer_Release(&vr);
-    if (va.obj) PyBuffer_Release(&va);
-    if (vb.obj) PyBuffer_Release(&vb);
-    if (vo.obj) PyBuffer_Release(&vo);
+    release_views((Py_buffer *[]){&vr, &va, &vb, &vo}, 4);
     return result;
 }
 
@@ -660,10 +667,7 @@ static PyObject *py_agreeing_pairs(PyObject *self, PyObject *args) {
     Py_ssize_t width, cutoff;
     if (!PyArg_ParseTuple(args, "OOOOOnn", &om, &ost, &osz, &orow, &orows, &width, &cutoff))
         return NULL;
-    if (width < 1 || width > 4096) {
-        PyErr_SetString(PyExc_ValueError, "width must be in 1..4096");
-        return NULL;
-    }
+    if (check_width(width) < 0) return NULL;
     Py_buffer vm = {0}, vst = {0}, vsz = {0}, vrow = {0}, vrows = {0};
     PyObject *result = NULL;
     int64_t *out = NULL;
@@ -716,11 +720,7 @@ static PyObject *py_agreeing_pairs(PyObject *self, PyObject *args) {
     result = PyBytes_FromStringAndSize((const char *)out, used * (Py_ssize_t)sizeof(int64_t));
 done:
     PyMem_Free(out);
-    if (vm.obj) PyBuffer_Release(&vm);
-    if (vst.obj) PyBuffer_Release(&vst);
-    if (vsz.obj) PyBuffer_Release(&vsz);
-    if (vrow.obj) PyBuffer_Release(&vrow);
-    if (vrows.obj) PyBuffer_Release(&vrows);
+    release_views((Py_buffer *[]){&vm, &vst, &vsz, &vrow, &vrows}, 5);
     return result;
 }
 
