@@ -81,9 +81,9 @@ def _process_memory(pid: int) -> int:
         return 0
 
 
-def tree_memory(pid: int | None = None) -> int:
-    """Bytes held by a process and every process below it (its workers)."""
-    todo, total = [os.getpid() if pid is None else pid], 0
+def tree_memory() -> int:
+    """Bytes held by this process and every process below it (its workers)."""
+    todo, total = [os.getpid()], 0
     while todo:
         current = todo.pop()
         total += _process_memory(current)
@@ -95,17 +95,15 @@ class MemoryLimit:
     """Stops a run whose processes together hold more than ``limit`` bytes (default: 3/4
     of the machine's memory), with one line that says where and what to do, before the
     kernel would kill it without a word. Called with the name of the stage at each batch
-    and each stage boundary; it measures (PSS over the process tree: a few milliseconds
-    for a large process, so not more often) at most every
-    ``every`` seconds. Everything that grows with the pairs is made and tested in bounded
-    chunks; what grows with the corpus is fixed per document (README: memory), so a run
-    that passes the limit does so by its number of documents."""
+    and each chunk of work; it measures (PSS over the process tree, a few milliseconds for
+    a large process) at most every ``every`` seconds. Everything that grows with the pairs
+    is made and tested in bounded chunks; what grows with the corpus is fixed per document
+    (README: memory), so a run that passes the limit does so by its number of documents."""
 
     def __init__(self, limit: int | None = None, every: float = 1.0) -> None:
         self.limit = limit if limit is not None else int(machine_memory() * DEFAULT_MEMORY_SHARE)
         self.every = every
         self._last = float("-inf")
-        self.peak = 0
 
     def __call__(self, stage: str) -> None:
         now = time.monotonic()
@@ -113,7 +111,6 @@ class MemoryLimit:
             return
         self._last = now
         used = tree_memory()
-        self.peak = max(self.peak, used)
         if used > self.limit:
             raise MemoryLimitError(
                 f"{stage}: this run holds {used / 2**20:,.0f} MiB, over --max-memory "

@@ -255,24 +255,11 @@ class SketchPartition:
         # (no object per document); rows that are not documents hold empty ones.
         per_row = np.zeros(n, dtype=np.int64)
         per_row[is_doc] = counts
-        payload_offsets = np.zeros(n + 1, dtype=np.int32)
-        np.cumsum(per_row * payload.dtype.itemsize, out=payload_offsets[1:])
-        # A document's band keys as one binary value (bands x 8 bytes): Spark moves a
-        # binary column as one buffer, an array column value by value.
-        band_bytes = bands.shape[1] * 8
-        band_offsets = np.zeros(n + 1, dtype=np.int32)
-        np.cumsum(np.where(is_doc, band_bytes, 0), out=band_offsets[1:])
-        payload_column = pa.BinaryArray.from_buffers(
-            pa.binary(), n, [None, pa.py_buffer(payload_offsets),
-                             pa.py_buffer(np.ascontiguousarray(payload))])
-        band_column = pa.BinaryArray.from_buffers(
-            pa.binary(), n, [None, pa.py_buffer(band_offsets),
-                             pa.py_buffer(np.ascontiguousarray(bands))])
-        sig_offsets = np.zeros(n + 1, dtype=np.int32)
-        np.cumsum(np.where(is_doc, sig_bytes.shape[1], 0), out=sig_offsets[1:])
-        sig_column = pa.BinaryArray.from_buffers(
-            pa.binary(), n, [None, pa.py_buffer(sig_offsets),
-                             pa.py_buffer(np.ascontiguousarray(sig_bytes))])
+        payload_column = _binary_column(payload, per_row * payload.dtype.itemsize)
+        # A document's band keys (bands x 8 bytes) and signature bytes as one binary value
+        # each: Spark moves a binary column as one buffer, an array column value by value.
+        band_column = _binary_column(bands, np.where(is_doc, bands.shape[1] * 8, 0))
+        sig_column = _binary_column(sig_bytes, np.where(is_doc, sig_bytes.shape[1], 0))
         return pa.RecordBatch.from_pydict({
             "file": pa.array(out["file"], pa.int32()), "block": pa.array(out["block"], pa.int64()),
             "row": pa.array(out["row"], pa.int64()), "record": pa.array(out["record"], pa.int64()),
@@ -280,6 +267,17 @@ class SketchPartition:
             "id": pa.array(out["id"], pa.string()), "reason": pa.array(out["reason"], pa.string()),
             "key_hi": signed_keys[:, 0], "key_lo": signed_keys[:, 1], "ntokens": tokens,
             "bands": band_column, "sig": sig_column, "payload": payload_column})
+
+
+def _binary_column(values: np.ndarray, row_bytes: np.ndarray) -> Any:
+    """An Arrow binary column over ``values``' own buffer: row ``i`` is the next
+    ``row_bytes[i]`` bytes of it (0 for a row that is not a document)."""
+    import pyarrow as pa
+
+    offsets = np.zeros(len(row_bytes) + 1, dtype=np.int32)
+    np.cumsum(row_bytes, out=offsets[1:])
+    return pa.BinaryArray.from_buffers(pa.binary(), len(row_bytes), [
+        None, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(values))])
 
 
 def _bits(docs: np.ndarray, n: int) -> bytes:
@@ -308,7 +306,7 @@ class BandRows:
         for batch in batches:
             ords = batch.column("ord").to_numpy()
             keep = _members(self.representatives, ords)
-            keys = _band_keys(batch.column("bands"))[keep]
+            keys = _fixed_rows(batch.column("bands"))[keep]
             width = keys.shape[1]
             yield pa.RecordBatch.from_pydict({
                 "band": np.tile(np.arange(width, dtype=np.int32), len(keys)),
@@ -400,10 +398,10 @@ class ScorePairs:
         yield pa.RecordBatch.from_pydict({"k": k[first], "score": scores})
 
 
-def _band_keys(column: Any, dtype: type = np.int64) -> np.ndarray:
-    """Documents' band keys, ``(rows, bands)`` int64, from a binary column whose values
-    are each document's keys (all of one length), viewing the column's buffer (likewise
-    their signature bytes, as ``dtype`` uint8)."""
+def _fixed_rows(column: Any, dtype: type = np.int64) -> np.ndarray:
+    """A ``(rows, width)`` matrix of ``dtype`` from a binary column whose values are all of
+    one length (documents' band keys as int64, their signature bytes as uint8), viewing the
+    column's buffer."""
     offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[column.offset:
                                                                  column.offset + len(column) + 1]
     data = column.buffers()[2]
@@ -571,7 +569,7 @@ class SparkDedup:
         if n * opts.lsh_params.bands <= self.settings.driver_max_rows:
             got = docs.select("ord", "bands").toArrow()
             keys = np.empty((n, opts.lsh_params.bands), dtype=np.int64)
-            keys[got.column("ord").to_numpy()] = _band_keys(got.column("bands")
+            keys[got.column("ord").to_numpy()] = _fixed_rows(got.column("bands")
                                                             .combine_chunks())
             del got
             candidates = reps[candidate_pairs(keys[reps], opts.max_bucket)]
@@ -585,15 +583,16 @@ class SparkDedup:
             candidates = np.stack([(codes >> np.uint64(32)).astype(np.int64),
                                    (codes & np.uint64(0xFFFFFFFF)).astype(np.int64)], axis=1)
 
-        if opts.agreement_cutoff and len(candidates):
+        cutoff = opts.agreement_cutoff
+        if cutoff and len(candidates):
             # The local engine's signature test (neardup.sigfilter), on the candidates the
             # driver holds.
             got = docs.select("ord", "sig").toArrow()
             rows = np.zeros((n, opts.num_perm), dtype=np.uint8)
-            rows[got.column("ord").to_numpy()] = _band_keys(got.column("sig").combine_chunks(),
+            rows[got.column("ord").to_numpy()] = _fixed_rows(got.column("sig").combine_chunks(),
                                                             np.uint8)
             del got
-            passes = SignatureFilter(RowsInMemory(rows), opts.agreement_cutoff)
+            passes = SignatureFilter(RowsInMemory(rows), cutoff)
             candidates = candidates[passes(candidates[:, 0], candidates[:, 1])]
             del rows, passes
 
