@@ -232,8 +232,8 @@ def test_spilled_arrays_read_together_are_the_arrays_read_one_by_one(
 
 
 def test_many_spilled_arrays_read_together_across_released_pages() -> None:
-    """Thousands of arrays in one read (pages behind are let go every 1,024 arrays), in
-    file order and in reverse: each as written."""
+    """Thousands of arrays in one read (one pread each, in file order whatever order they
+    are asked in), in file order, in reverse and at random: each as written."""
     from neardup.store import SpillStore
 
     rng = np.random.default_rng(3)

@@ -6,6 +6,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neardup.lsh import band_keys, candidate_pairs
 from neardup.minhash import LSHParams, choose_lsh_params
@@ -66,3 +68,36 @@ def test_band_pairs_tested_in_buckets_equal_brute_force(max_bucket: int) -> None
             if int((rows[row_of[a]] == rows[row_of[b]]).sum()) >= cutoff:
                 expected.add(a * n + b)
     assert 30 < len(expected) and sorted(expected) == got.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=400), st.integers(0, 63))
+def test_radix_sort_orders_as_sorted_does(values: list[int], shared_bits: int) -> None:
+    """The band sort (``sort_u64``) against Python's ``sorted``: any values, repeats, and
+    values that agree in their top ``shared_bits`` bits (a digit pass finds one bucket)."""
+    from neardup._sketch import sort_u64
+
+    top = ((1 << shared_bits) - 1) << (64 - shared_bits) if shared_bits else 0
+    values = [top | (v >> shared_bits) for v in values]
+    array = np.array(values, dtype=np.uint64)
+    sort_u64(array)
+    assert array.tolist() == sorted(values)
+
+
+@pytest.mark.parametrize("shape", ["uniform", "few distinct", "one key, many documents"])
+def test_radix_sort_of_a_million_band_keys(shape: str) -> None:
+    """A million values of the shapes a band makes: hashes, heavy repeats, and one key held
+    by most documents (a template), its document numbers in the low bits."""
+    from neardup._sketch import sort_u64
+
+    rng = np.random.default_rng(5)
+    n = 1_000_000
+    if shape == "uniform":
+        values = rng.integers(0, 2**64 - 1, n, dtype=np.uint64, endpoint=True)
+    elif shape == "few distinct":
+        values = rng.choice(rng.integers(0, 2**64 - 1, 7, dtype=np.uint64), n)
+    else:
+        values = (np.uint64(0xABCDE) << np.uint64(44)) | rng.permutation(n).astype(np.uint64)
+    expected = sorted(values.tolist())
+    sort_u64(values)
+    assert values.tolist() == expected
