@@ -150,3 +150,83 @@ def test_max_memory_is_kept_or_the_run_says_so_in_one_line(tmp_path: Path) -> No
     assert len(lines) == 1 and "--max-memory 40 MiB" in lines[0], err
     assert "Traceback" not in err
     assert not (tmp_path / "tight" / "pairs.jsonl").exists()  # nothing that looks complete
+
+
+def test_an_index_added_in_batches_finds_the_brute_force_pairs(
+        shared: paragraphs.SharedParagraphs, tmp_path: Path) -> None:
+    """`index add` on shared paragraphs: every stored candidate passes the signature test
+    before exact verification, and the pairs are brute force's, with their exact scores,
+    batch after batch (each compared with all those before it)."""
+    from neardup.index import Index
+
+    ids = [f"d{i:05d}" for i in range(len(shared.texts))]
+    truth = paragraphs.true_pairs(shared.texts, shared.paragraphs, 0.8)
+    docs = list(zip(ids, shared.texts))
+    with Index.create(tmp_path / "shared.ndx", DedupOptions(threshold=0.8)) as index:
+        found = []
+        for start in range(0, len(docs), 1000):
+            found += index.add(docs[start:start + 1000], batch_size=400).pairs
+    position = {d: i for i, d in enumerate(ids)}
+    got = {(position[p.a], position[p.b]): p.jaccard for p in found}
+    assert len(got) == len(found)  # no pair twice
+    assert len(got.keys() & truth.keys()) / len(truth) >= 0.995
+    assert got.keys() <= truth.keys()
+    for k, score in got.items():
+        assert score == pytest.approx(truth[k], abs=1e-12)
+
+
+def test_an_index_from_before_signatures_verifies_its_old_documents(
+        shared: paragraphs.SharedParagraphs, tmp_path: Path) -> None:
+    """An index whose documents have no signature bytes stored (made before the test
+    existed: here the table is emptied, and dropped for a read-only reader) still pairs
+    new documents with them: those candidates skip the test and are all verified."""
+    import sqlite3
+
+    from neardup.index import Index
+
+    ids = [f"d{i:05d}" for i in range(len(shared.texts))]
+    truth = paragraphs.true_pairs(shared.texts, shared.paragraphs, 0.8)
+    path = tmp_path / "old.ndx"
+    with Index.create(path, DedupOptions(threshold=0.8)) as index:
+        index.add(list(zip(ids[:2000], shared.texts[:2000])))
+    with sqlite3.connect(path) as db:
+        db.execute("DELETE FROM signatures")
+    with Index(path) as index:
+        later = index.add(list(zip(ids[2000:], shared.texts[2000:]))).pairs
+    position = {d: i for i, d in enumerate(ids)}
+    expected = {k for k in truth if k[1] >= 2000}
+    assert len(expected) > 50
+    got = {(position[p.a], position[p.b]) for p in later}
+    assert len(got & expected) / len(expected) >= 0.995 and got <= expected
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE signatures")
+    with Index(path, readonly=True) as index:
+        text = shared.texts[2500]
+        matches = index.query([("probe", text)])[0].matches
+    assert {m.id for m in matches} >= {ids[2500]}
+
+
+def test_index_add_past_max_memory_keeps_its_committed_batches(tmp_path: Path) -> None:
+    """`index add --max-memory` too small: exit 1 with one line naming the limit; the
+    batches committed before the check stay in the index, their pairs printed."""
+    made = paragraphs.generate(3000, 300, seed=4)
+    path = tmp_path / "shared.jsonl"
+    path.write_text("".join(json.dumps({"id": f"d{i}", "text": t}) + "\n"
+                            for i, t in enumerate(made.texts)))
+    index = tmp_path / "shared.ndx"
+    subprocess.run([sys.executable, "-m", "neardup", "index", "create", str(index)],
+                   check=True, capture_output=True)
+    done = subprocess.run([sys.executable, "-m", "neardup", "index", "add", str(index),
+                           str(path), "--batch-size", "500", "--max-memory", "20M"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--max-memory 20 MiB" in lines[0] and "--batch-size" in \
+        lines[0], done.stderr
+    stats = subprocess.run([sys.executable, "-m", "neardup", "index", "stats", str(index)],
+                           capture_output=True, text=True, check=True)
+    stored = json.loads(stats.stdout)["documents"]
+    assert stored == 500  # the first batch, committed before the first check
+    printed = [json.loads(line) for line in done.stdout.splitlines()]
+    truth = paragraphs.true_pairs(made.texts[:500], made.paragraphs[:500], 0.8)
+    assert {(int(p["a"][1:]), int(p["b"][1:])) for p in printed} == set(truth)

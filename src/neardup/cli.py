@@ -20,7 +20,7 @@ from .clean import CleanOptions
 from .cluster import KeepPolicy
 from .dedup import DedupOptions
 from .document import Document, Rejected
-from .engine.local import default_workers
+from .engine.local import INDEX_ADD_ADVICE, MemoryLimit, default_workers
 from .engine.spark import SparkSettings
 from .errors import InputError, NeardupError, os_error_message
 from .index import Index, IndexAdded
@@ -50,6 +50,13 @@ _force_option = click.option(
          "(none of them is ever deleted or overwritten).")
 
 
+def _max_memory_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--max-memory", type=_ByteSize(), default=None, metavar="SIZE",
+        help="Stop with a message, not the kernel's kill, if the run's processes hold more "
+             "than this (500M, 4G; default: 3/4 of the machine's memory). Local engine.")(fn)
+
+
 def _comparison_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--threshold", "-t", type=click.FloatRange(0, 1, min_open=True),
@@ -77,10 +84,7 @@ def _comparison_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                           "all listed."),
         click.option("--tmp-dir", type=click.Path(file_okay=False), default=None,
                      help="Where to spill shingle sets (default: the system's temp dir)."),
-        click.option("--max-memory", type=_ByteSize(), default=None, metavar="SIZE",
-                     help="Stop with a message, not the kernel's kill, if the run's processes "
-                          "hold more than this (500M, 4G; default: 3/4 of the machine's "
-                          "memory). Local engine."),
+        _max_memory_option,
         _progress_option,
         click.option("--engine", type=click.Choice(["local", "spark"]), default="local",
                      show_default=True,
@@ -619,9 +623,11 @@ def index_create(path: str, threshold: float, ngram: int, num_perm: int, seed: i
                    "rejected.jsonl, summary.json.")
 @_force_option
 @_progress_option
+@_max_memory_option
 @_input_options
 def index_add(path: str, inputs: tuple[str, ...], batch_size: int, output: str | None,
-              force: bool, progress: bool | None, **settings: Any) -> None:
+              force: bool, progress: bool | None, max_memory: int | None,
+              **settings: Any) -> None:
     """Add documents; print the pairs they form as JSON lines (as `neardup pairs` does)."""
     read = _read_options(settings)
     out = sys.stdout.buffer
@@ -633,7 +639,7 @@ def index_add(path: str, inputs: tuple[str, ...], batch_size: int, output: str |
 
     with Index(path) as ix:
         total = add_files(ix, list(inputs), output, read, batch_size, force, acknowledge,
-                          progress)
+                          progress, MemoryLimit(max_memory, advice=INDEX_ADD_ADVICE))
         documents = len(ix)
     _report_rejections(total.rejected, "fix them and add again")
     click.echo(f"{len(total.added):,} added, {total.known:,} already in the index, "

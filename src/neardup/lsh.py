@@ -46,15 +46,18 @@ def band_keys(signatures: np.ndarray, params: LSHParams) -> np.ndarray:
     return acc
 
 
-def candidate_pairs(keys: np.ndarray, max_bucket: int = 2_000) -> np.ndarray:
-    """Unique pairs ``(i, j)``, ``i < j``, of rows of ``keys`` that share any band key.
+def candidate_pairs(keys: np.ndarray, max_bucket: int = 2_000,
+                    keep: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+                    ) -> np.ndarray:
+    """Unique pairs ``(i, j)``, ``i < j``, of rows of ``keys`` that share any band key
+    (and that ``keep`` passes, if given: see :func:`band_pair_codes`).
 
     Returns an ``(m, 2)`` int64 array sorted by ``(i, j)``. A bucket of more
     than ``max_bucket`` documents (one template repeated through a crawl) is
     linked as a star around its first member instead of as all its pairs: the
     group still forms, but its ``O(m**2)`` pairs are not all proposed.
     """
-    return pairs_from_codes((band_pair_codes(keys[:, b], max_bucket)
+    return pairs_from_codes((band_pair_codes(keys[:, b], max_bucket, keep)
                              for b in range(keys.shape[1])), keys.shape[0])
 
 

@@ -91,6 +91,13 @@ def tree_memory() -> int:
     return total
 
 
+#: What a batch run past its memory limit can do.
+RUN_ADVICE = ("raise --max-memory, run fewer --workers, or split the input (or run it on "
+              "Spark: --engine spark)")
+#: What `index add` past its memory limit can do.
+INDEX_ADD_ADVICE = "raise --max-memory, or add with a smaller --batch-size"
+
+
 class MemoryLimit:
     """Stops a run whose processes together hold more than ``limit`` bytes (default: 3/4
     of the machine's memory), with one line that says where and what to do, before the
@@ -100,9 +107,11 @@ class MemoryLimit:
     is made and tested in bounded chunks; what grows with the corpus is fixed per document
     (README: memory), so a run that passes the limit does so by its number of documents."""
 
-    def __init__(self, limit: int | None = None, every: float = 1.0) -> None:
+    def __init__(self, limit: int | None = None, every: float = 1.0,
+                 advice: str = RUN_ADVICE) -> None:
+        """``advice``: what the message tells the user to do, after the limit."""
         self.limit = limit if limit is not None else int(machine_memory() * DEFAULT_MEMORY_SHARE)
-        self.every = every
+        self.every, self.advice = every, advice
         self._last = float("-inf")
 
     def __call__(self, stage: str) -> None:
@@ -114,8 +123,7 @@ class MemoryLimit:
         if used > self.limit:
             raise MemoryLimitError(
                 f"{stage}: this run holds {used / 2**20:,.0f} MiB, over --max-memory "
-                f"{self.limit / 2**20:,.0f} MiB; raise --max-memory, run fewer --workers, or "
-                "split the input (or run it on Spark: --engine spark)")
+                f"{self.limit / 2**20:,.0f} MiB; {self.advice}")
 
 
 class WorkerDied(RuntimeError):

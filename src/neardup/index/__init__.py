@@ -2,8 +2,9 @@
 those already in it, and texts looked up without adding them.
 
 The rule is the batch run's (:mod:`neardup.dedup`): a document's candidates are the
-documents sharing one of its LSH band keys, every candidate is verified by exact Jaccard
-of shingle sets, and a pair matches at ``jaccard >= threshold``; token-identical copies
+documents sharing one of its LSH band keys whose signature bytes pass the test of
+:mod:`neardup.sigfilter`, every candidate is verified by exact Jaccard of shingle sets,
+and a pair matches at ``jaccard >= threshold``; token-identical copies
 (the same 128-bit exact key) are marked ``exact``. So a corpus added in several batches
 gives the pairs ``neardup pairs`` gives on the whole corpus, each with the same score,
 ``a`` the document added (or read) first. One difference: a band key shared by more than
@@ -35,6 +36,7 @@ from ..engine.base import batched
 from ..errors import InputError
 from ..intake import NO_WORDS
 from ..lsh import candidate_pairs
+from ..sigfilter import RowsInMemory, SignatureFilter
 from ..sketch import SKETCH_VERSION, Sketcher
 from .store import IndexBusy, SqliteStore
 
@@ -254,7 +256,7 @@ class Index:
             rows = [(doc.id, digest, sketched.keys[k].tobytes(), int(sketched.ntokens[k]),
                      sketched.salted[k].tobytes(), sketched.payload(k).tobytes(), doc.text)
                     for k, (doc, digest) in enumerate(zip(fresh, fresh_hashes))]
-            store.insert(rows, sketched.salted)
+            store.insert(rows, sketched.salted, sketched.signatures)
         out.added = [d.id for d in fresh]
         out.seconds = time.perf_counter() - started
         return out
@@ -327,25 +329,48 @@ class Index:
         if self.cleaner is not None:
             texts = [self.cleaner.clean(d.text, d.meta.get("site", ""), d.meta.get("title")).text
                      for d in docs]
-        # Every stored candidate is verified exactly: a query's few need no signature test.
-        keys, ntokens, bands, _, counts, payload = sketch_texts(self.sketcher, self.lsh,
-                                                                texts, True)
+        keys, ntokens, bands, signatures, counts, payload = sketch_texts(
+            self.sketcher, self.lsh, texts, True)
         bands = np.asarray(bands, dtype=np.uint64).reshape(len(docs), self.lsh.bands)
         return _Sketched(np.asarray(keys, dtype=np.uint64).reshape(len(docs), 2),
                          np.asarray(ntokens).reshape(len(docs)), bands,
-                         (bands ^ self.salts).view(np.int64), np.asarray(counts), payload)
+                         (bands ^ self.salts).view(np.int64),
+                         np.asarray(signatures, dtype=np.uint8).reshape(
+                             len(docs), self.options.num_perm),
+                         np.asarray(counts), payload)
+
+    #: New documents whose stored candidates are looked up together, and candidates
+    #: tested and verified together: what a batch holds at once, however large the index
+    #: and however many candidates its shared paragraphs make.
+    _LOOKUP_DOCS = 2_048
+    _CANDIDATE_CHUNK = 65_536
 
     def _pairs_with_known(self, sketched: _Sketched, ids: list[str],
                           before: np.ndarray | None = None,
                           with_position: bool = False) -> list[Any]:
         """Verified pairs of each sketched document with stored ones, ``a`` the stored;
         with ``before``, only stored documents numbered below ``before[k]``."""
-        n = len(ids)
-        if not n or not len(self.salts):
-            return []
-        keys, docs = self.store.documents_of_keys(sketched.salted[sketched.ntokens > 0])
+        pairs: list[Any] = []
+        if not len(self.salts):
+            return pairs
+        for lo in range(0, len(ids), self._LOOKUP_DOCS):
+            new = np.arange(lo, min(lo + self._LOOKUP_DOCS, len(ids)))
+            candidates = self._known_candidates(sketched, new, before)
+            for at in range(0, len(candidates), self._CANDIDATE_CHUNK):
+                chunk = candidates[at:at + self._CANDIDATE_CHUNK]
+                pairs += self._verified_with_known(chunk[self._agree_with_known(
+                    chunk, sketched)], sketched, ids, with_position)
+        return pairs
+
+    def _known_candidates(self, sketched: _Sketched, new: np.ndarray,
+                          before: np.ndarray | None) -> np.ndarray:
+        """``(stored doc, k)`` for each sketched document ``k`` of ``new`` and each stored
+        document sharing one of its band keys (numbered below ``before[k]``, if given),
+        unique, sorted by stored document."""
+        salted = sketched.salted[new][sketched.ntokens[new] > 0]
+        keys, docs = self.store.documents_of_keys(salted)
         if not len(keys):
-            return []
+            return np.empty((0, 2), np.int64)
         order = np.lexsort((docs, keys))
         keys, docs = keys[order], docs[order]
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
@@ -360,27 +385,52 @@ class Index:
             starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
             sizes = np.diff(np.r_[starts, len(keys)])
         unique_keys = keys[starts]
-        flat = sketched.salted.ravel()
-        row = np.repeat(np.arange(n), sketched.salted.shape[1])
+        flat = sketched.salted[new].ravel()
+        row = np.repeat(new, sketched.salted.shape[1])
         at = np.searchsorted(unique_keys, flat)
         hit = (at < len(unique_keys)) & (unique_keys[np.minimum(at, len(unique_keys) - 1)]
                                          == flat) & (sketched.ntokens[row] > 0)
         row, at = row[hit], at[hit]
         counts = sizes[at]
-        new = np.repeat(row, counts)
+        fresh = np.repeat(row, counts)
         within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
         old = docs[np.repeat(starts[at], counts) + within]
         if before is not None:
-            earlier = old < before[new]
-            old, new = old[earlier], new[earlier]
-        candidates = np.unique(np.stack([old, new], axis=1), axis=0) if len(new) else \
-            np.empty((0, 2), np.int64)
+            earlier = old < before[fresh]
+            old, fresh = old[earlier], fresh[earlier]
+        if not len(fresh):
+            return np.empty((0, 2), np.int64)
+        return np.unique(np.stack([old, fresh], axis=1), axis=0)
+
+    def _agree_with_known(self, candidates: np.ndarray, sketched: _Sketched) -> np.ndarray:
+        """Which ``(stored doc, k)`` candidates pass the signature test; a stored document
+        with no signature stored (added by an older neardup) passes."""
+        cutoff = self.options.agreement_cutoff
+        if not cutoff or not len(candidates):
+            return np.ones(len(candidates), dtype=bool)
+        stored = self.store.signatures(candidates[:, 0].tolist())
+        if not stored:
+            return np.ones(len(candidates), dtype=bool)
+        stored_docs = np.array(sorted(stored), dtype=np.int64)
+        rows = np.concatenate([np.frombuffer(b"".join(stored[d] for d in stored_docs.tolist()),
+                                             dtype=np.uint8).reshape(len(stored_docs), -1),
+                               sketched.signatures])
+        at = np.minimum(np.searchsorted(stored_docs, candidates[:, 0]), len(stored_docs) - 1)
+        has_row = stored_docs[at] == candidates[:, 0]
+        test = SignatureFilter(RowsInMemory(rows), cutoff)
+        passed = np.ones(len(candidates), dtype=bool)
+        passed[has_row] = test(at[has_row], len(stored_docs) + candidates[has_row, 1])
+        return passed
+
+    def _verified_with_known(self, candidates: np.ndarray, sketched: _Sketched,
+                             ids: list[str], with_position: bool) -> list[Any]:
+        """The matching pairs among ``(stored doc, k)`` candidates, each verified exactly."""
         if not len(candidates):
             return []
         stored = self.store.payloads(candidates[:, 0].tolist())
         stored_docs = sorted(stored)
         payloads = [np.frombuffer(stored[d][1], dtype=np.uint64) for d in stored_docs]
-        payloads += [sketched.payload(k) for k in range(n)]
+        payloads += [sketched.payload(k) for k in range(len(ids))]
         first = np.searchsorted(np.array(stored_docs, dtype=np.int64), candidates[:, 0])
         scores = score_pairs(payloads, first, len(stored_docs) + candidates[:, 1], True)
         pairs: list[Any] = []
@@ -395,7 +445,10 @@ class Index:
         """Verified pairs among the documents of one batch, ``a`` read first."""
         if len(ids) < 2:
             return []
-        candidates = candidate_pairs(sketched.bands, self.options.max_bucket)
+        cutoff = self.options.agreement_cutoff
+        keep = (SignatureFilter(RowsInMemory(sketched.signatures), cutoff).on(
+            np.arange(len(ids))) if cutoff else None)
+        candidates = candidate_pairs(sketched.bands, self.options.max_bucket, keep)
         if not len(candidates):
             return []
         payloads = [sketched.payload(k) for k in range(len(ids))]
@@ -422,12 +475,14 @@ class Index:
 @dataclass
 class _Sketched:
     """A batch's sketches: exact keys ``(n, 2)``, token counts, band keys ``(n, bands)``
-    (plain and salted), and shingle sets (counts and one flat array)."""
+    (plain and salted), signature bytes ``(n, num_perm)``, and shingle sets (counts and
+    one flat array)."""
 
     keys: np.ndarray
     ntokens: np.ndarray
     bands: np.ndarray
     salted: np.ndarray
+    signatures: np.ndarray
     counts: np.ndarray
     flat: np.ndarray
 
@@ -441,7 +496,7 @@ class _Sketched:
         parts = [self.payload(k) for k in rows.tolist()]
         flat = np.concatenate(parts) if parts else self.flat[:0]
         return _Sketched(self.keys[rows], self.ntokens[rows], self.bands[rows],
-                         self.salted[rows], self.counts[rows], flat)
+                         self.salted[rows], self.signatures[rows], self.counts[rows], flat)
 
 
 def _text_hash(text: str) -> bytes:

@@ -41,10 +41,13 @@ def add_files(index: Index, inputs: list[str], outdir: str | Path | None = None,
               read: ReadOptions = ReadOptions(), batch_size: int = 25_000,
               force: bool = False,
               on_batch: Callable[[IndexAdded], None] | None = None,
-              progress: bool | None = None) -> IndexAdded:
+              progress: bool | None = None,
+              check_memory: Callable[[str], None] = lambda stage: None) -> IndexAdded:
     """Add the documents of ``inputs`` to ``index``, a batch at a time (``on_batch`` sees
     each once it is committed); with ``outdir``, write the output described above.
-    ``progress``: a bar on standard error (None: on a terminal, not in pipes or CI)."""
+    ``progress``: a bar on standard error (None: on a terminal, not in pipes or CI);
+    ``check_memory`` is called at each batch and raises to stop a run that holds too much
+    (:class:`~neardup.engine.local.MemoryLimit`): the batches committed before it stay."""
     check_inputs(inputs, read)
     started = time.perf_counter()
     sources: dict[str, Source] = {}
@@ -64,6 +67,7 @@ def add_files(index: Index, inputs: list[str], outdir: str | Path | None = None,
             if on_batch is not None:
                 on_batch(part)
             total.extend(part)
+            check_memory("adding")
         total.seconds = time.perf_counter() - started
         if out is not None:
             _write(out, index, inputs, read, total, sources)

@@ -10,6 +10,10 @@ Tables:
 - ``bands``: ``(key, doc)`` for every band key of every document, the key salted with its
   band so one table serves all bands; a ``WITHOUT ROWID`` B-tree, so the documents of a key
   are one range read.
+- ``signatures``: each document's signature bytes (:mod:`neardup.sigfilter`), in a table
+  of their own so a batch's candidates are tested without reading the large rows above.
+  An index made before this table has none for its older documents: their candidates
+  skip the test and are all verified.
 
 Why SQLite: it ships with Python, a transaction survives a killed process (WAL, and
 ``synchronous=FULL`` so a committed addition survives a power cut too), readers in other
@@ -44,6 +48,7 @@ CREATE TABLE IF NOT EXISTS documents (
     shingles BLOB NOT NULL,
     text BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS signatures (doc INTEGER PRIMARY KEY, bytes BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS bands (
     key INTEGER NOT NULL,
     doc INTEGER NOT NULL,
@@ -92,6 +97,8 @@ class SqliteStore:
                 self.db.execute("PRAGMA synchronous = FULL")
                 self.db.executescript(SCHEMA)
             self.db.execute("SELECT count(*) FROM settings").fetchone()
+            self._has_signatures = self.db.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'signatures'").fetchone() is not None
         except sqlite3.DatabaseError as err:
             raise InputError(f"{self.path}: not a neardup index ({err})") from None
 
@@ -143,6 +150,16 @@ class SqliteStore:
                 out[doc] = (key, shingles, doc_id)
         return out
 
+    def signatures(self, docs: Iterable[int]) -> dict[int, bytes]:
+        """``doc -> signature bytes`` for the stored documents that have them."""
+        out: dict[int, bytes] = {}
+        if not self._has_signatures:  # an older index, opened read-only
+            return out
+        for part in _chunks(sorted(set(docs))):
+            out.update(self.db.execute(
+                f"SELECT doc, bytes FROM signatures WHERE doc IN ({_marks(part)})", part))
+        return out
+
     def get(self, doc_id: str) -> tuple[int, int] | None:
         """``(doc, ntokens)`` of a stored id, or None."""
         row = self.db.execute("SELECT doc, ntokens FROM documents WHERE id = ?",
@@ -169,10 +186,10 @@ class SqliteStore:
         return _Transaction(self)
 
     def insert(self, rows: list[tuple[str, bytes, bytes, int, bytes, bytes, str]],
-               salted: np.ndarray) -> list[int]:
+               salted: np.ndarray, signatures: np.ndarray) -> list[int]:
         """Store documents (``id, text_hash, key, ntokens, bands, shingles, text``) with
-        their salted band keys (one row of ``salted`` a document); returns their numbers.
-        Call inside :meth:`transaction`."""
+        their salted band keys and their signature bytes (a row of ``salted`` and of
+        ``signatures`` a document); returns their numbers. Call inside :meth:`transaction`."""
         cursor = self.db.cursor()
         # Numbers follow the last one (the write lock is held), so one statement inserts all.
         last = cursor.execute("SELECT coalesce(max(doc), 0) FROM documents").fetchone()[0]
@@ -183,6 +200,8 @@ class SqliteStore:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             ((doc, *row, compress(text.encode("utf-8", "surrogatepass")))
              for doc, (*row, text) in zip(docs, rows)))
+        cursor.executemany("INSERT INTO signatures VALUES (?, ?)",
+                           zip(docs, (row.tobytes() for row in signatures)))
         # Band rows in key order: each B-tree page is visited once a batch, not at random.
         keys = salted.ravel()
         doc_column = np.repeat(np.array(docs, dtype=np.int64), salted.shape[1])
@@ -204,6 +223,7 @@ class SqliteStore:
             self.db.executemany("DELETE FROM bands WHERE key = ? AND doc = ?",
                                 [(k, doc) for k in keys])
             self.db.execute("DELETE FROM documents WHERE doc = ?", (doc,))
+            self.db.execute("DELETE FROM signatures WHERE doc = ?", (doc,))
             removed.append(doc_id)
         return removed
 
