@@ -124,6 +124,7 @@ def session(settings: SparkSettings, tmp_dir: str | None = None) -> Any:
     _started["spark"] = spark
 
     def stop() -> None:
+        _stopping.set()
         spark.stop()
         scratch.close()
 
@@ -159,10 +160,17 @@ def _quiet_gateway(builder: Any) -> None:
     threading.Thread(target=_pass_on, args=(gateway.proc.stderr,), daemon=True).start()
 
 
+#: Set when the session is being stopped, the run's output complete: from then on the
+#: JVM's standard error is Spark's shutdown races (a future completed into a pool already
+#: shut down prints a RejectedExecutionException and its stack, as in SPARK-47121), which
+#: say nothing about the run, so they are not passed on.
+_stopping = threading.Event()
+
+
 def _pass_on(stream: Any) -> None:
     for line in iter(stream.readline, b""):
         text = line.decode("utf-8", "replace")
-        if not text.startswith(_JVM_NOISE):
+        if not _stopping.is_set() and not text.startswith(_JVM_NOISE):
             sys.stderr.write(text)
             sys.stderr.flush()
 
