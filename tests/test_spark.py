@@ -245,6 +245,25 @@ def test_spark_refuses_inputs_it_cannot_read_in_one_line(tmp_path: Path, name: s
     assert "Traceback" not in run.stderr
 
 
+def test_a_failed_spark_job_is_one_line_naming_the_step_and_what_to_change(
+        tmp_path: Path) -> None:
+    """A job Spark aborts (here: results to the driver over a spark.driver.maxResultSize
+    of 1 KiB, as a corpus too large for the driver's setting meets it) ends the run with
+    exit status 1 and one line: the step, Spark's reason, the setting to change. No Java
+    stack, no Spark log line, no output directory that looks complete."""
+    news = ROOT / "examples" / "news.jsonl"
+    run = subprocess.run([sys.executable, "-m", "neardup", "dedup", str(news), "-o",
+                          str(tmp_path / "out"), "--raw", "--engine", "spark", "--master",
+                          "local[1]", "--spark-conf", "spark.driver.maxResultSize=1k"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("Error: spark, reading and sketching: ")
+    assert "spark.driver.maxResultSize" in lines[0] and "--spark-conf" in lines[0]
+    assert not (tmp_path / "out" / "summary.json").exists()
+
+
 @pytest.mark.parametrize("command", ["clean", "reuse"])
 def test_local_only_commands_say_so_for_spark(tmp_path: Path, command: str) -> None:
     run = subprocess.run([sys.executable, "-m", "neardup", command,

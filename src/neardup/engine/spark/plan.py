@@ -65,7 +65,13 @@ from ...lsh import candidate_pairs
 from ...sigfilter import RowsInMemory, SignatureFilter
 from ...sketch import Sketcher
 from .components import connected_components
-from .session import SparkSettings, StageProgress, choose_partitions, session
+from .session import (
+    SparkSettings,
+    StageProgress,
+    choose_partitions,
+    failures_in_one_line,
+    session,
+)
 
 _NOWHERE = Source("<executor>")
 # Row kinds coming out of stage 1.
@@ -486,7 +492,8 @@ class SparkDedup:
         files, skipped = list_inputs(start, inputs)  # a local input's problem: before Spark
         self._files = files
         spark = start()
-        with StageProgress(spark, self.progress) as shown:
+        with StageProgress(spark, self.progress) as shown, \
+                failures_in_one_line(lambda: shown.step):
             return self._run(spark, files, skipped, shown)
 
     def _run(self, spark: Any, files: list[InputFile], skipped: list[Rejected],
@@ -566,13 +573,27 @@ class SparkDedup:
         del table, keys
 
         shown.step = "banding"
+        cutoff = opts.agreement_cutoff
+        passes = None
+        if cutoff:
+            # The local engine's signature test (neardup.sigfilter), on the driver: each
+            # document's signature bytes (num_perm bytes a document).
+            got = docs.select("ord", "sig").toArrow()
+            signatures = np.zeros((n, opts.num_perm), dtype=np.uint8)
+            signatures[got.column("ord").to_numpy()] = _fixed_rows(
+                got.column("sig").combine_chunks(), np.uint8)
+            passes = SignatureFilter(RowsInMemory(signatures), cutoff)
+            del got, signatures  # held by passes alone, dropped with it after banding
         if n * opts.lsh_params.bands <= self.settings.driver_max_rows:
             got = docs.select("ord", "bands").toArrow()
             keys = np.empty((n, opts.lsh_params.bands), dtype=np.int64)
             keys[got.column("ord").to_numpy()] = _fixed_rows(got.column("bands")
                                                             .combine_chunks())
             del got
-            candidates = reps[candidate_pairs(keys[reps], opts.max_bucket)]
+            # Tested as the local engine tests them: bucket by bucket, so the band pairs
+            # the test drops (most of them, where documents share paragraphs) are never held.
+            candidates = reps[candidate_pairs(keys[reps], opts.max_bucket,
+                                              passes.on(reps) if passes else None)]
             del keys
         else:
             keyed = docs.select("ord", "bands").mapInArrow(BandRows(_bits(reps, n)),
@@ -582,19 +603,9 @@ class SparkDedup:
             codes = np.unique(found.column("code").to_numpy().view(np.uint64))
             candidates = np.stack([(codes >> np.uint64(32)).astype(np.int64),
                                    (codes & np.uint64(0xFFFFFFFF)).astype(np.int64)], axis=1)
-
-        cutoff = opts.agreement_cutoff
-        if cutoff and len(candidates):
-            # The local engine's signature test (neardup.sigfilter), on the candidates the
-            # driver holds.
-            got = docs.select("ord", "sig").toArrow()
-            rows = np.zeros((n, opts.num_perm), dtype=np.uint8)
-            rows[got.column("ord").to_numpy()] = _fixed_rows(got.column("sig").combine_chunks(),
-                                                            np.uint8)
-            del got
-            passes = SignatureFilter(RowsInMemory(rows), cutoff)
-            candidates = candidates[passes(candidates[:, 0], candidates[:, 1])]
-            del rows, passes
+            if passes is not None and len(candidates):
+                candidates = candidates[passes(candidates[:, 0], candidates[:, 1])]
+        del passes
 
         shown.step = "verifying"
         scores = self._score(spark, docs, candidates, n)
@@ -660,27 +671,28 @@ class SparkDedup:
         outdir.mkdir(parents=True, exist_ok=True)
         current: Path | None = None
         out: Any = None
-        try:
-            for row in chunks.orderBy("file", "block", "first").toLocalIterator():
-                f = self._files[row.file]
-                # As Parquet, one file an input (a directory's files are consecutive).
-                target = (kept_parquet_path(kept_path(outdir, inputs, f.input,
-                                                      inputs[f.input]))
-                          if as_parquet else kept_path(outdir, inputs, f.input, f.name))
-                if target != current:
-                    if out is not None:
-                        out.close()
-                    current = target
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    out = (open_like(target) if f.kind == "jsonl" and not as_parquet else
-                           ParquetAppender(target))
-                if isinstance(out, ParquetAppender):
-                    out.write(pa.ipc.open_stream(row.data).read_all())
-                else:
-                    out.write(row.data)
-        finally:
-            if out is not None:
-                out.close()
+        with failures_in_one_line(lambda: "writing kept/"):
+            try:
+                for row in chunks.orderBy("file", "block", "first").toLocalIterator():
+                    f = self._files[row.file]
+                    # As Parquet, one file an input (a directory's files are consecutive).
+                    target = (kept_parquet_path(kept_path(outdir, inputs, f.input,
+                                                          inputs[f.input]))
+                              if as_parquet else kept_path(outdir, inputs, f.input, f.name))
+                    if target != current:
+                        if out is not None:
+                            out.close()
+                        current = target
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        out = (open_like(target) if f.kind == "jsonl" and not as_parquet else
+                               ParquetAppender(target))
+                    if isinstance(out, ParquetAppender):
+                        out.write(pa.ipc.open_stream(row.data).read_all())
+                    else:
+                        out.write(row.data)
+            finally:
+                if out is not None:
+                    out.close()
 
     def _score(self, spark: Any, docs: Any, pairs: np.ndarray, n: int) -> np.ndarray:
         """The score of each pair of documents (:class:`ScorePairs`), in order. Each

@@ -13,6 +13,8 @@ import shutil
 import sys
 import threading
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,61 @@ DEFAULT_MASTER = "local[*]"
 
 class SparkUnavailable(NeardupError):
     """PySpark or a Java runtime is missing, or Spark would not start."""
+
+
+class SparkJobFailed(NeardupError):
+    """A Spark job of the run failed: one line naming the step and what to change."""
+
+
+#: Spark's reasons for a failed job, as its message words them, and what to change.
+_JOB_FAILURES = (
+    ("spark.driver.maxResultSize",
+     "the results sent to the driver passed spark.driver.maxResultSize",
+     "raise it and the driver's memory (--spark-conf spark.driver.maxResultSize=4g "
+     "--spark-conf spark.driver.memory=6g), or split the input"),
+    ("TaskResultLost",
+     "a task's result did not reach the driver (over spark.driver.maxResultSize, or lost "
+     "with its executor)",
+     "raise spark.driver.maxResultSize and the driver's memory (--spark-conf "
+     "spark.driver.maxResultSize=4g --spark-conf spark.driver.memory=6g), or split the input"),
+    ("OutOfDirectMemoryError", "an executor ran out of direct (Arrow) memory",
+     "use more --partitions, or raise spark.executor.memoryOverhead"),
+    ("OutOfMemoryError", "a Spark process ran out of memory",
+     "use more --partitions, or raise spark.executor.memory / spark.driver.memory"),
+    ("ExecutorLostFailure", "an executor was lost (killed, or out of memory)",
+     "see its worker's log; use more --partitions, or raise spark.executor.memory"),
+)
+
+
+@contextmanager
+def failures_in_one_line(step: Callable[[], str]) -> Iterator[None]:
+    """Spark's failures inside the block raised as :class:`SparkJobFailed`, naming the
+    step ``step()`` says the run was at (:func:`job_failure`)."""
+    try:
+        yield
+    except Exception as err:
+        failed = job_failure(err, step())
+        if failed is None:
+            raise
+        raise failed from None
+
+
+def job_failure(err: BaseException, step: str) -> SparkJobFailed | None:
+    """The one-line error for a Spark job that failed during ``step`` (None when ``err``
+    is not Spark's: it is not translated). With ``NEARDUP_DEBUG`` set, None: the trace."""
+    if os.environ.get("NEARDUP_DEBUG") or not type(err).__module__.startswith(
+            ("py4j", "pyspark")):
+        return None
+    text = str(err)
+    for marker, cause, advice in _JOB_FAILURES:
+        if marker in text:
+            return SparkJobFailed(f"spark, {step}: {cause}; {advice}")
+    reason = next((line.split("stage failure:", 1)[1].strip() for line in text.splitlines()
+                   if "stage failure:" in line), "")
+    reason = reason or next((line.strip() for line in text.splitlines() if line.strip()),
+                            type(err).__name__)
+    return SparkJobFailed(f"spark, {step}: the job failed ({reason[:300]}); "
+                          "NEARDUP_DEBUG=1 shows Spark's trace")
 
 
 def import_pyspark() -> Any:
@@ -120,7 +177,9 @@ def session(settings: SparkSettings, tmp_dir: str | None = None) -> Any:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise SparkUnavailable(f"Spark did not start ({first}); check the Java 17 runtime "
                                "(java -version) and --master") from None
-    spark.sparkContext.setLogLevel("ERROR")
+    # Errors reach the user as one line (job_failure); Spark's own log of them, and of
+    # task failures it recovers from, only with NEARDUP_DEBUG.
+    spark.sparkContext.setLogLevel("ERROR" if os.environ.get("NEARDUP_DEBUG") else "FATAL")
     _started["spark"] = spark
 
     def stop() -> None:
