@@ -319,33 +319,67 @@ class BandRows:
                 "key": keys.ravel(), "ord": np.repeat(ords[keep], width)})
 
 
-class BandPairs:
-    """Stage 3b on an executor: a partition holding every row of its band keys ->
-    candidate pairs by :func:`neardup.lsh.bucket_pairs` (the local engine's rule), each as
-    ``a << 32 | b``, unique within the partition."""
-
-    def __init__(self, max_bucket: int) -> None:
-        self.max_bucket = max_bucket
+class SharedKeys:
+    """Stage 3b on an executor: a partition holding every row of its band keys -> the rows
+    of the keys held by two documents or more (the others make no pair: most rows, so
+    only these go on to meet their documents' signature bytes)."""
 
     def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
 
-        from ...lsh import bucket_pairs
-
-        parts = [(b.column("band").to_numpy(), b.column("key").to_numpy(),
-                  b.column("ord").to_numpy()) for b in batches]
-        if not parts:
+        held = list(batches)
+        table = pa.Table.from_batches(held) if held else None
+        if table is None or not table.num_rows:
             return
-        band, key, ords = (np.concatenate(c) for c in zip(*parts))
-        order = np.lexsort((ords, key, band))
-        band, key, ords = band[order], key[order], ords[order]
+        band, key = table.column("band").to_numpy(), table.column("key").to_numpy()
+        order = np.lexsort((key, band))
+        band, key = band[order], key[order]
         starts = np.flatnonzero(np.r_[True, (band[1:] != band[:-1]) | (key[1:] != key[:-1])])
-        found = [(i.astype(np.uint64) << np.uint64(32)) | j.astype(np.uint64)
-                 for i, j in bucket_pairs(ords, starts, self.max_bucket)]
+        sizes = np.diff(np.r_[starts, len(key)])
+        shared = order[np.repeat(sizes > 1, sizes)]
+        yield from table.take(pa.array(np.sort(shared))).to_batches()
+
+
+class BandPairs:
+    """Stage 3c on an executor: a partition holding every row of its band keys (with each
+    document's signature bytes when ``cutoff`` asks for the signature test) -> the
+    candidate pairs, each as ``a << 32 | b``, ``a < b``, unique within the partition. Each
+    band's rows go through :func:`neardup.lsh.band_pair_codes`, the local engine's rule
+    (buckets, stars past ``max_bucket``, the test bucket by bucket), in document order, so
+    a star is centred on the document it is centred on locally."""
+
+    def __init__(self, max_bucket: int, cutoff: int = 0) -> None:
+        self.max_bucket, self.cutoff = max_bucket, cutoff
+
+    def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
+        import pyarrow as pa
+
+        from ...lsh import band_pair_codes
+
+        held = list(batches)
+        table = pa.Table.from_batches(held) if held else None
+        if table is None or not table.num_rows:
+            return
+        band, key = table.column("band").to_numpy(), table.column("key").to_numpy()
+        ords = table.column("ord").to_numpy()
+        order = np.lexsort((ords, band))
+        band, key, ords = band[order], key[order], ords[order]
+        rows = (_fixed_rows(table.column("sig").combine_chunks(), np.uint8)[order]
+                if self.cutoff else None)
+        found = []
+        cuts = np.flatnonzero(np.r_[True, band[1:] != band[:-1], True])
+        for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
+            m = hi - lo
+            keep = (SignatureFilter(RowsInMemory(rows[lo:hi]), self.cutoff).on(np.arange(m))
+                    if rows is not None else None)
+            codes = band_pair_codes(key[lo:hi], self.max_bucket, keep)
+            first, second = ords[lo:hi][codes // m], ords[lo:hi][codes % m]
+            found.append((first.astype(np.uint64) << np.uint64(32)) | second.astype(np.uint64))
         codes = np.unique(np.concatenate(found)) if found else np.empty(0, np.uint64)
         for start in range(0, len(codes), 1 << 20):
             yield pa.RecordBatch.from_pydict({"code": codes[start:start + (1 << 20)]
                                               .view(np.int64)})
+
 
 
 class RoutePayloads:
@@ -574,17 +608,17 @@ class SparkDedup:
 
         shown.step = "banding"
         cutoff = opts.agreement_cutoff
-        passes = None
-        if cutoff:
-            # The local engine's signature test (neardup.sigfilter), on the driver: each
-            # document's signature bytes (num_perm bytes a document).
-            got = docs.select("ord", "sig").toArrow()
-            signatures = np.zeros((n, opts.num_perm), dtype=np.uint8)
-            signatures[got.column("ord").to_numpy()] = _fixed_rows(
-                got.column("sig").combine_chunks(), np.uint8)
-            passes = SignatureFilter(RowsInMemory(signatures), cutoff)
-            del got, signatures  # held by passes alone, dropped with it after banding
         if n * opts.lsh_params.bands <= self.settings.driver_max_rows:
+            passes = None
+            if cutoff:
+                # The local engine's signature test (neardup.sigfilter), on the driver:
+                # each document's signature bytes (num_perm bytes a document).
+                got = docs.select("ord", "sig").toArrow()
+                signatures = np.zeros((n, opts.num_perm), dtype=np.uint8)
+                signatures[got.column("ord").to_numpy()] = _fixed_rows(
+                    got.column("sig").combine_chunks(), np.uint8)
+                passes = SignatureFilter(RowsInMemory(signatures), cutoff)
+                del got, signatures  # held by passes alone, dropped with it below
             got = docs.select("ord", "bands").toArrow()
             keys = np.empty((n, opts.lsh_params.bands), dtype=np.int64)
             keys[got.column("ord").to_numpy()] = _fixed_rows(got.column("bands")
@@ -594,18 +628,22 @@ class SparkDedup:
             # the test drops (most of them, where documents share paragraphs) are never held.
             candidates = reps[candidate_pairs(keys[reps], opts.max_bucket,
                                               passes.on(reps) if passes else None)]
-            del keys
+            del keys, passes
         else:
-            keyed = docs.select("ord", "bands").mapInArrow(BandRows(_bits(reps, n)),
-                                                           "band int, key long, ord long")
-            found = (keyed.repartition(partitions, "band", "key")
-                     .mapInArrow(BandPairs(opts.max_bucket), "code long").toArrow())
+            # On the executors: rows of one band key meet in one partition; those of keys
+            # two documents share meet their documents' signature bytes (a join on the
+            # document), and meet again by key to make and test their pairs.
+            keyed = (docs.select("ord", "bands")
+                     .mapInArrow(BandRows(_bits(reps, n)), "band int, key long, ord long")
+                     .repartition(partitions, "band", "key"))
+            if cutoff:
+                keyed = (keyed.mapInArrow(SharedKeys(), "band int, key long, ord long")
+                         .join(docs.select("ord", "sig"), "ord")
+                         .repartition(partitions, "band", "key"))
+            found = keyed.mapInArrow(BandPairs(opts.max_bucket, cutoff), "code long").toArrow()
             codes = np.unique(found.column("code").to_numpy().view(np.uint64))
             candidates = np.stack([(codes >> np.uint64(32)).astype(np.int64),
                                    (codes & np.uint64(0xFFFFFFFF)).astype(np.int64)], axis=1)
-            if passes is not None and len(candidates):
-                candidates = candidates[passes(candidates[:, 0], candidates[:, 1])]
-        del passes
 
         shown.step = "verifying"
         scores = self._score(spark, docs, candidates, n)
