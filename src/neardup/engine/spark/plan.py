@@ -11,9 +11,11 @@ Stages, and what each shuffles:
    token counts, 128-bit exact keys: about 40 bytes and the id a document); their places
    number them in reading order, and rejections and exact copies are decided by the local
    engine's code. The first document number of each split goes back to the executors.
-3. **band** (shuffle: one row per representative and band, the representatives a bitmap
-   shipped with the task): rows of one band key meet in one partition, whose candidate
-   pairs follow :func:`neardup.lsh.bucket_pairs`, the local engine's rule.
+3. **band** (shuffles: one row per representative and band, the representatives a bitmap
+   shipped with the task; then the rows of keys two documents share, joined with their
+   documents' signature bytes): rows of one band key meet in one partition, whose
+   candidate pairs, tested by :mod:`neardup.sigfilter`, follow
+   :func:`neardup.lsh.band_pair_codes`, the local engine's rule.
 4. **verify** (shuffle: the candidate pairs, joined twice with the shingle sets of the
    documents in them): exact Jaccard on the executors (:func:`neardup.dedup.score_pairs`).
 5. **components** (shuffles: the matching pairs, a few rounds):
