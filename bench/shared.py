@@ -3,7 +3,7 @@ recall on a sample against brute force.
 
     python bench/shared.py [--docs 320000 1000000 2000000 5000000] [--pool 10000]
                            [--command dedup|pairs] [--workers 2] [--repeat 1] [--sample 1000]
-                           [--peer rensa|datasketch]
+                           [--peer rensa|datasketch] [--spark 'local[2]']
 
 Documents of 2-4 real paragraphs (tests/paragraphs.py: real ABC news sentences, 2-5 to a
 paragraph, 30% of words swapped once per paragraph) from one fixed pool, 10% near copies,
@@ -14,7 +14,9 @@ one of ``--sample`` documents drawn at random, found by exact Jaccard over every
 sharing a paragraph with it (the oracle's own shingles). With ``--peer``, the peer's
 pipeline (bench/peers.py: its MinHash and LSH at 0.8, no verification) runs on the same
 corpus right after, each size: its docs/s, peak PSS, the pairs it reports (LSH candidates)
-and their recall. Writes bench/results/shared-COMMAND-wW-poolP.md.
+and their recall. With ``--spark MASTER`` neardup runs with ``--engine spark --master
+MASTER`` (Spark's default memory settings; peak memory then covers the driver, its JVM and
+the Python workers). Writes bench/results/shared-COMMAND-wW-poolP.md (``-spark`` added).
 """
 
 from __future__ import annotations
@@ -133,6 +135,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--sample", type=int, default=1000)
     ap.add_argument("--peer", choices=["rensa", "datasketch"])
+    ap.add_argument("--spark", metavar="MASTER", help="run on Spark at this master")
     args = ap.parse_args()
     rows = []
     for docs in args.docs:
@@ -143,6 +146,8 @@ def main() -> None:
                "--workers", str(args.workers), "--no-progress"]
         if args.command == "dedup":
             cmd += ["-o", str(out)]
+        if args.spark:
+            cmd += ["--engine", "spark", "--master", args.spark]
         runs = [measure_memory(cmd, out.with_suffix(".stdout"), pss=True)
                 for _ in range(args.repeat)]
         seconds = statistics.median(r[0] for r in runs)
@@ -152,7 +157,8 @@ def main() -> None:
         chosen, truth = sampled_truth(path, args.sample)
         found = found_pairs(out, args.command)
         hit = sum(1 for pair in truth if pair in found)
-        rows.append((f"neardup {args.command}", docs, path.stat().st_size, seconds,
+        rows.append((f"neardup {args.command}" + (f" (spark {args.spark})" if args.spark else ""),
+                     docs, path.stat().st_size, seconds,
                      [r[0] for r in runs], peak, summary.get("candidate_pairs"),
                      summary.get("verified_pairs"), len(truth), hit))
         print(rows[-1], file=sys.stderr)
@@ -175,7 +181,7 @@ def main() -> None:
         f"{args.repeat} run(s), {time.strftime('%Y-%m-%d %H:%M')} "
         f"(`python bench/shared.py --docs {' '.join(map(str, args.docs))} --pool "
         f"{args.pool} --command {args.command} --workers {args.workers} --repeat "
-        f"{args.repeat}`):",
+        f"{args.repeat}" + (f" --spark '{args.spark}'" if args.spark else "") + "`):",
         "",
         "| pipeline | documents | JSONL | candidates (a document) | verified pairs | wall s "
         f"(runs) | time / its time at {base[1]:,} | docs/s | peak GiB PSS | recall at "
@@ -195,7 +201,8 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     (HERE / "results").mkdir(exist_ok=True)
-    name = f"shared-{args.command}-w{args.workers}-pool{args.pool}.md"
+    name = (f"shared-{args.command}-w{args.workers}-pool{args.pool}"
+            f"{'-spark' if args.spark else ''}.md")
     (HERE / "results" / name).write_text(text + "\n")
 
 
