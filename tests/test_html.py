@@ -68,9 +68,9 @@ def test_html_page_scrape_and_wire_copy_are_one_story(seed_texts) -> None:
     assert json.loads(result.stdout)["jaccard"] == 1.0
 
 
-def warc_bytes(records: list[tuple[str, bytes, str]]) -> bytes:
+def warc_bytes(records: list[tuple[str, bytes, str]], gzip: bool = True) -> bytes:
     out = io.BytesIO()
-    writer = WARCWriter(out, gzip=True)
+    writer = WARCWriter(out, gzip=gzip)
     for url, body, content_type in records:
         headers = StatusAndHeaders("200 OK", [("Content-Type", content_type)],
                                    protocol="HTTP/1.1")
@@ -108,6 +108,33 @@ def test_warc_dedup_with_kept_records_and_a_truncated_archive(tmp_path: Path) ->
                            str(tmp_path / "cut.warc.gz")], capture_output=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert b"rest of this file is lost" in proc.stderr
+
+
+def test_a_failed_write_of_kept_warc_records_is_an_error_not_a_short_copy(
+        tmp_path: Path, lee_texts: list[str]) -> None:
+    """kept/ of a WARC input (300 distinct articles, all kept) where no file may grow past
+    a third of the input (a full disk, as RLIMIT_FSIZE makes one): one line, exit status
+    1, and no output directory that looks complete, never a kept/ copy cut short without
+    a word."""
+    import resource
+
+    pages = [(f"https://example.org/{k}", f"<html><body><p>{text}</p></body></html>".encode(),
+              "text/html") for k, text in enumerate(lee_texts)]
+    data = warc_bytes(pages, gzip=False)
+    (tmp_path / "crawl.warc").write_bytes(data)
+    limit = len(data) // 3
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "neardup", "dedup",
+                           str(tmp_path / "crawl.warc"), "-o", str(out), "--raw", "-w", "1"],
+                          capture_output=True, text=True, timeout=300, preexec_fn=small_files)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "File too large" in lines[0], proc.stderr
+    assert not (out / "summary.json").exists()
 
 
 def test_broken_and_oversized_pages_are_reported(tmp_path: Path) -> None:

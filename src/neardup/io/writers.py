@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,11 +30,6 @@ from .readers import (
     read_input,
     read_jsonl_stream,
 )
-
-#: The files each command writes into its output directory (``kept/`` aside).
-DEDUP_FILES = ("pairs.jsonl", "clusters.jsonl", "rejected.jsonl", "summary.json")
-REUSE_FILES = ("pairs.jsonl", "groups.jsonl", "rejected.jsonl", "summary.json")
-CLEAN_FILES = ("cleaned.jsonl", "boilerplate.jsonl", "rejected.jsonl", "summary.json")
 
 
 def jsonl_line(row: dict[str, Any]) -> str:
@@ -268,14 +265,18 @@ def _copy_warc_records(path: str, numbers: np.ndarray, target: Path) -> None:
     wanted = set(numbers.tolist())
     number = 0
     with open(path, "rb") as src, open_like(target) as dst:
-        try:
-            for record in ArchiveIterator(src, record_types=WarcRecordType.response,
-                                          parse_http=False):
-                number += 1
-                if number in wanted:
-                    record.write(dst)
-        except Exception:
-            pass  # the reader already reported where the archive broke off
+        records = iter(ArchiveIterator(src, record_types=WarcRecordType.response,
+                                       parse_http=False))
+        while True:
+            try:
+                record = next(records)
+            except StopIteration:
+                break
+            except Exception:  # noqa: BLE001 - fastwarc raises several kinds
+                break  # the reader already reported where the archive broke off
+            number += 1
+            if number in wanted:
+                record.write(dst)  # a failed write (a full disk) is raised, never dropped
 
 
 def _copy_rows(path: str, rows: np.ndarray, target: Path) -> None:
@@ -304,3 +305,11 @@ def write_summary(path: Path, summary: dict[str, Any]) -> None:
     """Write ``summary.json`` (into a run's staging directory: the commit makes it appear
     whole, see :mod:`neardup.io.outdir`)."""
     path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+
+
+def summary_header(command: str, inputs: list[str], read: ReadOptions,
+                   fingerprints: list[dict[str, Any]]) -> dict[str, Any]:
+    """What every ``summary.json`` starts with: the command, its inputs as given and as they
+    were when read (so a report can tell whether they changed), and the read options."""
+    return {"command": command, "inputs": inputs, "working_dir": os.getcwd(),
+            "input_fingerprints": fingerprints, "read": asdict(read)}
