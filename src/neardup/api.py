@@ -23,9 +23,9 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
@@ -36,13 +36,13 @@ from .align import explain as _explain_texts
 from .clean import Cleaned, CleanOptions
 from .clean.passes import CleanTask, FirstPass, first_pass, needs_first_pass
 from .dedup import Deduplicator, DedupOptions, DedupResult, Pair, payload_dtype
-from .document import Document, Source
+from .document import Docs, Document, as_documents
 from .engine import LocalEngine, default_workers
 from .engine.local import MemoryLimit
 from .engine.spark import SparkSettings
 from .errors import InputError
 from .intake import Intake, map_batches
-from .io.outdir import OutputDir
+from .io.outdir import CLEAN_FILES, DEDUP_FILES, REUSE_FILES, OutputDir
 from .io.readers import (
     RawRecord,
     ReadOptions,
@@ -54,12 +54,10 @@ from .io.readers import (
     read_jsonl_stream,
 )
 from .io.writers import (
-    CLEAN_FILES,
-    DEDUP_FILES,
     KEPT_FORMATS,
-    REUSE_FILES,
     jsonl_line,
     rejected_rows,
+    summary_header,
     write_jsonl,
     write_kept,
     write_kept_parquet,
@@ -70,22 +68,6 @@ from .progress import progress_wanted, reporter, track
 from .reuse import ReuseFinder, ReuseOptions, ReuseResult
 from .store import LiveTempDir, SpilledColumns, SpilledParts, SpilledRows, SpillStore
 from .text import DEFAULT_NGRAM
-
-Docs = Iterable[str] | Iterable[tuple[str, str]] | Iterable[Document] | Mapping[str, str]
-
-
-def as_documents(docs: Docs) -> Iterator[Document]:
-    """Documents from strings (ids ``"0"``, ``"1"``, ...), ``(id, text)`` pairs, a mapping
-    of id to text, or :class:`Document` objects."""
-    items = docs.items() if isinstance(docs, Mapping) else docs
-    for n, item in enumerate(items):
-        if isinstance(item, Document):
-            yield item
-        elif isinstance(item, str):
-            yield Document(str(n), item, Source("<memory>", n))
-        else:
-            doc_id, text = item
-            yield Document(str(doc_id), text, Source("<memory>", n))
 
 
 def dedup(docs: Docs, threshold: float = 0.8, *, workers: int = 1,
@@ -138,8 +120,9 @@ def explain(a: str, b: str, ngram: int = DEFAULT_NGRAM, a_id: str = "A",
     """Why two texts match: exact Jaccard, containment, shared passages, each side's extras.
     With ``clean``, extras that cleaning removes are marked, and the cleaned Jaccard given
     (learned boilerplate needs a corpus, so only patterns and the header rule apply)."""
-    cleaner = replace(clean, learn=False).cleaner() if clean is not None else None
-    return _explain_texts(a, b, ngram, a_id, b_id, cleaner)
+    # No learned lines given: cleaner() applies the patterns and the header rule only.
+    return _explain_texts(a, b, ngram, a_id, b_id,
+                          clean.cleaner() if clean is not None else None)
 
 
 def find_reuse(docs: Docs, options: ReuseOptions = ReuseOptions(), *,
@@ -186,7 +169,7 @@ def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = C
         replay = _records(inputs, read, second, ranges=not task.needs_positions)
         summary = _write_cleaned(replay, task, LocalEngine(workers), out, progress,
                                  input_size(inputs))
-        summary = {**_run_header("clean", inputs, read, fingerprints), **summary,
+        summary = {**summary_header("clean", inputs, read, fingerprints), **summary,
                    "seconds": round(time.perf_counter() - started, 3),
                    "learned_lines": len(learned.lines or {})}
         write_summary(out.file("summary.json"), summary)
@@ -275,14 +258,6 @@ def _stdin_copy(inputs: list[str], tmp_dir: str | None) -> Iterator[_StdinCopy |
     finally:
         if copy is not None:
             copy.close()
-
-
-def _run_header(command: str, inputs: list[str], read: ReadOptions,
-                fingerprints: list[dict[str, Any]]) -> dict[str, Any]:
-    """What every ``summary.json`` starts with: the command, its inputs as given and as they
-    were when read (so a report can tell whether they changed), and the read options."""
-    return {"command": command, "inputs": inputs, "working_dir": os.getcwd(),
-            "input_fingerprints": fingerprints, "read": asdict(read)}
 
 
 def _learn(inputs: list[str], read: ReadOptions, stdin: IO[bytes] | _StdinCopy | None,
@@ -383,7 +358,7 @@ def reuse_files(inputs: list[str], outdir: str | Path, options: ReuseOptions = R
         write_jsonl(out.file("rejected.jsonl"), rejected_rows(result.rejected))
         result.seconds = time.perf_counter() - started
         write_summary(out.file("summary.json"), {
-            **_run_header("reuse", inputs, read, fingerprints), **result.stats.to_dict(),
+            **summary_header("reuse", inputs, read, fingerprints), **result.stats.to_dict(),
             "seconds": round(result.seconds, 3), "settings": asdict(options)})
         out.commit()
     return result
@@ -466,7 +441,7 @@ def summary_dict(result: DedupResult, inputs: list[str], read: ReadOptions = Rea
     """What ``summary.json`` holds: the run's :class:`~neardup.dedup.Stats` and settings."""
     opts = result.options
     return {
-        **_run_header("dedup", inputs, read,
+        **summary_header("dedup", inputs, read,
                       fingerprints if fingerprints is not None else input_fingerprints(inputs)),
         **result.stats.to_dict(),
         "seconds": round(result.seconds, 3),

@@ -100,6 +100,12 @@ class DedupOptions:
             return 0
         return agreement_cutoff(self.threshold, self.num_perm, self.max_drop)
 
+    def matches(self, scores: np.ndarray | float) -> np.ndarray | bool:
+        """The match test, for every engine and the index: a score at least the threshold.
+        The tolerance keeps a pair whose exact Jaccard equals the threshold (4/5 at 0.8)
+        from failing on the last bit of a float division."""
+        return scores >= self.threshold - 1e-12
+
 
 @dataclass
 class SketchedBatch:
@@ -520,7 +526,7 @@ class Deduplicator:
         self._keys = []  # all per-document state now lives in the arrays above
         candidates = reps[self._candidates(reps)]
         scores = self._similarities(candidates)
-        match = scores >= opts.threshold - 1e-12
+        match = opts.matches(scores)
         edges, edge_scores = candidates[match], scores[match]
         result = decide(self.ids, self.sources, status, ntokens, exact_rep, len(candidates),
                         edges, edge_scores, group_labels(exact_rep, edges), self.rejected,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
 
@@ -339,3 +339,22 @@ class RecordBatch:
                 yield i, parse(item, _NOWHERE)
             else:
                 yield i, Document(doc_id, item, None, meta)
+
+
+#: What the library's functions take as documents: strings (ids ``"0"``, ``"1"``, ...),
+#: ``(id, text)`` pairs, :class:`Document` objects, or a mapping of id to text.
+Docs = Iterable[str] | Iterable[tuple[str, str]] | Iterable[Document] | Mapping[str, str]
+
+
+def as_documents(docs: Docs) -> Iterator[Document]:
+    """Documents from strings (ids ``"0"``, ``"1"``, ...), ``(id, text)`` pairs, a mapping
+    of id to text, or :class:`Document` objects."""
+    items = docs.items() if isinstance(docs, Mapping) else docs
+    for n, item in enumerate(items):
+        if isinstance(item, Document):
+            yield item
+        elif isinstance(item, str):
+            yield Document(str(n), item, Source("<memory>", n))
+        else:
+            doc_id, text = item
+            yield Document(str(doc_id), text, Source("<memory>", n))

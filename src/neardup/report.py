@@ -22,8 +22,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from .align import align, tokenize_with_offsets
-from .api import explain
+from .align import align, explain, tokenize_with_offsets
 from .clean import CleanOptions
 from .errors import InputError, ReportError
 from .io.outdir import add_to_run, check_complete, write_text_atomic
@@ -421,7 +420,7 @@ def _view(run: Run, k: int, p: dict[str, Any]) -> str:
         return ""
     if run.command == "dedup":
         cleaned = run.summary.get("settings", {}).get("cleaned", False)
-        why = explain(a_text, b_text, clean=CleanOptions() if cleaned else None)
+        why = explain(a_text, b_text, cleaner=CleanOptions().cleaner() if cleaned else None)
         marks_a: list[Mark] = [(q.a.start, q.a.end, "shared", str(n + 1))
                                for n, q in enumerate(why.passages)]
         marks_b: list[Mark] = [(q.b.start, q.b.end, "shared", str(n + 1))

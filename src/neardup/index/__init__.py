@@ -28,10 +28,9 @@ from typing import Any
 import numpy as np
 import xxhash
 
-from ..api import Docs, as_documents
 from ..clean.cleaner import Cleaner, CleanOptions
 from ..dedup import DedupOptions, Pair, score_pairs, sketch_texts
-from ..document import Document, Rejected, Source
+from ..document import Docs, Document, Rejected, Source, as_documents
 from ..engine.base import batched
 from ..errors import InputError
 from ..intake import NO_WORDS
@@ -467,7 +466,7 @@ class Index:
         run's rule)."""
         if exact:
             return Pair(a, b, 1.0, exact=True)
-        if score >= self.options.threshold - 1e-12:
+        if self.options.matches(score):
             return Pair(a, b, score)
         return None
 
@@ -505,7 +504,7 @@ def _text_hash(text: str) -> bytes:
 
 def _documents(docs: Docs | Iterable[Document | Rejected]) -> Iterator[Document | Rejected]:
     """Documents and rejections as they come; strings and ``(id, text)`` pairs as
-    :func:`neardup.api.as_documents` makes them."""
+    :func:`neardup.document.as_documents` makes them."""
     if isinstance(docs, dict):
         yield from as_documents(docs)
         return

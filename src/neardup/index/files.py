@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from ..api import _run_header
 from ..cluster import components
 from ..document import Document, Rejected, Source
 from ..io.outdir import OutputDir
@@ -29,7 +28,13 @@ from ..io.readers import (
     input_size,
     read_inputs,
 )
-from ..io.writers import rejected_rows, write_jsonl, write_kept, write_summary
+from ..io.writers import (
+    rejected_rows,
+    summary_header,
+    write_jsonl,
+    write_kept,
+    write_summary,
+)
 from ..progress import track
 from . import Index, IndexAdded
 
@@ -93,7 +98,7 @@ def _write(out: OutputDir, index: Index, inputs: list[str], read: ReadOptions,
     write_kept(inputs, {path: np.array(sorted(r), dtype=np.int64) for path, r in kept.items()},
                out.subdir("kept"))
     write_summary(out.file("summary.json"), {
-        **_run_header("index add", inputs, read, input_fingerprints(inputs)),
+        **summary_header("index add", inputs, read, input_fingerprints(inputs)),
         "index": str(index.path), "documents_in_index": len(index),
         "added": len(fresh), "known": added.known, "rejected": len(added.rejected),
         "kept": len(fresh) - len(removed), "removed": len(removed),

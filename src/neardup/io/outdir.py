@@ -31,7 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OutputError, ReportError, os_error_message
-from .writers import CLEAN_FILES, DEDUP_FILES, REUSE_FILES
+
+#: The files each command writes into its output directory (``kept/`` aside).
+DEDUP_FILES = ("pairs.jsonl", "clusters.jsonl", "rejected.jsonl", "summary.json")
+REUSE_FILES = ("pairs.jsonl", "groups.jsonl", "rejected.jsonl", "summary.json")
+CLEAN_FILES = ("cleaned.jsonl", "boilerplate.jsonl", "rejected.jsonl", "summary.json")
 
 MANIFEST = ".neardup-run.json"
 LOCK = ".neardup.lock"

@@ -54,6 +54,7 @@ from .html import (
     read_html_file,
     read_warc,
 )
+from .outdir import LOCK, MANIFEST
 
 #: What a truncated or corrupt (compressed) stream raises part-way through.
 STREAM_ERRORS = (OSError, EOFError, ValueError, zlib.error, zstandard.ZstdError)
@@ -348,8 +349,6 @@ def walk_files(root: Path) -> Iterator[Path | Rejected]:
 
 
 def _is_output_dir(path: Path) -> bool:
-    from .outdir import LOCK, MANIFEST  # here: outdir imports the writers, which import us
-
     try:
         return (path / LOCK).exists() or (path / MANIFEST).exists()
     except OSError:  # unreadable: os.walk reports it as such

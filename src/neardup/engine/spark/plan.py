@@ -321,6 +321,14 @@ class BandRows:
                 "key": keys.ravel(), "ord": np.repeat(ords[keep], width)})
 
 
+def _partition_table(batches: Iterator[Any]) -> Any:
+    """A partition's Arrow batches as one table, or None when it holds no row."""
+    import pyarrow as pa
+
+    held = [b for b in batches if b.num_rows]
+    return pa.Table.from_batches(held) if held else None
+
+
 class SharedKeys:
     """Stage 3b on an executor: a partition holding every row of its band keys -> the rows
     of the keys held by two documents or more (the others make no pair: most rows, so
@@ -329,9 +337,8 @@ class SharedKeys:
     def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
 
-        held = list(batches)
-        table = pa.Table.from_batches(held) if held else None
-        if table is None or not table.num_rows:
+        table = _partition_table(batches)
+        if table is None:
             return
         band, key = table.column("band").to_numpy(), table.column("key").to_numpy()
         order = np.lexsort((key, band))
@@ -358,9 +365,8 @@ class BandPairs:
 
         from ...lsh import band_pair_codes
 
-        held = list(batches)
-        table = pa.Table.from_batches(held) if held else None
-        if table is None or not table.num_rows:
+        table = _partition_table(batches)
+        if table is None:
             return
         band, key = table.column("band").to_numpy(), table.column("key").to_numpy()
         ords = table.column("ord").to_numpy()
@@ -649,7 +655,7 @@ class SparkDedup:
 
         shown.step = "verifying"
         scores = self._score(spark, docs, candidates, n)
-        match = scores >= opts.threshold - 1e-12
+        match = opts.matches(scores)
         edges, edge_scores = candidates[match], scores[match]
 
         shown.step = "connected components"
