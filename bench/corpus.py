@@ -21,6 +21,9 @@ from tests import synth  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
+# Every bench script writes its corpora and outputs under DATA (and DATA/out) and imports
+# this module: a fresh clone has neither directory (bench/data is not in git).
+(DATA / "out").mkdir(parents=True, exist_ok=True)
 LEE = HERE.parent / "tests" / "data" / "lee_background.cor"
 
 
