@@ -34,7 +34,7 @@ import orjson
 
 from .clean import Cleaner, CleanOptions
 from .cluster import KeepPolicy, group_labels, kept_members
-from .document import RawRecord, RecordBatch, Rejected, Source, Sources
+from .document import Document, RawRecord, RecordBatch, Rejected, Source, Sources
 from .engine.base import (
     ColumnReader,
     ColumnStore,
@@ -145,16 +145,20 @@ class SketchTask:
             if isinstance(doc, Rejected):
                 failed.append((i, doc.reason, doc.id))
                 continue
-            text = doc.text
-            if self.cleaner is not None:
-                meta = doc.meta
-                text = self.cleaner.clean(text, meta.get("site", ""), meta.get("title")).text
-            texts.append(text)
+            texts.append(compared_text(doc, self.cleaner))
             ids.append(doc.id)
         keys, ntokens, bands, sig_bytes, counts, payload = sketch_texts(
             self._sketcher, self.lsh, texts, self.keep_shingles)
         return SketchedBatch(keys, ntokens, bands, sig_bytes, counts,
                              self.spill.append(payload), ids, failed)
+
+
+def compared_text(doc: Document, cleaner: Cleaner | None) -> str:
+    """The text of ``doc`` that every engine and the index compare: as read, or cleaned
+    by ``cleaner`` with the document's site (for its learned lines) and title."""
+    if cleaner is None:
+        return doc.text
+    return cleaner.clean(doc.text, doc.meta.get("site", ""), doc.meta.get("title")).text
 
 
 def sketch_texts(sketcher: Sketcher, lsh: LSHParams, texts: list[str], keep_shingles: bool

@@ -29,7 +29,7 @@ import numpy as np
 import xxhash
 
 from ..clean.cleaner import Cleaner, CleanOptions
-from ..dedup import DedupOptions, Pair, score_pairs, sketch_texts
+from ..dedup import DedupOptions, Pair, compared_text, score_pairs, sketch_texts
 from ..document import Docs, Document, Rejected, Source, as_documents
 from ..engine.base import batched
 from ..errors import InputError
@@ -324,10 +324,7 @@ class Index:
     # -- the algorithm --------------------------------------------------------------------
 
     def _sketch(self, docs: list[Document]) -> _Sketched:
-        texts = [d.text for d in docs]
-        if self.cleaner is not None:
-            texts = [self.cleaner.clean(d.text, d.meta.get("site", ""), d.meta.get("title")).text
-                     for d in docs]
+        texts = [compared_text(d, self.cleaner) for d in docs]
         keys, ntokens, bands, signatures, counts, payload = sketch_texts(
             self.sketcher, self.lsh, texts, True)
         bands = np.asarray(bands, dtype=np.uint64).reshape(len(docs), self.lsh.bands)

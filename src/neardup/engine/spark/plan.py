@@ -44,6 +44,7 @@ from ...dedup import (
     DedupOptions,
     DedupResult,
     Status,
+    compared_text,
     decide,
     exact_representatives,
     payload_dtype,
@@ -233,12 +234,7 @@ class SketchPartition:
                         _DOCUMENT if isinstance(record, Document) else _REJECTED)
                 if isinstance(record, Document):
                     parsed_before[(file, block)] = prank + 1
-                    text = record.text
-                    if self.cleaner is not None:
-                        meta = record.meta
-                        text = self.cleaner.clean(text, meta.get("site", ""),
-                                                  meta.get("title")).text
-                    texts.append(text)
+                    texts.append(compared_text(record, self.cleaner))
                 for name, value in (("file", file), ("block", block), ("row", row),
                                     ("record", number), ("kind", kind), ("prank", prank),
                                     ("id", None if record is None else record.id),
