@@ -386,39 +386,25 @@ class BandPairs:
 
 
 
-class RoutePayloads:
-    """Stage 4a on an executor: for every pair ``k`` a document is in, the row ``(k, side,
-    payload)`` (side 0 for the pair's first document, 1 for its second). The pairs go with
-    the task as the documents' incidences sorted by document, so a batch finds its rows by
-    binary search: no join."""
+class PairedPayloads:
+    """Stage 4a on an executor: the ``(ord, payload)`` rows of the documents the pairs hold
+    (a bitmap shipped with the task: no join), so only these meet the pairs."""
 
-    def __init__(self, pairs: np.ndarray) -> None:
-        node = np.asarray(pairs, dtype=np.int64).ravel()  # a0, b0, a1, b1, ...
-        order = np.argsort(node, kind="stable")
-        self.node = node[order]
-        self.incidence = order  # pair k, side s at 2k + s
+    def __init__(self, paired: bytes) -> None:
+        self.paired = paired
 
     def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
 
         for batch in batches:
-            ords = batch.column("ord").to_numpy()
-            lo = np.searchsorted(self.node, ords, "left")
-            hi = np.searchsorted(self.node, ords, "right")
-            counts = hi - lo
-            if not counts.any():
-                continue
-            rows = np.repeat(np.arange(len(ords)), counts)
-            at = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-            incidence = self.incidence[at]
-            yield pa.RecordBatch.from_pydict({
-                "k": incidence // 2, "side": (incidence % 2).astype(np.int8),
-                "payload": batch.column("payload").take(pa.array(rows))})
+            held = _members(self.paired, batch.column("ord").to_numpy())
+            if held.any():
+                yield batch.filter(pa.array(held))
 
 
 class ScorePairs:
-    """Stage 4b on an executor: a partition holding both rows of each of its pairs ->
-    the pairs' scores."""
+    """Stage 4b on an executor: rows ``(k, first, second)`` of pairs joined with both of
+    their documents' payloads -> each pair's score (:func:`neardup.dedup.score_pairs`)."""
 
     def __init__(self, options: DedupOptions) -> None:
         self.verify = options.verify
@@ -427,19 +413,15 @@ class ScorePairs:
     def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
 
-        payloads: list[np.ndarray] = []
-        k_parts, side_parts = [], []
         for batch in batches:
-            payloads.extend(_binary_items(batch.column("payload"), self.dtype))
-            k_parts.append(batch.column("k").to_numpy())
-            side_parts.append(batch.column("side").to_numpy())
-        if not payloads:
-            return
-        k, side = np.concatenate(k_parts), np.concatenate(side_parts)
-        order = np.lexsort((side, k))  # each pair's two rows, first document first
-        first, second = order[0::2], order[1::2]
-        scores = score_pairs(payloads, first, second, self.verify)
-        yield pa.RecordBatch.from_pydict({"k": k[first], "score": scores})
+            if not batch.num_rows:
+                continue
+            payloads = (_binary_items(batch.column("first"), self.dtype)
+                        + _binary_items(batch.column("second"), self.dtype))
+            k = np.arange(batch.num_rows)
+            yield pa.RecordBatch.from_pydict({
+                "k": batch.column("k"),
+                "score": score_pairs(payloads, k, batch.num_rows + k, self.verify)})
 
 
 def _fixed_rows(column: Any, dtype: type = np.int64) -> np.ndarray:
@@ -737,17 +719,28 @@ class SparkDedup:
                     out.close()
 
     def _score(self, spark: Any, docs: Any, pairs: np.ndarray, n: int) -> np.ndarray:
-        """The score of each pair of documents (:class:`ScorePairs`), in order. Each
-        document's payload is sent once for each pair it is in, tagged with the pair's
-        number (:class:`RoutePayloads`); one shuffle by that number brings the two of a
-        pair together, where they are scored."""
+        """The score of each pair of documents, in order: the pairs, numbered, go to the
+        executors once, as a DataFrame; the payloads of the documents they hold
+        (:class:`PairedPayloads`) are joined to them twice, by each side's document, and
+        each pair is scored where its two payloads meet (:class:`ScorePairs`). No task
+        carries the pairs, and only the scores come back."""
+        import pyarrow as pa
+        from pyspark.sql import functions as F
+
         if not len(pairs):
             return np.empty(0)
-        partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
-        routed = docs.select("ord", "payload").mapInArrow(
-            RoutePayloads(pairs), "k long, side byte, payload binary")
-        got = (routed.repartition(partitions, "k")
-               .mapInArrow(ScorePairs(self.options), "k long, score double").toArrow())
+        numbered = spark.createDataFrame(pa.table({
+            "k": np.arange(len(pairs), dtype=np.int64),
+            "a": pairs[:, 0].astype(np.int64), "b": pairs[:, 1].astype(np.int64)}))
+        payloads = docs.select("ord", "payload").mapInArrow(
+            PairedPayloads(_bits(np.unique(pairs), n)), "ord long, payload binary")
+        joined = (numbered
+                  .join(payloads.select(F.col("ord").alias("a"),
+                                        F.col("payload").alias("first")), "a")
+                  .join(payloads.select(F.col("ord").alias("b"),
+                                        F.col("payload").alias("second")), "b"))
+        got = joined.select("k", "first", "second").mapInArrow(
+            ScorePairs(self.options), "k long, score double").toArrow()
         scores = np.empty(len(pairs))
         scores[got.column("k").to_numpy()] = got.column("score").to_numpy()
         return scores
