@@ -34,17 +34,17 @@ class SparkJobFailed(NeardupError):
     """A Spark job of the run failed: one line naming the step and what to change."""
 
 
+_RESULT_ADVICE = ("raise spark.driver.maxResultSize and the driver's memory (--spark-conf "
+                  "spark.driver.maxResultSize=4g --spark-conf spark.driver.memory=6g), or "
+                  "split the input")
+
 #: Spark's reasons for a failed job, as its message words them, and what to change.
 _JOB_FAILURES = (
     ("spark.driver.maxResultSize",
-     "the results sent to the driver passed spark.driver.maxResultSize",
-     "raise it and the driver's memory (--spark-conf spark.driver.maxResultSize=4g "
-     "--spark-conf spark.driver.memory=6g), or split the input"),
+     "the results sent to the driver passed spark.driver.maxResultSize", _RESULT_ADVICE),
     ("TaskResultLost",
      "a task's result did not reach the driver (over spark.driver.maxResultSize, or lost "
-     "with its executor)",
-     "raise spark.driver.maxResultSize and the driver's memory (--spark-conf "
-     "spark.driver.maxResultSize=4g --spark-conf spark.driver.memory=6g), or split the input"),
+     "with its executor)", _RESULT_ADVICE),
     ("OutOfDirectMemoryError", "an executor ran out of direct (Arrow) memory",
      "use more --partitions, or raise spark.executor.memoryOverhead"),
     ("OutOfMemoryError", "a Spark process ran out of memory",
