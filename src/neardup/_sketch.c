@@ -467,10 +467,14 @@ static int open_runs(runs_args *r, PyObject *ov, PyObject *oo, PyObject *oa, PyO
     return 0;
 }
 
-static void close_runs(runs_args *r) {
-    Py_buffer *views[] = {&r->vv, &r->vo, &r->va, &r->vb, &r->vout};
-    for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
+/* Release the views that were opened (a view never opened has no obj). */
+static void release_views(Py_buffer *views[], size_t n) {
+    for (size_t i = 0; i < n; i++)
         if (views[i]->obj) PyBuffer_Release(views[i]);
+}
+
+static void close_runs(runs_args *r) {
+    release_views((Py_buffer *[]){&r->vv, &r->vo, &r->va, &r->vb, &r->vout}, 5);
 }
 
 PyDoc_STRVAR(intersections_doc,
@@ -589,12 +593,6 @@ done:
     PyMem_Free(scratch.counts);
     close_runs(&r);
     return result;
-}
-
-/* Release the views that were opened (a view never opened has no obj). */
-static void release_views(Py_buffer *views[], size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (views[i]->obj) PyBuffer_Release(views[i]);
 }
 
 /* The width of a matrix of byte rows, checked. */
