@@ -582,7 +582,7 @@ class BandTask:
 
     def __call__(self, band: int) -> np.ndarray:
         return band_pair_codes(self.bands.column(band)[self.reps], self.max_bucket,
-                               self.passes.on(self.reps) if self.passes.cutoff else None)
+                               self.passes.on(self.reps))
 
 
 class ScoreTask:

@@ -97,8 +97,12 @@ class SignatureFilter:
             return np.ones(len(first), dtype=bool)
         return self.agreements(first, second) >= self.cutoff
 
-    def on(self, row_of: np.ndarray) -> RowsTest:
-        """This test for items numbered ``0..len(row_of)-1`` whose rows are ``row_of``."""
+    def on(self, row_of: np.ndarray) -> RowsTest | None:
+        """This test for items numbered ``0..len(row_of)-1`` whose rows are ``row_of``, as
+        :func:`neardup.lsh.band_pair_codes` takes it; None when every pair passes (no
+        cutoff), so banding tests nothing."""
+        if not self.cutoff:
+            return None
         return RowsTest(self, np.ascontiguousarray(row_of, dtype=np.int64))
 
 

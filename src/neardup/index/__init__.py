@@ -426,9 +426,10 @@ class Index:
         stored = self.store.payloads(candidates[:, 0].tolist())
         stored_docs = sorted(stored)
         payloads = [np.frombuffer(stored[d][1], dtype=np.uint64) for d in stored_docs]
-        payloads += [sketched.payload(k) for k in range(len(ids))]
+        fresh, second = np.unique(candidates[:, 1], return_inverse=True)  # this chunk's own
+        payloads += [sketched.payload(k) for k in fresh.tolist()]
         first = np.searchsorted(np.array(stored_docs, dtype=np.int64), candidates[:, 0])
-        scores = score_pairs(payloads, first, len(stored_docs) + candidates[:, 1], True)
+        scores = score_pairs(payloads, first, len(stored_docs) + second.ravel(), True)
         pairs: list[Any] = []
         for (doc, k), score in zip(candidates.tolist(), scores.tolist()):
             key, _, doc_id = stored[doc]
@@ -441,9 +442,8 @@ class Index:
         """Verified pairs among the documents of one batch, ``a`` read first."""
         if len(ids) < 2:
             return []
-        cutoff = self.options.agreement_cutoff
-        keep = (SignatureFilter(RowsInMemory(sketched.signatures), cutoff).on(
-            np.arange(len(ids))) if cutoff else None)
+        keep = SignatureFilter(RowsInMemory(sketched.signatures),
+                               self.options.agreement_cutoff).on(np.arange(len(ids)))
         candidates = candidate_pairs(sketched.bands, self.options.max_bucket, keep)
         if not len(candidates):
             return []

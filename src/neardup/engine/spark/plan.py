@@ -595,7 +595,7 @@ class SparkDedup:
         shown.step = "banding"
         cutoff = opts.agreement_cutoff
         if n * opts.lsh_params.bands <= self.settings.driver_max_rows:
-            passes = None
+            keep = None
             if cutoff:
                 # The local engine's signature test (neardup.sigfilter), on the driver:
                 # each document's signature bytes (num_perm bytes a document).
@@ -603,8 +603,8 @@ class SparkDedup:
                 signatures = np.zeros((n, opts.num_perm), dtype=np.uint8)
                 signatures[got.column("ord").to_numpy()] = _fixed_rows(
                     got.column("sig").combine_chunks(), np.uint8)
-                passes = SignatureFilter(RowsInMemory(signatures), cutoff)
-                del got, signatures  # held by passes alone, dropped with it below
+                keep = SignatureFilter(RowsInMemory(signatures), cutoff).on(reps)
+                del got, signatures  # held by keep alone, dropped with it below
             got = docs.select("ord", "bands").toArrow()
             keys = np.empty((n, opts.lsh_params.bands), dtype=np.int64)
             keys[got.column("ord").to_numpy()] = _fixed_rows(got.column("bands")
@@ -612,9 +612,8 @@ class SparkDedup:
             del got
             # Tested as the local engine tests them: bucket by bucket, so the band pairs
             # the test drops (most of them, where documents share paragraphs) are never held.
-            candidates = reps[candidate_pairs(keys[reps], opts.max_bucket,
-                                              passes.on(reps) if passes else None)]
-            del keys, passes
+            candidates = reps[candidate_pairs(keys[reps], opts.max_bucket, keep)]
+            del keys, keep
         else:
             # On the executors: rows of one band key meet in one partition; those of keys
             # two documents share meet their documents' signature bytes (a join on the
