@@ -152,19 +152,17 @@ def test_spark_gives_the_local_engines_result_for_any_partitioning(
     assert max(row["size"] for row in chains) >= 20
     assert min(row["jaccard_to_kept"] for row in chains) < options.threshold
     for partitions in (1, 3, 7):
-        # Banding and components on the executors once, on the driver otherwise.
-        on_executors = {"driver_max_rows": 0} if partitions == 3 else {}
         got = _outcome(run_files(corpus, options, ReadOptions(),
-                                 spark=SparkSettings(MASTER, partitions, **on_executors)))
+                                 spark=SparkSettings(MASTER, partitions)))
         for part in local:
             assert got[part] == local[part], (partitions, part)
 
 
 def test_band_pairs_on_executors_equal_brute_force_on_shared_paragraphs(
         spark: Any, tmp_path: Path) -> None:
-    """Documents that share paragraphs, banded on the executors (``driver_max_rows=0``):
-    only the rows of shared keys meet their signature bytes, and each band's pairs are
-    made and tested there. A small ``max_bucket`` makes stars of the large buckets. The
+    """Documents that share paragraphs, banded on the executors: only the rows of shared
+    keys meet their signature bytes, and each band's pairs are made and tested there. A
+    small ``max_bucket`` makes stars of the large buckets. The
     pairs are brute force's (recall at least 0.995, exact scores), and the local engine's,
     candidates included."""
     from . import paragraphs
@@ -178,7 +176,7 @@ def test_band_pairs_on_executors_equal_brute_force_on_shared_paragraphs(
     for options in (DedupOptions(), DedupOptions(max_bucket=4)):
         local = _outcome(run_files([str(path)], options, ReadOptions(), workers=1))
         got = _outcome(run_files([str(path)], options, ReadOptions(),
-                                 spark=SparkSettings(MASTER, 3, driver_max_rows=0)))
+                                 spark=SparkSettings(MASTER, 3)))
         assert got == local
         found = {(int(p["a"][1:]), int(p["b"][1:])): p["jaccard"] for p in got["pairs"]}
         if options.max_bucket > 4:  # stars list fewer pairs by design

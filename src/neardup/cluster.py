@@ -20,6 +20,12 @@ class KeepPolicy(str, Enum):
     LONGEST = "longest"  #: the one with the most tokens (ties: read first)
     SHORTEST = "shortest"  #: the one with the fewest tokens (ties: read first)
 
+    @property
+    def token_sign(self) -> int:
+        """The rule, for every engine: a group keeps the member with the smallest
+        ``(token_sign * ntokens, document number)``."""
+        return {"first": 0, "longest": -1, "shortest": 1}[self.value]
+
 
 def components(n: int, edges: np.ndarray) -> np.ndarray:
     """Component label of each of ``n`` nodes; a label is the smallest node in its component.
@@ -89,9 +95,7 @@ def kept_members(labels: np.ndarray, ntokens: np.ndarray, policy: KeepPolicy) ->
     members = np.flatnonzero(labels >= 0)
     if not len(members):
         return np.empty(0, dtype=np.int64)
-    size_key = {KeepPolicy.FIRST: np.zeros(len(members), dtype=np.int64),
-                KeepPolicy.LONGEST: -ntokens[members],
-                KeepPolicy.SHORTEST: ntokens[members]}[policy]
+    size_key = policy.token_sign * np.asarray(ntokens[members], dtype=np.int64)
     order = members[np.lexsort((members, size_key, labels[members]))]
     first_of_group = np.r_[True, labels[order][1:] != labels[order][:-1]]
     return order[first_of_group]

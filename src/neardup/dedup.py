@@ -234,6 +234,21 @@ class Stats:
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
 
+    @classmethod
+    def of_counts(cls, *, documents_read: int, rejected: int, valid: int, kept: int,
+                  groups: int, grouped: int, grouped_representatives: int, pairs: int,
+                  candidate_pairs: int, verified_pairs: int, lsh: LSHParams) -> Stats:
+        """A run's stats from its counts, for every engine: ``valid`` documents compared,
+        ``grouped`` of them in a group, ``grouped_representatives`` of those the first of
+        their exact copies; what is not kept is removed, as an exact copy when its group
+        holds an earlier token-identical document, else as a near one."""
+        exact = grouped - grouped_representatives
+        return cls(documents_read=documents_read, rejected=rejected, kept=kept,
+                   removed=valid - kept, exact_duplicates=exact,
+                   near_duplicates=valid - kept - exact, groups=groups, pairs=pairs,
+                   candidate_pairs=candidate_pairs, verified_pairs=verified_pairs,
+                   lsh_bands=lsh.bands, lsh_rows=lsh.rows)
+
 
 @dataclass
 class DedupResult:
@@ -642,15 +657,13 @@ def decide(ids: list[str], sources: Sequence[Source | None], status: np.ndarray,
     to_kept = _similarity_to_kept(exact_rep, labels, kept, edges, edge_scores, similarities)
     copies = np.bincount(exact_rep[valid], minlength=n)
     distinct = int(np.count_nonzero(exact_rep[grouped] == grouped))  # exact copies share a group
-    lsh = opts.lsh_params
-    stats = Stats(documents_read=documents_read, rejected=len(rejected),
-                  candidate_pairs=candidates, verified_pairs=len(edges),
-                  lsh_bands=lsh.bands, lsh_rows=lsh.rows, groups=len(kept),
-                  kept=int(keep.sum()), exact_duplicates=len(grouped) - distinct)
-    stats.removed = len(valid) - stats.kept
-    stats.near_duplicates = stats.removed - stats.exact_duplicates
-    stats.pairs = int((copies * (copies - 1) // 2).sum()
-                      + (copies[edges[:, 0]] * copies[edges[:, 1]]).sum())
+    stats = Stats.of_counts(
+        documents_read=documents_read, rejected=len(rejected), valid=len(valid),
+        kept=int(keep.sum()), groups=len(kept), grouped=len(grouped),
+        grouped_representatives=distinct, candidate_pairs=candidates,
+        verified_pairs=len(edges), lsh=opts.lsh_params,
+        pairs=int((copies * (copies - 1) // 2).sum()
+                  + (copies[edges[:, 0]] * copies[edges[:, 1]]).sum()))
     return DedupResult(ids, sources, status, keep, labels, to_kept, exact_rep, ntokens,
                        rejected, stats, opts, edges, edge_scores)
 

@@ -155,11 +155,10 @@ class Intake:
                                                    doc_id))
             elif doc_id in seen:
                 rejected[i] = True
-                earlier = self.sources[self._first_reading(doc_id)] or "an earlier record"
-                self.reject(positions[i], Rejected(
-                    source or Source("<memory>"),
-                    f"duplicate id {doc_id!r}, first read at {earlier}{_as_text(doc_id)}",
-                    doc_id))
+                earlier = self.sources[self._first_reading(doc_id)]
+                self.reject(positions[i], Rejected(source or Source("<memory>"),
+                                                   duplicate_id_reason(doc_id, earlier),
+                                                   doc_id))
             else:
                 seen.add(doc_id)
                 if self._first is not None:
@@ -183,6 +182,12 @@ class Intake:
     def rejected(self) -> list[Rejected]:
         """Every record not used, in reading order."""
         return [r for _, r in sorted(self._rejected, key=lambda pair: pair[0])]
+
+
+def duplicate_id_reason(doc_id: str, earlier: Source | None) -> str:
+    """Why a document whose id was read before (at ``earlier``) is rejected."""
+    return (f"duplicate id {doc_id!r}, first read at {earlier or 'an earlier record'}"
+            f"{_as_text(doc_id)}")
 
 
 def _as_text(doc_id: str) -> str:

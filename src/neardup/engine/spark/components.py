@@ -12,27 +12,32 @@ Neither changes which nodes are connected, and a round of both that changes noth
 each component a star around its smallest node (O(log² n) rounds in the worst case, a few
 in practice). The iterations stop when the edges form such stars, which one job checks.
 Every step is a group-by with ``min``, so the answer is the same whatever the partitioning
-or adaptive execution does. Each round's edges are checkpointed, so the plan does not grow
+or adaptive execution does. Each round's edges are materialized, so the plan does not grow
 with the rounds.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 #: A bound no real graph reaches (rounds grow as log² of the longest path).
 MAX_ROUNDS = 200
 
 
-def connected_components(edges: Any, max_rounds: int = MAX_ROUNDS) -> Any:
+def connected_components(edges: Any, max_rounds: int = MAX_ROUNDS,
+                         materialize: Callable[[Any], Any] | None = None) -> Any:
     """``(node, root)`` for every node of ``edges`` (a DataFrame of long columns ``a``,
-    ``b``): ``root`` is the smallest node of its component."""
+    ``b``): ``root`` is the smallest node of its component. ``materialize`` computes each
+    round's edges and gives them back as a DataFrame with a short plan (default: a local
+    checkpoint)."""
     from pyspark.sql import functions as F
 
-    current = (edges.select(F.greatest("a", "b").alias("u"), F.least("a", "b").alias("v"))
-               .where(F.col("u") != F.col("v")).distinct().localCheckpoint())
+    keep = materialize or (lambda frame: frame.localCheckpoint())
+    current = keep(edges.select(F.greatest("a", "b").alias("u"), F.least("a", "b").alias("v"))
+                   .where(F.col("u") != F.col("v")).distinct())
     for _ in range(max_rounds):
-        current = _small_star(_large_star(current)).localCheckpoint()
+        current = keep(_small_star(_large_star(current)))
         if _is_star_forest(current):
             break
     else:

@@ -39,22 +39,18 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 
 from ...clean.cleaner import Cleaner
-from ...cluster import group_labels, labels_from_roots
 from ...dedup import (
     DedupOptions,
     DedupResult,
+    Stats,
     Status,
     compared_text,
-    decide,
-    exact_representatives,
     payload_dtype,
-    representatives,
     score_pairs,
     sketch_texts,
 )
-from ...document import Document, Rejected, Source
+from ...document import Document, Rejected, Source, Sources
 from ...errors import InputError
-from ...intake import Intake
 from ...io.readers import (
     BOM,
     ReadOptions,
@@ -64,12 +60,12 @@ from ...io.readers import (
     record_from_row,
     walk_files,
 )
-from ...lsh import candidate_pairs
 from ...sigfilter import RowsInMemory, SignatureFilter
 from ...sketch import Sketcher
 from .components import connected_components
 from .session import (
     SparkSettings,
+    StageFiles,
     StageProgress,
     choose_partitions,
     failures_in_one_line,
@@ -284,37 +280,19 @@ def _binary_column(values: np.ndarray, row_bytes: np.ndarray) -> Any:
         None, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(values))])
 
 
-def _bits(docs: np.ndarray, n: int) -> bytes:
-    """A set of document numbers as a bitmap (n / 8 bytes), to ship to the executors."""
-    marked = np.zeros(n, dtype=bool)
-    marked[np.asarray(docs, dtype=np.int64)] = True
-    return np.packbits(marked).tobytes()
-
-
-def _members(bits: bytes, ords: np.ndarray) -> np.ndarray:
-    """Which of ``ords`` the bitmap holds."""
-    marked = np.unpackbits(np.frombuffer(bits, dtype=np.uint8)).view(bool)
-    return marked[ords]
-
-
 class BandRows:
-    """Stage 3a on an executor: each representative's ``(band, key, ord)`` rows (the
-    representatives are a bitmap shipped with the task: no join)."""
-
-    def __init__(self, representatives: bytes) -> None:
-        self.representatives = representatives
+    """Stage 3a on an executor: each representative's ``(band, key, ord)`` rows."""
 
     def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
 
         for batch in batches:
             ords = batch.column("ord").to_numpy()
-            keep = _members(self.representatives, ords)
-            keys = _fixed_rows(batch.column("bands"))[keep]
+            keys = _fixed_rows(batch.column("bands"))
             width = keys.shape[1]
             yield pa.RecordBatch.from_pydict({
                 "band": np.tile(np.arange(width, dtype=np.int32), len(keys)),
-                "key": keys.ravel(), "ord": np.repeat(ords[keep], width)})
+                "key": keys.ravel(), "ord": np.repeat(ords, width)})
 
 
 def _partition_table(batches: Iterator[Any]) -> Any:
@@ -348,7 +326,7 @@ class SharedKeys:
 class BandPairs:
     """Stage 3c on an executor: a partition holding every row of its band keys (with each
     document's signature bytes when ``cutoff`` asks for the signature test) -> the
-    candidate pairs, each as ``a << 32 | b``, ``a < b``, unique within the partition. Each
+    candidate pairs ``(a, b)``, ``a < b``, unique within the partition. Each
     band's rows go through :func:`neardup.lsh.band_pair_codes`, the local engine's rule
     (buckets, stars past ``max_bucket``, the test bucket by bucket), in document order, so
     a star is centred on the document it is centred on locally."""
@@ -370,43 +348,33 @@ class BandPairs:
         band, key, ords = band[order], key[order], ords[order]
         rows = (_fixed_rows(table.column("sig").combine_chunks(), np.uint8)[order]
                 if self.cutoff else None)
-        found = []
+        firsts, seconds = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
         cuts = np.flatnonzero(np.r_[True, band[1:] != band[:-1], True])
         for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
             m = hi - lo
             keep = (SignatureFilter(RowsInMemory(rows[lo:hi]), self.cutoff).on(np.arange(m))
                     if rows is not None else None)
             codes = band_pair_codes(key[lo:hi], self.max_bucket, keep)
-            first, second = ords[lo:hi][codes // m], ords[lo:hi][codes % m]
-            found.append((first.astype(np.uint64) << np.uint64(32)) | second.astype(np.uint64))
-        codes = np.unique(np.concatenate(found)) if found else np.empty(0, np.uint64)
-        for start in range(0, len(codes), 1 << 20):
-            yield pa.RecordBatch.from_pydict({"code": codes[start:start + (1 << 20)]
-                                              .view(np.int64)})
+            firsts.append(ords[lo:hi][codes // m])
+            seconds.append(ords[lo:hi][codes % m])
+        first, second = np.concatenate(firsts), np.concatenate(seconds)
+        order = np.lexsort((second, first))
+        first, second = first[order], second[order]
+        unique = np.r_[True, (first[1:] != first[:-1]) | (second[1:] != second[:-1])]
+        first, second = first[unique], second[unique]
+        for start in range(0, len(first), 1 << 20):
+            yield pa.RecordBatch.from_pydict({"a": first[start:start + (1 << 20)],
+                                              "b": second[start:start + (1 << 20)]})
 
-
-
-class PairedPayloads:
-    """Stage 4a on an executor: the ``(ord, payload)`` rows of the documents the pairs hold
-    (a bitmap shipped with the task: no join), so only these meet the pairs."""
-
-    def __init__(self, paired: bytes) -> None:
-        self.paired = paired
-
-    def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
-        import pyarrow as pa
-
-        for batch in batches:
-            held = _members(self.paired, batch.column("ord").to_numpy())
-            if held.any():
-                yield batch.filter(pa.array(held))
 
 
 class ScorePairs:
-    """Stage 4b on an executor: rows ``(k, first, second)`` of pairs joined with both of
-    their documents' payloads -> each pair's score (:func:`neardup.dedup.score_pairs`)."""
+    """Stage 4 on an executor: rows ``(a, b, first, second)`` of pairs joined with both of
+    their documents' payloads -> each pair's score (:func:`neardup.dedup.score_pairs`) and
+    whether it matches (:meth:`~neardup.dedup.DedupOptions.matches`)."""
 
     def __init__(self, options: DedupOptions) -> None:
+        self.options = options
         self.verify = options.verify
         self.dtype = np.dtype(payload_dtype(options))
 
@@ -419,9 +387,10 @@ class ScorePairs:
             payloads = (_binary_items(batch.column("first"), self.dtype)
                         + _binary_items(batch.column("second"), self.dtype))
             k = np.arange(batch.num_rows)
+            scores = score_pairs(payloads, k, batch.num_rows + k, self.verify)
             yield pa.RecordBatch.from_pydict({
-                "k": batch.column("k"),
-                "score": score_pairs(payloads, k, batch.num_rows + k, self.verify)})
+                "a": batch.column("a"), "b": batch.column("b"), "score": scores,
+                "match": np.asarray(self.options.matches(scores), dtype=bool)})
 
 
 def _fixed_rows(column: Any, dtype: type = np.int64) -> np.ndarray:
@@ -518,9 +487,6 @@ class SparkDedup:
 
     def _run(self, spark: Any, files: list[InputFile], skipped: list[Rejected],
              shown: StageProgress) -> DedupResult:
-        import pyarrow as pa
-        from pyspark import StorageLevel
-        from pyspark.sql import functions as F
 
         opts = self.options
         input_bytes = sum(_size(f.uri) for f in files)
@@ -540,117 +506,120 @@ class SparkDedup:
         sketch = SketchPartition(index, self.read, opts, cleaner)
         sketched = _union([frame.mapInArrow(sketch, _SKETCH_SCHEMA)
                            for frame in _read(spark, files, self.read)])
-        sketched = sketched.persist(StorageLevel.DISK_ONLY)
+        stages = StageFiles(spark)
+        try:
+            return self._stages(spark, stages, sketched, skipped, partitions, shown)
+        finally:
+            stages.close()
 
+    def _stages(self, spark: Any, stages: StageFiles, sketched: Any, skipped: list[Rejected],
+                partitions: int, shown: StageProgress) -> DedupResult:
+        from pyspark.sql import functions as F
+
+        opts = self.options
         shown.step = "reading and sketching"
-        # One pass brings every record's small columns to the driver; its place (file, split
-        # offset, row) numbers it in reading order there, and the split bases go back to
-        # the executors to number the documents they hold alike.
-        rows = sketched.select("file", "block", "row", "record", "kind", "prank", "id",
-                               "reason", "ntokens", "key_hi", "key_lo").toArrow()
-        rows = rows.take(np.lexsort((rows.column("row").to_numpy(),
-                                     rows.column("block").to_numpy(),
-                                     rows.column("file").to_numpy())))
-        splits, record_no, self._line_bases = _number(rows)
-        split_df = spark.createDataFrame(splits, "file int, block long, base_ord long")
-        docs = (sketched.where(F.col("kind") == _DOCUMENT)
-                .join(F.broadcast(split_df), ["file", "block"])
-                .select((F.col("base_ord") + F.col("prank")).alias("ord"), "bands", "sig",
-                        "payload"))
-        kind = rows.column("kind").to_numpy()
-        is_doc = kind == _DOCUMENT
-        table = rows.filter(pa.array(is_doc))
-        failed = rows.filter(pa.array(kind == _REJECTED))
-        failed_records = record_no[kind == _REJECTED]
-        record_no = record_no[is_doc]
-        del rows
+        sketched = stages.put(sketched, "sketched")
+        # The driver sees one row per split: its records, documents and blank lines.
+        counts = (sketched.groupBy("file", "block")
+                  .agg(F.count("*").alias("rows"),
+                       F.sum((F.col("kind") == _DOCUMENT).cast("long")).alias("docs"),
+                       F.sum((F.col("kind") == _BLANK).cast("long")).alias("blank"))
+                  .toArrow())
+        splits = split_bases(counts.column("file").to_numpy(), counts.column("block").to_numpy(),
+                             counts.column("rows").to_numpy(), counts.column("docs").to_numpy())
+        self._line_bases = {(f, b): base for f, b, _, base in splits}
+        n = int(np.sum(counts.column("docs").to_numpy()))
+        read_records = int(np.sum(counts.column("rows").to_numpy())
+                           - np.sum(counts.column("blank").to_numpy())) + len(skipped)
+        split_df = spark.createDataFrame(splits, "file int, block long, base_ord long, "
+                                                 "line_base long")
+        numbered = (sketched.join(F.broadcast(split_df), ["file", "block"])
+                    .withColumn("ord", F.when(F.col("kind") == _DOCUMENT,
+                                              F.col("base_ord") + F.col("prank")))
+                    .withColumn("number", F.when(F.col("record") >= 0, F.col("record"))
+                                .otherwise(F.col("line_base") + F.col("row") + 1)))
+        docs = numbered.where(F.col("kind") == _DOCUMENT)
+        sketches = docs.select("ord", "bands", "sig", "payload")
 
         shown.step = "booking"
-        names = [f.name for f in files]
-        intake = Intake()
-        for k, rejected in enumerate(skipped):
-            intake.reject((-1, k), rejected)
-        for file, record, reason, doc_id in zip(failed.column("file").to_pylist(),
-                                                failed_records.tolist(),
-                                                failed.column("reason").to_pylist(),
-                                                failed.column("id").to_pylist()):
-            intake.reject((file, record), Rejected(Source(names[file], record), reason,
-                                                   doc_id))
-        file_no = table.column("file").to_numpy()
-        ntokens = table.column("ntokens").to_numpy().astype(np.int64)
-        rejected_mask = intake.book(
-            list(zip(file_no.tolist(), record_no.tolist())), table.column("id").to_pylist(),
-            [Source(names[f], r) for f, r in zip(file_no.tolist(), record_no.tolist())],
-            (ntokens == 0).tolist())
-        intake.documents_read = len(table) + len(failed) + len(skipped)
-        n = len(table)
-        status = np.where(rejected_mask, Status.REJECTED, Status.OK).astype(np.int8)
-        valid = np.flatnonzero(status == Status.OK)
-        keys = np.stack([table.column("key_hi").to_numpy(),
-                         table.column("key_lo").to_numpy()], axis=1).view(np.uint64)
-        exact_rep = exact_representatives(keys, valid, n)
-        reps = representatives(exact_rep)
-        del table, keys
+        documents = stages.put(_booked(docs), "documents")
+        names = [f.name for f in self._files]
+        rejected = stages.put(_rejections(spark, numbered, documents, names, skipped),
+                              "rejected")
 
         shown.step = "banding"
+        reps = documents.where(F.col("ord") == F.col("exact_rep")).select("ord")
+        keyed = (sketches.select("ord", "bands").join(reps, "ord", "left_semi")
+                 .mapInArrow(BandRows(), "band int, key long, ord long")
+                 .repartition(partitions, "band", "key"))
         cutoff = opts.agreement_cutoff
-        if n * opts.lsh_params.bands <= self.settings.driver_max_rows:
-            keep = None
-            if cutoff:
-                # The local engine's signature test (neardup.sigfilter), on the driver:
-                # each document's signature bytes (num_perm bytes a document).
-                got = docs.select("ord", "sig").toArrow()
-                signatures = np.zeros((n, opts.num_perm), dtype=np.uint8)
-                signatures[got.column("ord").to_numpy()] = _fixed_rows(
-                    got.column("sig").combine_chunks(), np.uint8)
-                keep = SignatureFilter(RowsInMemory(signatures), cutoff).on(reps)
-                del got, signatures  # held by keep alone, dropped with it below
-            got = docs.select("ord", "bands").toArrow()
-            keys = np.empty((n, opts.lsh_params.bands), dtype=np.int64)
-            keys[got.column("ord").to_numpy()] = _fixed_rows(got.column("bands")
-                                                            .combine_chunks())
-            del got
-            # Tested as the local engine tests them: bucket by bucket, so the band pairs
-            # the test drops (most of them, where documents share paragraphs) are never held.
-            candidates = reps[candidate_pairs(keys[reps], opts.max_bucket, keep)]
-            del keys, keep
-        else:
-            # On the executors: rows of one band key meet in one partition; those of keys
-            # two documents share meet their documents' signature bytes (a join on the
-            # document), and meet again by key to make and test their pairs.
-            keyed = (docs.select("ord", "bands")
-                     .mapInArrow(BandRows(_bits(reps, n)), "band int, key long, ord long")
+        if cutoff:
+            # Only the rows of keys two documents share meet their documents' signature
+            # bytes (a join on the document), and meet again by key to make their pairs.
+            keyed = (keyed.mapInArrow(SharedKeys(), "band int, key long, ord long")
+                     .join(sketches.select("ord", "sig"), "ord")
                      .repartition(partitions, "band", "key"))
-            if cutoff:
-                keyed = (keyed.mapInArrow(SharedKeys(), "band int, key long, ord long")
-                         .join(docs.select("ord", "sig"), "ord")
-                         .repartition(partitions, "band", "key"))
-            found = keyed.mapInArrow(BandPairs(opts.max_bucket, cutoff), "code long").toArrow()
-            codes = np.unique(found.column("code").to_numpy().view(np.uint64))
-            candidates = np.stack([(codes >> np.uint64(32)).astype(np.int64),
-                                   (codes & np.uint64(0xFFFFFFFF)).astype(np.int64)], axis=1)
+        candidates = (keyed.mapInArrow(BandPairs(opts.max_bucket, cutoff), "a long, b long")
+                      .distinct())
 
         shown.step = "verifying"
-        scores = self._score(spark, docs, candidates, n)
-        match = opts.matches(scores)
-        edges, edge_scores = candidates[match], scores[match]
+        scored = stages.put(self._scored(candidates, sketches), "scored")
+        tally = scored.agg(F.count("*").alias("candidates"),
+                           F.sum(F.col("match").cast("long")).alias("verified")).first()
+        edges = scored.where("match").select("a", "b", "score")
 
         shown.step = "connected components"
-        if len(edges) <= self.settings.driver_max_rows:
-            labels = group_labels(exact_rep, edges)
-        else:
-            roots = connected_components(spark.createDataFrame(
-                pa.table({"a": edges[:, 0], "b": edges[:, 1]}))).toArrow()
-            labels = labels_from_roots(exact_rep, roots.column("node").to_numpy(),
-                                       roots.column("root").to_numpy())
+        roots = connected_components(edges.select("a", "b"),
+                                     materialize=lambda frame: stages.put(frame, "components"))
+        members = stages.put(_grouped(documents, roots, n, partitions, opts.keep.token_sign),
+                             "groups")
 
         shown.step = "deciding"
-        result = decide(intake.ids, intake.sources, status, ntokens, exact_rep,
-                        len(candidates), edges, edge_scores, labels, intake.rejected,
-                        intake.documents_read, opts,
-                        lambda pairs: self._score(spark, docs, pairs, n))
-        sketched.unpersist()
-        return result
+        members = stages.put(self._to_kept(members, edges, sketches), "kept")
+        decided = (documents.join(members.select("ord", "cluster", "size", "kept", "to_kept"),
+                                  "ord", "left")
+                   .withColumn("keep", (F.col("status") == _OK)
+                               & (F.col("cluster").isNull() | (F.col("ord") == F.col("kept")))))
+        outcome = stages.put(decided, "outcome")
+        stats = _stats(outcome, edges, read_records, rejected.count(),
+                       int(tally["candidates"]), int(tally["verified"] or 0), opts)
+        return collect(outcome, rejected, edges, names, skipped, stats, opts)
+
+    def _scored(self, pairs: Any, sketches: Any) -> Any:
+        """``(a, b, score, match)`` for each pair ``(a, b)`` of documents: the payloads of
+        the documents the pairs hold are joined to them twice, by each side's document, and
+        each pair is scored where its two payloads meet (:class:`ScorePairs`, the match
+        test :meth:`DedupOptions.matches`)."""
+        from pyspark.sql import functions as F
+
+        held = (pairs.select(F.col("a").alias("ord"))
+                .unionByName(pairs.select(F.col("b").alias("ord"))).distinct())
+        payloads = sketches.select("ord", "payload").join(held, "ord", "left_semi")
+        joined = (pairs
+                  .join(payloads.select(F.col("ord").alias("a"),
+                                        F.col("payload").alias("first")), "a")
+                  .join(payloads.select(F.col("ord").alias("b"),
+                                        F.col("payload").alias("second")), "b"))
+        return joined.select("a", "b", "first", "second").mapInArrow(
+            ScorePairs(self.options), "a long, b long, score double, match boolean")
+
+    def _to_kept(self, members: Any, edges: Any, sketches: Any) -> Any:
+        """Each group member's Jaccard to its group's kept document (``to_kept``): 1 for a
+        token-identical copy, the verified score for a matching pair of their exact
+        representatives, else scored here (each such pair once)."""
+        from pyspark.sql import functions as F
+
+        members = (members
+                   .withColumn("a", F.least("exact_rep", "kept_rep"))
+                   .withColumn("b", F.greatest("exact_rep", "kept_rep"))
+                   .join(edges.withColumnRenamed("score", "edge_score"), ["a", "b"], "left"))
+        missing = (members.where((F.col("a") != F.col("b")) & F.col("edge_score").isNull())
+                   .select("a", "b").distinct())
+        extra = self._scored(missing, sketches).select("a", "b", F.col("score")
+                                                       .alias("extra_score"))
+        return (members.join(extra, ["a", "b"], "left")
+                .withColumn("to_kept", F.when(F.col("a") == F.col("b"), F.lit(1.0))
+                            .otherwise(F.coalesce("edge_score", "extra_score"))))
 
     def write_kept(self, result: DedupResult, inputs: list[str], outdir: Path,
                    as_parquet: bool = False) -> None:
@@ -716,33 +685,6 @@ class SparkDedup:
             finally:
                 if out is not None:
                     out.close()
-
-    def _score(self, spark: Any, docs: Any, pairs: np.ndarray, n: int) -> np.ndarray:
-        """The score of each pair of documents, in order: the pairs, numbered, go to the
-        executors once, as a DataFrame; the payloads of the documents they hold
-        (:class:`PairedPayloads`) are joined to them twice, by each side's document, and
-        each pair is scored where its two payloads meet (:class:`ScorePairs`). No task
-        carries the pairs, and only the scores come back."""
-        import pyarrow as pa
-        from pyspark.sql import functions as F
-
-        if not len(pairs):
-            return np.empty(0)
-        numbered = spark.createDataFrame(pa.table({
-            "k": np.arange(len(pairs), dtype=np.int64),
-            "a": pairs[:, 0].astype(np.int64), "b": pairs[:, 1].astype(np.int64)}))
-        payloads = docs.select("ord", "payload").mapInArrow(
-            PairedPayloads(_bits(np.unique(pairs), n)), "ord long, payload binary")
-        joined = (numbered
-                  .join(payloads.select(F.col("ord").alias("a"),
-                                        F.col("payload").alias("first")), "a")
-                  .join(payloads.select(F.col("ord").alias("b"),
-                                        F.col("payload").alias("second")), "b"))
-        got = joined.select("k", "first", "second").mapInArrow(
-            ScorePairs(self.options), "k long, score double").toArrow()
-        scores = np.empty(len(pairs))
-        scores[got.column("k").to_numpy()] = got.column("score").to_numpy()
-        return scores
 
     def _learn(self, spark: Any, files: list[InputFile]) -> dict[int, int]:
         """Boilerplate lines as :class:`~neardup.clean.learn.RepeatedLines` learns them:
@@ -876,6 +818,191 @@ class KeptRecords:
         return sink.getvalue().to_pybytes()
 
 
+_OK, _REFUSED = int(Status.OK), int(Status.REJECTED)
+
+
+def _booked(docs: Any) -> Any:
+    """Stage 2 on the executors: each document's ``(ord, id, file, number, ntokens,
+    status, exact_rep, first_file, first_number)``. A document is refused when it has no
+    words, or when a document with words and its id was read before it (``first_*``: where
+    that one was read); each other one's ``exact_rep`` is the first document with its
+    128-bit exact key (-1 for a refused one). Group-bys on the id and on the key."""
+    from pyspark.sql import functions as F
+
+    firsts = (docs.where(F.col("ntokens") > 0).groupBy("id")
+              .agg(F.min(F.struct("ord", "file", "number")).alias("first")))
+    booked = (docs.select("ord", "id", "file", "number", "ntokens", "key_hi", "key_lo")
+              .join(firsts, "id", "left")
+              .withColumn("status", F.when((F.col("ntokens") > 0)
+                                           & (F.col("first.ord") == F.col("ord")), _OK)
+                          .otherwise(_REFUSED).cast("byte"))
+              .withColumn("first_file", F.col("first.file"))
+              .withColumn("first_number", F.col("first.number")))
+    columns = ["ord", "id", "file", "number", "ntokens", "status", "exact_rep", "first_file",
+               "first_number"]
+    # Refused documents join no key: their keys (one for every empty text) would pile
+    # into one partition.
+    ok = booked.where(F.col("status") == _OK)
+    exact = ok.groupBy("key_hi", "key_lo").agg(F.min("ord").alias("exact_rep"))
+    return (ok.join(exact, ["key_hi", "key_lo"]).select(*columns)
+            .unionByName(booked.where(F.col("status") == _REFUSED)
+                         .withColumn("exact_rep", F.lit(-1).cast("long")).select(*columns)))
+
+
+class RejectionReasons:
+    """On an executor: why each refused document was refused, worded as the local
+    engine's :class:`~neardup.intake.Intake` words it."""
+
+    SCHEMA = "file int, number long, id string, reason string"
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+
+    def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
+        import pyarrow as pa
+
+        from ...intake import NO_WORDS, duplicate_id_reason
+
+        for batch in batches:
+            rows = batch.to_pydict()
+            reasons = [NO_WORDS if ntokens == 0 else
+                       duplicate_id_reason(doc_id, Source(self.names[file], number))
+                       for doc_id, ntokens, file, number in zip(
+                           rows["id"], rows["ntokens"], rows["first_file"],
+                           rows["first_number"])]
+            yield pa.RecordBatch.from_pydict({
+                "file": pa.array(rows["file"], pa.int32()), "number": rows["number"],
+                "id": rows["id"], "reason": reasons})
+
+
+def _rejections(spark: Any, numbered: Any, documents: Any, names: list[str],
+                skipped: list[Rejected]) -> Any:
+    """``(file, number, id, reason)`` of every record not compared: those that did not
+    parse, refused documents, and inputs not read (``file`` -1, ``number`` their order)."""
+    from pyspark.sql import functions as F
+
+    failed = numbered.where(F.col("kind") == _REJECTED).select("file", "number", "id",
+                                                                "reason")
+    refused = (documents.where(F.col("status") == _REFUSED)
+               .select("file", "number", "id", "ntokens", "first_file", "first_number")
+               .mapInArrow(RejectionReasons(names), RejectionReasons.SCHEMA))
+    rejected = failed.unionByName(refused)
+    if skipped:
+        rejected = rejected.unionByName(spark.createDataFrame(
+            [(-1, k, r.id, r.reason) for k, r in enumerate(skipped)], RejectionReasons.SCHEMA))
+    return rejected
+
+
+def _dense_rank(values: Any, column: str, n: int, buckets: int) -> Any:
+    """``(column, rank)``: the distinct values of ``column`` (in ``[0, n)``) numbered from
+    0 in order. Values fall into ``buckets`` fixed ranges; the driver sees one count a
+    range and each value is numbered within its range, so the numbers do not depend on how
+    Spark cut or ordered the rows."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    width = max(1, -(-n // max(1, buckets)))
+    bucketed = values.withColumn("_bucket", F.floor(F.col(column) / F.lit(width)).cast("long"))
+    counts = bucketed.groupBy("_bucket").count().toArrow()
+    bucket, size = counts.column("_bucket").to_numpy(), counts.column("count").to_numpy()
+    order = np.argsort(bucket)
+    firsts = np.cumsum(np.r_[0, size[order][:-1]]) if len(order) else np.empty(0, np.int64)
+    offsets = values.sparkSession.createDataFrame(
+        list(zip(bucket[order].tolist(), firsts.tolist())), "_bucket long, _first long")
+    within = Window.partitionBy("_bucket").orderBy(column)
+    return (bucketed.join(F.broadcast(offsets), "_bucket")
+            .select(column, (F.col("_first") + F.row_number().over(within) - 1)
+                    .alias("rank")))
+
+
+def _grouped(documents: Any, roots: Any, n: int, buckets: int, token_sign: int) -> Any:
+    """Stages 5 and 6 on the executors: the members of groups, ``(ord, exact_rep,
+    ntokens, root, size, cluster, kept, kept_rep)``. A document's group is the component
+    (``roots``: ``(node, root)`` of the matching pairs' representatives) of its exact
+    representative; groups of one are none. Groups are numbered in order of their first
+    document, as :func:`neardup.cluster.group_labels` numbers them; each keeps the member
+    with the smallest ``(token_sign * ntokens, ord)``
+    (:attr:`~neardup.cluster.KeepPolicy.token_sign`)."""
+    from pyspark.sql import functions as F
+
+    ok = documents.where(F.col("status") == _OK).select("ord", "exact_rep", "ntokens")
+    rooted = (ok.join(roots.select(F.col("node").alias("exact_rep"), "root"), "exact_rep",
+                      "left")
+              .withColumn("root", F.coalesce("root", "exact_rep")))
+    sizes = rooted.groupBy("root").agg(F.count("*").alias("size")).where(F.col("size") > 1)
+    numbers = _dense_rank(sizes.select("root"), "root", n, buckets)
+    members = (rooted.join(sizes, "root")
+               .join(numbers.withColumnRenamed("rank", "cluster"), "root"))
+    kept = (members.groupBy("cluster")
+            .agg(F.min(F.struct((F.col("ntokens") * token_sign).alias("key"), "ord",
+                                "exact_rep")).alias("k"))
+            .select("cluster", F.col("k.ord").alias("kept"),
+                    F.col("k.exact_rep").alias("kept_rep")))
+    return members.join(kept, "cluster")
+
+
+def _stats(outcome: Any, edges: Any, documents_read: int, rejected: int, candidates: int,
+           verified: int, opts: DedupOptions) -> Stats:
+    """The run's :class:`~neardup.dedup.Stats` from aggregates over the outcome (one row
+    a document) and the matching pairs of representatives."""
+    from pyspark.sql import functions as F
+
+    ok = F.col("status") == _OK
+    grouped = F.col("cluster").isNotNull()
+    row = outcome.agg(
+        F.sum(ok.cast("long")).alias("valid"), F.sum(F.col("keep").cast("long")).alias("kept"),
+        F.sum(grouped.cast("long")).alias("grouped"),
+        F.sum((grouped & (F.col("ord") == F.col("exact_rep"))).cast("long")).alias("reps"),
+        F.max("cluster").alias("last")).first()
+    copies = outcome.where(ok).groupBy("exact_rep").agg(F.count("*").alias("c"))
+    exact_pairs = copies.agg(F.sum(F.col("c") * (F.col("c") - 1) / 2)).first()[0]
+    near_pairs = (edges.join(copies.select(F.col("exact_rep").alias("a"),
+                                           F.col("c").alias("ca")), "a")
+                  .join(copies.select(F.col("exact_rep").alias("b"), F.col("c").alias("cb")),
+                        "b")
+                  .agg(F.sum(F.col("ca") * F.col("cb"))).first()[0])
+    return Stats.of_counts(
+        documents_read=documents_read, rejected=rejected, valid=int(row["valid"] or 0),
+        kept=int(row["kept"] or 0),
+        groups=0 if row["last"] is None else int(row["last"]) + 1,
+        grouped=int(row["grouped"] or 0), grouped_representatives=int(row["reps"] or 0),
+        pairs=int(exact_pairs or 0) + int(near_pairs or 0), candidate_pairs=candidates,
+        verified_pairs=verified, lsh=opts.lsh_params)
+
+
+def collect(outcome: Any, rejected: Any, edges: Any, names: list[str],
+            skipped: list[Rejected], stats: Stats, opts: DedupOptions) -> DedupResult:
+    """A run's outcome brought to the driver as the local engine's :class:`DedupResult`,
+    for a caller who asked for it in memory (it holds every document)."""
+    import pyarrow.compute as pc
+
+    table = outcome.select("ord", "id", "file", "number", "status", "ntokens", "exact_rep",
+                           "cluster", "keep", "to_kept").toArrow()
+    table = table.take(np.argsort(table.column("ord").to_numpy()))
+    sources = Sources()
+    sources.extend(Source(names[f], r) for f, r in zip(table.column("file").to_pylist(),
+                                                       table.column("number").to_pylist()))
+    got = rejected.toArrow()
+    got = got.take(np.lexsort((got.column("number").to_numpy(), got.column("file").to_numpy())))
+    refused = [skipped[number] if file < 0 else
+               Rejected(Source(names[file], number), reason, doc_id)
+               for file, number, doc_id, reason in zip(*(got.column(c).to_pylist() for c in
+                                                        ("file", "number", "id", "reason")))]
+    pairs = edges.toArrow()
+    pairs = pairs.take(np.lexsort((pairs.column("b").to_numpy(), pairs.column("a").to_numpy())))
+    return DedupResult(
+        table.column("id").to_pylist(), sources,
+        table.column("status").to_numpy().astype(np.int8),
+        table.column("keep").to_numpy(zero_copy_only=False).astype(bool),
+        pc.fill_null(table.column("cluster"), -1).to_numpy().astype(np.int64),
+        pc.fill_null(table.column("to_kept"), np.nan).to_numpy().astype(float),
+        table.column("exact_rep").to_numpy().astype(np.int64),
+        table.column("ntokens").to_numpy().astype(np.int64), refused, stats, opts,
+        np.stack([pairs.column("a").to_numpy(), pairs.column("b").to_numpy()], axis=1)
+        .astype(np.int64).reshape(-1, 2),
+        pairs.column("score").to_numpy().astype(float))
+
+
 def _union(frames: list[Any]) -> Any:
     out = frames[0]
     for frame in frames[1:]:
@@ -883,31 +1010,23 @@ def _union(frames: list[Any]) -> Any:
     return out
 
 
-def _number(rows: Any) -> tuple[list[tuple[int, int, int]], np.ndarray,
-                                dict[tuple[int, int], int]]:
-    """From every record's place, in reading order (sorted by file, split offset, row):
-    each split's first document number ``(file, block, base_ord)``, each record's number
-    in its file (a JSONL line counts from 1, blank lines included; a Parquet row is its
-    own index), and the lines of its file before each split."""
-    file = rows.column("file").to_numpy()
-    block = rows.column("block").to_numpy()
-    row = rows.column("row").to_numpy()
-    record = rows.column("record").to_numpy()
-    is_doc = rows.column("kind").to_numpy() == _DOCUMENT
-    starts = np.flatnonzero(np.r_[True, (file[1:] != file[:-1]) | (block[1:] != block[:-1])])
-    sizes = np.diff(np.r_[starts, len(file)])
-    docs_before = np.r_[0, np.cumsum(is_doc)][starts]
-    # Lines before a split in its file: the rows of the file's earlier splits.
-    new_file = np.r_[True, file[starts][1:] != file[starts][:-1]]
-    rows_before = np.cumsum(np.r_[0, sizes[:-1]])
-    file_first = np.maximum.accumulate(np.where(new_file, np.arange(len(starts)), 0))
-    lines_before = rows_before - rows_before[file_first]
-    line = np.repeat(lines_before, sizes) + row + 1
-    numbers = np.where(record >= 0, record, line)
-    splits = list(zip(file[starts].tolist(), block[starts].tolist(), docs_before.tolist()))
-    line_bases = dict(zip(zip(file[starts].tolist(), block[starts].tolist()),
-                          lines_before.tolist()))
-    return splits, numbers, line_bases
+def split_bases(file: np.ndarray, block: np.ndarray, rows: np.ndarray, docs: np.ndarray
+                ) -> list[tuple[int, int, int, int]]:
+    """From each split's counts (its records, blank lines included, and its documents), in
+    any order: ``(file, block, base_ord, line_base)`` per split, in reading order. Reading
+    order is by file, then split offset; a split's first document is numbered after every
+    document of the splits before it, and its first line comes after the lines of its
+    file's earlier splits (a JSONL line counts from 1: ``line_base + row + 1``)."""
+    if not len(file):
+        return []
+    order = np.lexsort((block, file))
+    file, block, rows, docs = file[order], block[order], rows[order], docs[order]
+    base_ord = np.cumsum(np.r_[0, docs[:-1]]).astype(np.int64)
+    rows_before = np.cumsum(np.r_[0, rows[:-1]]).astype(np.int64)
+    new_file = np.r_[True, file[1:] != file[:-1]]
+    file_first = np.maximum.accumulate(np.where(new_file, np.arange(len(file)), 0))
+    line_base = rows_before - rows_before[file_first]
+    return list(zip(file.tolist(), block.tolist(), base_ord.tolist(), line_base.tolist()))
 
 
 def _size(uri: str) -> int:

@@ -109,12 +109,6 @@ class SparkSettings:
     partitions: int | None = None
     #: Extra Spark settings (``spark.executor.memory``, say), as ``--conf`` takes them.
     conf: tuple[tuple[str, str], ...] = ()
-    #: Up to this many rows (band keys: documents times bands; matching pairs), banding
-    #: and connected components run on the driver, which holds per-document arrays
-    #: already, with the local engine's code (:func:`neardup.lsh.candidate_pairs`,
-    #: :func:`neardup.cluster.components`); past it, on the executors. Both give the same
-    #: result: the driver is faster while the rows fit in its memory (8 bytes each).
-    driver_max_rows: int = 50_000_000
 
 
 def choose_partitions(input_bytes: int, cores: int, target_bytes: int = 64 << 20) -> int:
@@ -161,6 +155,9 @@ def session(settings: SparkSettings, tmp_dir: str | None = None) -> Any:
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.local.dir", scratch.path)
+               # A plan's text is kept for the UI; a run's plans nest its persisted stages,
+               # and their text in full would fill the driver's heap.
+               .config("spark.sql.maxPlanStringLength", "65536")
                .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={logging}"))
     if local:
         builder = (builder.config("spark.driver.host", "127.0.0.1")
@@ -181,6 +178,7 @@ def session(settings: SparkSettings, tmp_dir: str | None = None) -> Any:
     # task failures it recovers from, only with NEARDUP_DEBUG.
     spark.sparkContext.setLogLevel("ERROR" if os.environ.get("NEARDUP_DEBUG") else "FATAL")
     _started["spark"] = spark
+    _started["scratch"] = scratch.path
 
     def stop() -> None:
         _stopping.set()
@@ -189,6 +187,38 @@ def session(settings: SparkSettings, tmp_dir: str | None = None) -> Any:
 
     atexit.register(stop)
     return spark
+
+
+class StageFiles:
+    """Where a run keeps what one stage hands the next: Parquet files, read back as new
+    DataFrames. Each stage then starts from a short plan (a plan that carried the run's
+    whole lineage would take longer to plan than to run, and its text would fill the
+    driver's heap), and what a lost executor held is still on disk. They go under
+    ``spark.checkpoint.dir`` when it is set (give a path every executor reaches, on
+    ``hdfs://`` or ``s3a://``, on a cluster of several machines), else under the
+    session's scratch directory on this machine; :meth:`close` removes them."""
+
+    def __init__(self, spark: Any) -> None:
+        import uuid
+
+        self.spark = spark
+        base = spark.conf.get("spark.checkpoint.dir", None)
+        if not base:
+            base = Path(_started["scratch"], "stages").as_uri()
+        self.root = f"{base.rstrip('/')}/neardup-{uuid.uuid4().hex}"
+        self._count = 0
+
+    def put(self, frame: Any, name: str) -> Any:
+        """``frame`` computed once, written, and read back."""
+        self._count += 1
+        path = f"{self.root}/{self._count:03d}-{name}"
+        frame.write.parquet(path)
+        return self.spark.read.parquet(path)
+
+    def close(self) -> None:
+        jvm = self.spark.sparkContext._jvm
+        path = jvm.org.apache.hadoop.fs.Path(self.root)
+        path.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration()).delete(path, True)
 
 
 #: What the JVM prints on every start that says nothing to a neardup user (the log level
