@@ -198,9 +198,9 @@ def test_output_lines_are_the_rows_the_api_gives(lee_texts: list[str], verify: b
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.text(alphabet=st.characters(exclude_categories=["Cs"])), max_size=20))
 def test_json_strings_are_what_orjson_writes(values: list[str]) -> None:
-    from neardup.dedup import _json_strings
+    from neardup.dedup import json_strings
 
-    assert _json_strings(values) == [orjson.dumps(v) for v in values]
+    assert json_strings(values) == [orjson.dumps(v) for v in values]
 
 
 @settings(max_examples=50, deadline=None)

@@ -188,12 +188,14 @@ def test_band_pairs_on_executors_equal_brute_force_on_shared_paragraphs(
 
 def test_dedup_on_spark_writes_the_local_engines_files(corpus: list[str],
                                                        tmp_path: Path) -> None:
-    """The command line, as a user runs it: both engines write the same files, with kept/
-    in the inputs' formats and as Parquet."""
+    """The command line, as a user runs it: the executors write each output as a directory
+    of part files whose concatenation, in name order, is the local engine's file byte for
+    byte (kept/ in the inputs' formats, and as Parquet: the same rows). A run into a
+    directory holding the other engine's output replaces it."""
     for kept_format in ("input", "parquet"):
         outputs = {}
-        for engine in ("local", "spark"):
-            out = tmp_path / kept_format / engine
+        for engine in ("local", "spark", "local"):
+            out = tmp_path / kept_format
             run = subprocess.run([sys.executable, "-m", "neardup", "dedup", *corpus, "-o",
                                   str(out), "--engine", engine, "--workers", "2",
                                   "--kept-format", kept_format],
@@ -202,19 +204,40 @@ def test_dedup_on_spark_writes_the_local_engines_files(corpus: list[str],
             assert "Traceback" not in run.stderr
             # Nothing of the JVM's start-up chatter reaches the user.
             assert "incubator" not in run.stderr and "log level" not in run.stderr
-            outputs[engine] = {p.relative_to(out).as_posix(): p.read_bytes()
-                               for p in sorted(out.rglob("*")) if p.is_file() and p.name
-                               not in ("summary.json", ".neardup.lock", ".neardup-run.json")}
-        assert outputs["spark"].keys() == outputs["local"].keys()
+            files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+            manifest = json.loads((out / ".neardup-run.json").read_text())
+            assert manifest["state"] == "complete"
+            assert set(manifest["files"]) == files - {".neardup.lock", ".neardup-run.json"}
+            outputs[engine] = {name: _output(out / name) for name in _outputs(out)}
+        local, spark = outputs["local"], outputs["spark"]
+        assert spark.keys() == local.keys()
         expected = (["kept/first.jsonl", "kept/second.parquet"] if kept_format == "input" else
                     ["kept/first.jsonl.parquet", "kept/second.parquet"])
-        assert all(name in outputs["local"] for name in expected)
-        for name in outputs["local"]:
-            if name.endswith(".parquet"):  # the same rows (Spark writes its own file)
-                here = tmp_path / kept_format
-                assert _rows(here / "spark" / name) == _rows(here / "local" / name), name
-            else:
-                assert outputs["spark"][name] == outputs["local"][name], name
+        assert all(name in local for name in expected)
+        for name in local:
+            assert spark[name] == local[name], name
+            assert len(local[name]), name
+
+
+def _outputs(out: Path) -> list[str]:
+    """A run's outputs: files, or Spark's directories of part files."""
+    names = []
+    for p in sorted(out.rglob("*")):
+        inside_parts = p.parent != out and p.name.startswith("part-")
+        if p.is_file() and not inside_parts and not p.name.startswith((".neardup", "summary")):
+            names.append(p.relative_to(out).as_posix())
+        elif p.is_dir() and any(c.name.startswith("part-") for c in p.iterdir()):
+            names.append(p.relative_to(out).as_posix())
+    return names
+
+
+def _output(path: Path) -> Any:
+    """An output's content: its bytes (a directory's parts concatenated in name order), or
+    for Parquet its rows."""
+    parts = sorted(path.iterdir()) if path.is_dir() else [path]
+    if path.name.endswith(".parquet"):
+        return [row for part in parts for row in _rows(part)]
+    return b"".join(part.read_bytes() for part in parts)
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -239,10 +262,8 @@ def test_dedup_on_spark_reads_inputs_on_another_file_system(corpus: list[str],
                              timeout=600)
         assert run.returncode == 0, run.stderr
     local, spark = outs["local"], outs["spark"]
-    assert (spark / "kept" / "first.jsonl").read_bytes() == \
-        (local / "kept" / "first.jsonl").read_bytes()
-    assert _rows(spark / "kept" / "second.parquet") == _rows(local / "kept" / "second.parquet")
-    assert (spark / "pairs.jsonl").read_bytes() == (local / "pairs.jsonl").read_bytes()
+    for name in ("kept/first.jsonl", "kept/second.parquet", "pairs.jsonl"):
+        assert _output(spark / name) == _output(local / name), name
     summary = json.loads((spark / "summary.json").read_text())
     assert summary["kept"] == json.loads((local / "summary.json").read_text())["kept"] > 100
 

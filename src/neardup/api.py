@@ -35,7 +35,7 @@ from .align import Explanation
 from .align import explain as _explain_texts
 from .clean import Cleaned, CleanOptions
 from .clean.passes import CleanTask, FirstPass, first_pass, needs_first_pass
-from .dedup import Deduplicator, DedupOptions, DedupResult, Pair, payload_dtype
+from .dedup import Deduplicator, DedupOptions, DedupResult, DedupSummary, Pair, payload_dtype
 from .document import Docs, Document, as_documents
 from .engine import LocalEngine, default_workers
 from .engine.local import MemoryLimit
@@ -368,14 +368,16 @@ def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = D
                 read: ReadOptions = ReadOptions(), workers: int | None = None,
                 progress: bool | None = None, max_group_pairs: int | None = 1_000,
                 force: bool = False, spark: SparkSettings | None = None,
-                kept_format: str = "input") -> DedupResult:
+                kept_format: str = "input") -> DedupResult | DedupSummary:
     """Dedup files into ``outdir``: ``pairs.jsonl``, ``clusters.jsonl``, ``rejected.jsonl``,
-    ``kept/`` and ``summary.json`` (see :mod:`neardup.io.writers`). ``kept/`` holds the
-    kept records in their input's own format, or with ``kept_format="parquet"`` the kept
-    documents as Parquet (:data:`~neardup.io.writers.KEPT_COLUMNS`). Raises
-    :class:`~neardup.errors.InputError` or :class:`~neardup.errors.OutputError` for unusable
-    inputs or outputs before any work starts; outputs appear only when complete. With
-    ``spark``, the work runs on Apache Spark (see :func:`run_files`)."""
+    ``kept/`` and ``summary.json`` (see :mod:`neardup.io.writers`). With ``spark``, the
+    executors write each output but the summary as a directory of part files, and a
+    :class:`~neardup.dedup.DedupSummary` comes back (the stats and the first rejections),
+    not every document's decisions. ``kept/`` holds the kept records in their input's own
+    format, or with ``kept_format="parquet"`` the kept documents as Parquet
+    (:data:`~neardup.io.writers.KEPT_COLUMNS`). Raises :class:`~neardup.errors.InputError`
+    or :class:`~neardup.errors.OutputError` for unusable inputs or outputs before any work
+    starts; outputs appear only when complete."""
     if kept_format not in KEPT_FORMATS:
         raise ValueError(f"kept_format is one of {', '.join(KEPT_FORMATS)}, not {kept_format!r}")
     _check_inputs(inputs, read, spark)
@@ -388,11 +390,9 @@ def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = D
 
             on_spark = SparkDedup(options, read, spark,
                                   progress if progress is not None else progress_wanted())
-            result = on_spark.run(inputs)
-            outputs = _DedupOutputs(result, inputs, out, max_group_pairs, None, read,
-                                    kept_format)
-            on_spark.write_kept(result, inputs, out.subdir("kept"), kept_format == "parquet")
-            outputs("pairs and clusters")
+            assert out.staging is not None
+            result: DedupResult | DedupSummary = on_spark.write(
+                inputs, out.staging, max_group_pairs, kept_format)
         else:
             result = run_files(inputs, options, read, workers, progress, stdin)
             outputs = _DedupOutputs(result, inputs, out, max_group_pairs,
@@ -436,7 +436,8 @@ class _DedupOutputs:
         write_jsonl(out.file("rejected.jsonl"), rejected_rows(result.rejected))
 
 
-def summary_dict(result: DedupResult, inputs: list[str], read: ReadOptions = ReadOptions(),
+def summary_dict(result: DedupResult | DedupSummary, inputs: list[str],
+                 read: ReadOptions = ReadOptions(),
                  fingerprints: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """What ``summary.json`` holds: the run's :class:`~neardup.dedup.Stats` and settings."""
     opts = result.options

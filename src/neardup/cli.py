@@ -18,7 +18,7 @@ from . import api
 from .align import Explanation
 from .clean import CleanOptions
 from .cluster import KeepPolicy
-from .dedup import DedupOptions
+from .dedup import DedupOptions, DedupSummary
 from .document import Document, Rejected
 from .engine.local import INDEX_ADD_ADVICE, MemoryLimit, default_workers
 from .engine.spark import SparkSettings
@@ -249,11 +249,15 @@ def _warn_if_empty(read: int, inputs: tuple[str, ...]) -> None:
         click.echo(f"neardup: no documents found in {', '.join(inputs)}", err=True)
 
 
-def _report_rejections(rejected: list[Rejected], where: str) -> None:
+def _report_rejections(rejected: list[Rejected], where: str, total: int | None = None
+                       ) -> None:
+    """The first rejections, and how many more there are of ``total`` (default: all are
+    in ``rejected``)."""
+    total = len(rejected) if total is None else total
     for r in rejected[:SHOWN_REJECTIONS]:
         click.echo(f"neardup: rejected {r.message()}", err=True)
-    if len(rejected) > SHOWN_REJECTIONS:
-        click.echo(f"neardup: ... and {len(rejected) - SHOWN_REJECTIONS:,} more rejected "
+    if total > SHOWN_REJECTIONS:
+        click.echo(f"neardup: ... and {total - SHOWN_REJECTIONS:,} more rejected "
                    f"({where})", err=True)
 
 
@@ -330,7 +334,8 @@ def dedup(inputs: tuple[str, ...], output: str, keep: str, kept_format: str, for
     run = _run_settings(settings, keep)
     result = api.dedup_files(list(inputs), output, run.options, run.read, run.workers,
                              run.progress, run.max_group_pairs, force, run.spark, kept_format)
-    _report_rejections(result.rejected, f"see {Path(output) / 'rejected.jsonl'}")
+    first = result.first_rejected if isinstance(result, DedupSummary) else result.rejected
+    _report_rejections(first, f"see {Path(output) / 'rejected.jsonl'}", result.stats.rejected)
     _warn_if_empty(result.stats.documents_read, inputs)
     s = result.stats
     click.echo(

@@ -302,12 +302,9 @@ class DedupResult:
         for start in range(0, len(order), chunk):
             docs = order[start:start + chunk]
             cluster = self.cluster[docs]
-            rows = zip(_json_strings([self.ids[i] for i in docs.tolist()]),
-                       cluster.tolist(), sizes[cluster].tolist(), self.keep[docs].tolist(),
-                       _json_numbers(self.jaccard_to_kept[docs]))
-            yield b"".join(b'{"id":%b,"cluster":%d,"size":%d,"keep":%b,"jaccard_to_kept":%b}\n'
-                           % (i, c, n, b"true" if k else b"false", j)
-                           for i, c, n, k, j in rows)
+            yield cluster_lines([self.ids[i] for i in docs.tolist()], cluster.tolist(),
+                                sizes[cluster].tolist(), self.keep[docs].tolist(),
+                                self.jaccard_to_kept[docs])
 
     def iter_pairs(self, max_group_pairs: int | None = 1_000) -> Iterator[Pair | ExactGroup]:
         """Every matching pair. A group of exact copies with more than ``max_group_pairs``
@@ -327,23 +324,16 @@ class DedupResult:
     def pair_lines(self, max_group_pairs: int | None = 1_000) -> Iterator[bytes]:
         """:meth:`iter_pairs` as JSON lines (each pair's :meth:`Pair.to_dict`), in chunks:
         what ``pairs.jsonl`` and ``neardup pairs`` hold."""
-        near = b',"estimated":true}\n' if not self.options.verify else b"}\n"
         ids = self.ids
         for kind, first, second, scores in self._pair_chunks(max_group_pairs):
             if kind == "group":
-                yield orjson.dumps(ExactGroup([ids[i] for i in first.tolist()]).to_dict(),
-                                   option=orjson.OPT_APPEND_NEWLINE)
+                yield exact_group_line([ids[i] for i in first.tolist()])
                 continue
             docs, back = np.unique(np.concatenate([first, second]), return_inverse=True)
-            names = _json_strings([ids[i] for i in docs.tolist()])
-            a_names = [names[k] for k in back[:len(first)].tolist()]
-            b_names = [names[k] for k in back[len(first):].tolist()]
-            if scores is None:
-                yield b"".join(b'{"a":%b,"b":%b,"jaccard":1.0,"exact":true}\n' % pair
-                               for pair in zip(a_names, b_names))
-            else:
-                yield b"".join(b'{"a":%b,"b":%b,"jaccard":%b%b' % (a, b, j, near)
-                               for a, b, j in zip(a_names, b_names, _json_numbers(scores)))
+            names = json_strings([ids[i] for i in docs.tolist()])
+            yield pair_lines([names[k] for k in back[:len(first)].tolist()],
+                             [names[k] for k in back[len(first):].tolist()], scores,
+                             not self.options.verify)
 
     def _pair_chunks(self, max_group_pairs: int | None, chunk: int = 1 << 20
                      ) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]]:
@@ -379,6 +369,18 @@ class DedupResult:
             b = sorted_docs[starts[gb[edge]] + within % width]
             yield "near", np.minimum(a, b), np.maximum(a, b), edge_scores[edge]
             cut = stop
+
+
+@dataclass
+class DedupSummary:
+    """What a run that wrote its outputs where its data is gives back, instead of a
+    :class:`DedupResult` holding every document: its stats, the first records it did not
+    compare (``stats.rejected`` counts them all), and its wall time."""
+
+    stats: Stats
+    options: DedupOptions
+    first_rejected: list[Rejected]
+    seconds: float = 0.0
 
 
 def _exact_pairs(docs: np.ndarray, starts: np.ndarray, sizes: np.ndarray,
@@ -427,11 +429,38 @@ def _pairs_of_run(docs: np.ndarray, starts: np.ndarray, sizes: np.ndarray, run: 
         begin = end
 
 
+def cluster_lines(ids: list[str], cluster: list[int], size: list[int], keep: list[bool],
+                  to_kept: np.ndarray) -> bytes:
+    """Lines of ``clusters.jsonl``, one a document: its id, group, group size, whether it
+    is kept, and its Jaccard to the kept one."""
+    return b"".join(b'{"id":%b,"cluster":%d,"size":%d,"keep":%b,"jaccard_to_kept":%b}\n'
+                    % (i, c, n, b"true" if k else b"false", j)
+                    for i, c, n, k, j in zip(json_strings(ids), cluster, size, keep,
+                                             _json_numbers(to_kept)))
+
+
+def pair_lines(a_names: list[bytes], b_names: list[bytes], scores: np.ndarray | None,
+               estimated: bool) -> bytes:
+    """Lines of ``pairs.jsonl`` (each :meth:`Pair.to_dict`) for pairs of ids already in
+    JSON (:func:`json_strings`): exact copies when ``scores`` is None."""
+    if scores is None:
+        return b"".join(b'{"a":%b,"b":%b,"jaccard":1.0,"exact":true}\n' % pair
+                        for pair in zip(a_names, b_names))
+    end = b',"estimated":true}\n' if estimated else b"}\n"
+    return b"".join(b'{"a":%b,"b":%b,"jaccard":%b%b' % (a, b, j, end)
+                    for a, b, j in zip(a_names, b_names, _json_numbers(scores)))
+
+
+def exact_group_line(members: list[str]) -> bytes:
+    """The line of ``pairs.jsonl`` for a group of exact copies listed whole."""
+    return orjson.dumps(ExactGroup(members).to_dict(), option=orjson.OPT_APPEND_NEWLINE)
+
+
 #: What JSON escapes in a string.
 _JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 
 
-def _json_strings(values: list[str]) -> list[bytes]:
+def json_strings(values: list[str]) -> list[bytes]:
     """Each string as JSON, as ``orjson`` writes it. Most need no escaping and are quoted
     as they are, several times faster than a call to ``orjson.dumps`` each."""
     search = _JSON_ESCAPED.search

@@ -25,7 +25,7 @@ from typing import Any
 from .align import align, explain, tokenize_with_offsets
 from .clean import CleanOptions
 from .errors import InputError, ReportError
-from .io.outdir import add_to_run, check_complete, write_text_atomic
+from .io.outdir import add_to_run, check_complete, output_files, write_text_atomic
 from .io.readers import ReadOptions, check_inputs, input_fingerprints, read_texts
 
 BINS = 20
@@ -121,27 +121,29 @@ def _score(command: str, row: dict[str, Any]) -> float:
     return max(float(row["containment_a"]), float(row["containment_b"]))
 
 
-def _jsonl(path: Path, whole: bool = False) -> Iterator[Any]:
-    """The rows of a JSONL file of the run (or, ``whole``, the file as one JSON value),
-    with a one-line :class:`ReportError` for a file that is missing or corrupt."""
-    if not path.exists():
-        raise ReportError(f"{path} is missing: the output directory is incomplete; run the "
-                          "command again")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            if whole:
-                yield json.load(fh)
-                return
-            for line_no, line in enumerate(fh, start=1):
-                if line.strip():
-                    try:
-                        yield json.loads(line)
-                    except ValueError as err:
-                        raise ReportError(f"{path}:line {line_no}: corrupt ({err}); run the "
-                                          "command again to rewrite it") from None
-    except ValueError as err:  # invalid UTF-8, or the whole file not JSON
-        raise ReportError(f"{path}: corrupt ({err}); run the command again to rewrite "
-                          "it") from None
+def _jsonl(output: Path, whole: bool = False) -> Iterator[Any]:
+    """The rows of a JSONL output of the run (a file, or a Spark run's directory of part
+    files: :func:`~neardup.io.outdir.output_files`), or, ``whole``, the file as one JSON
+    value, with a one-line :class:`ReportError` for an output that is missing or corrupt."""
+    if not output.exists():
+        raise ReportError(f"{output} is missing: the output directory is incomplete; run "
+                          "the command again")
+    for path in output_files(output):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                if whole:
+                    yield json.load(fh)
+                    return
+                for line_no, line in enumerate(fh, start=1):
+                    if line.strip():
+                        try:
+                            yield json.loads(line)
+                        except ValueError as err:
+                            raise ReportError(f"{path}:line {line_no}: corrupt ({err}); run "
+                                              "the command again to rewrite it") from None
+        except ValueError as err:  # invalid UTF-8, or the whole file not JSON
+            raise ReportError(f"{path}: corrupt ({err}); run the command again to rewrite "
+                              "it") from None
 
 
 def _dedup_groups(path: Path) -> list[dict[str, Any]]:

@@ -40,6 +40,8 @@ CLEAN_FILES = ("cleaned.jsonl", "boilerplate.jsonl", "rejected.jsonl", "summary.
 MANIFEST = ".neardup-run.json"
 LOCK = ".neardup.lock"
 STAGING_PREFIX = ".neardup-staging-"
+#: A Spark run writes each output as a directory of part files, read in name order.
+PART_PREFIX = "part-"
 _OWN = (MANIFEST, LOCK)
 
 
@@ -233,19 +235,25 @@ class OutputDir:
                          if not p.is_dir())
         for name in written:
             self._check_not_foreign(name)
-            if (self.path / name).is_dir():
+            if (self.path / name).is_dir() and not self._previous_only(self.path / name):
                 raise OutputError(f"{self.path / name}: a directory stands where neardup "
                                   "writes a file; move it away and run again")
         manifest = {"command": self.command, "state": "committing", "files": written,
                     "started": _iso(self._started), "pid": os.getpid()}
         _write_json_atomic(self.path / MANIFEST, manifest)
+        self._clear_the_way(written)
         for name in written:
             target = self.path / name
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging / name, target)
         for name in sorted(self._previous - set(written)):
             old = self.path / name
-            old.unlink(missing_ok=True)
+            if old.is_dir():  # this run's directory of parts, where that file was
+                continue
+            try:
+                old.unlink()
+            except (FileNotFoundError, NotADirectoryError):  # gone with its directory
+                continue
             _remove_empty_parents(old.parent, self.path)
         manifest.update(state="complete", finished=_iso(time.time()))
         _write_json_atomic(self.path / MANIFEST, manifest)
@@ -253,6 +261,23 @@ class OutputDir:
         self.staging = None
         self._previous = set(written)
         return written
+
+    def _previous_only(self, directory: Path) -> bool:
+        """Whether ``directory`` holds nothing but the previous run's files."""
+        return all(p.relative_to(self.path).as_posix() in self._previous
+                   for p in directory.rglob("*") if not p.is_dir())
+
+    def _clear_the_way(self, written: list[str]) -> None:
+        """Remove the previous run's outputs that stand where this run's go: a file where
+        this run writes a directory of part files (a Spark run after a local one), or such
+        a directory where it writes a file."""
+        for name in written:
+            for parent in reversed(Path(name).parents[:-1]):
+                if (self.path / parent).is_file() and parent.as_posix() in self._previous:
+                    (self.path / parent).unlink()
+            target = self.path / name
+            if target.is_dir() and self._previous_only(target):
+                shutil.rmtree(target)
 
     def close(self) -> None:
         """Remove what is staged and not committed, and release the lock."""
@@ -262,6 +287,15 @@ class OutputDir:
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+
+
+def output_files(path: Path) -> list[Path]:
+    """The files output ``path`` is held in: itself, or for a directory of part files (as
+    a Spark run writes each output), its parts in name order; none if it is missing."""
+    if path.is_dir():
+        return sorted(p for p in path.iterdir()
+                      if p.is_file() and p.name.startswith(PART_PREFIX))
+    return [path] if path.exists() else []
 
 
 def add_to_run(directory: str | Path, name: str, content: str) -> Path:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from ...clean.cleaner import Cleaner
 from ...dedup import (
     DedupOptions,
     DedupResult,
+    DedupSummary,
     Stats,
     Status,
     compared_text,
@@ -73,6 +75,8 @@ from .session import (
 )
 
 _NOWHERE = Source("<executor>")
+#: A Parquet row's number while ``kept/`` is written (a name no input column has).
+_KEPT_NUMBER = "__neardup_number"
 # Row kinds coming out of stage 1.
 _DOCUMENT, _REJECTED, _BLANK = 0, 1, 2
 
@@ -462,6 +466,41 @@ def _read(spark: Any, files: list[InputFile], read: ReadOptions) -> list[Any]:
     return frames
 
 
+#: How many rejections a run that writes its outputs brings to the driver, to show.
+SHOWN_REJECTIONS = 10
+
+
+@dataclass
+class SparkOutcome:
+    """What a run decided, held by the executors: per document (``documents``: ``ord, id,
+    file, number, ntokens, status, exact_rep, cluster, size, kept, to_kept, keep``), the
+    records not compared (``rejected``: ``file, number, id, reason``), the matching pairs of
+    exact representatives (``edges``: ``a, b, score``); and on the driver the stats, the
+    input names, the inputs not read, and the progress display."""
+
+    documents: Any
+    rejected: Any
+    edges: Any
+    stats: Stats
+    names: list[str]
+    skipped: list[Rejected]
+    options: DedupOptions
+    partitions: int
+    progress: StageProgress
+
+    def collect(self) -> DedupResult:
+        """The outcome on the driver (:func:`collect`): every document's decisions."""
+        return collect(self.documents, self.rejected, self.edges, self.names, self.skipped,
+                       self.stats, self.options)
+
+    def first_rejections(self, count: int) -> list[Rejected]:
+        """The first ``count`` records not compared, in reading order."""
+        first = self.rejected.orderBy("file", "number").limit(count).toArrow().to_pylist()
+        return [self.skipped[r["number"]] if r["file"] < 0 else
+                Rejected(Source(self.names[r["file"]], r["number"]), r["reason"], r["id"])
+                for r in first]
+
+
 class SparkDedup:
     """One ``dedup`` run on Spark (see the module's docstring for the stages)."""
 
@@ -475,6 +514,38 @@ class SparkDedup:
         self._line_bases: dict[tuple[int, int], int] = {}
 
     def run(self, inputs: list[str]) -> DedupResult:
+        """Dedup ``inputs``: the outcome brought to the driver as a :class:`DedupResult`."""
+        with self.outcome(inputs) as outcome:
+            outcome.progress.step = "collecting the result"
+            return outcome.collect()
+
+    def write(self, inputs: list[str], staging: Path, max_group_pairs: int | None = 1_000,
+              kept_format: str = "input") -> DedupSummary:
+        """Dedup ``inputs`` and write the outputs into ``staging`` (an
+        :class:`~neardup.io.outdir.OutputDir`'s), each by the executors as part files
+        (:mod:`neardup.engine.spark.outputs`). Returns the stats and the first rejections."""
+        from . import outputs
+
+        with self.outcome(inputs) as outcome:
+            shown, parts = outcome.progress, outcome.partitions
+            shown.step = "writing pairs.jsonl"
+            outputs.write_pairs(outcome.documents, outcome.edges, staging / "pairs.jsonl",
+                                parts, max_group_pairs, not self.options.verify)
+            shown.step = "writing clusters.jsonl"
+            outputs.write_clusters(outcome.documents, staging / "clusters.jsonl", parts)
+            shown.step = "writing rejected.jsonl"
+            outputs.write_rejected(outcome.rejected, outcome.names, outcome.skipped,
+                                   staging / "rejected.jsonl", parts)
+            shown.step = "writing kept/"
+            self._write_kept(outcome, inputs, staging / "kept", kept_format == "parquet")
+            return DedupSummary(outcome.stats, self.options,
+                                outcome.first_rejections(SHOWN_REJECTIONS))
+
+    @contextmanager
+    def outcome(self, inputs: list[str]) -> Iterator[SparkOutcome]:
+        """The run's outcome on the executors, for the block to collect or write; its
+        stage files are removed after it. A failed job is one line
+        (:class:`~neardup.engine.spark.session.SparkJobFailed`) naming the step."""
         def start() -> Any:
             return session(self.settings, self.options.tmp_dir)
 
@@ -483,10 +554,14 @@ class SparkDedup:
         spark = start()
         with StageProgress(spark, self.progress) as shown, \
                 failures_in_one_line(lambda: shown.step):
-            return self._run(spark, files, skipped, shown)
+            stages = StageFiles(spark)
+            try:
+                yield self._run(spark, stages, files, skipped, shown)
+            finally:
+                stages.close()
 
-    def _run(self, spark: Any, files: list[InputFile], skipped: list[Rejected],
-             shown: StageProgress) -> DedupResult:
+    def _run(self, spark: Any, stages: StageFiles, files: list[InputFile],
+             skipped: list[Rejected], shown: StageProgress) -> SparkOutcome:
 
         opts = self.options
         input_bytes = sum(_size(f.uri) for f in files)
@@ -506,14 +581,10 @@ class SparkDedup:
         sketch = SketchPartition(index, self.read, opts, cleaner)
         sketched = _union([frame.mapInArrow(sketch, _SKETCH_SCHEMA)
                            for frame in _read(spark, files, self.read)])
-        stages = StageFiles(spark)
-        try:
-            return self._stages(spark, stages, sketched, skipped, partitions, shown)
-        finally:
-            stages.close()
+        return self._stages(spark, stages, sketched, skipped, partitions, shown)
 
     def _stages(self, spark: Any, stages: StageFiles, sketched: Any, skipped: list[Rejected],
-                partitions: int, shown: StageProgress) -> DedupResult:
+                partitions: int, shown: StageProgress) -> SparkOutcome:
         from pyspark.sql import functions as F
 
         opts = self.options
@@ -583,7 +654,8 @@ class SparkDedup:
         outcome = stages.put(decided, "outcome")
         stats = _stats(outcome, edges, read_records, rejected.count(),
                        int(tally["candidates"]), int(tally["verified"] or 0), opts)
-        return collect(outcome, rejected, edges, names, skipped, stats, opts)
+        return SparkOutcome(outcome, rejected, stages.put(edges, "edges"), stats, names, skipped,
+                            opts, partitions, shown)
 
     def _scored(self, pairs: Any, sketches: Any) -> Any:
         """``(a, b, score, match)`` for each pair ``(a, b)`` of documents: the payloads of
@@ -621,70 +693,71 @@ class SparkDedup:
                 .withColumn("to_kept", F.when(F.col("a") == F.col("b"), F.lit(1.0))
                             .otherwise(F.coalesce("edge_score", "extra_score"))))
 
-    def write_kept(self, result: DedupResult, inputs: list[str], outdir: Path,
-                   as_parquet: bool = False) -> None:
-        """Write ``kept/`` (``outdir``) as the local engine does
-        (:func:`neardup.io.writers.write_kept`, or with ``as_parquet``
-        :func:`~neardup.io.writers.write_kept_parquet`), for inputs on any file system: the
-        executors read the inputs again and keep the kept records (:class:`KeptRecords`);
-        they come to the driver in reading order, in chunks, and are written there. JSONL
-        lines are copied as they are (each ending in a newline); Parquet rows keep their
-        columns, with the types Spark reads them as."""
-        import pyarrow as pa
+    def _write_kept(self, outcome: SparkOutcome, inputs: list[str], kept_dir: Path,
+                    as_parquet: bool) -> None:
+        """``kept/``, by the executors: the inputs are read again, and the records of kept
+        documents (a semi-join on their place) are written as part files, one directory a
+        target (:func:`~neardup.engine.spark.outputs.kept_targets`), in reading order.
+        JSONL lines are copied as they are (gzipped for a gzipped input); Parquet rows
+        keep their columns, with the types Spark reads them as; as Parquet, the documents
+        as :data:`~neardup.io.writers.KEPT_COLUMNS`."""
         from pyspark.sql import functions as F
 
-        from ...io.writers import ParquetAppender, kept_parquet_path, kept_path, open_like
+        from . import outputs
 
-        spark = session(self.settings, self.options.tmp_dir)
-        by_name = result.sources.records_by_path(np.flatnonzero(result.keep))
-        kept = {i: np.sort(by_name[f.name]) for i, f in enumerate(self._files)
-                if f.name in by_name}
-        if not kept:
-            return
-        task = KeptRecords({file_key(f.uri): i for i, f in enumerate(self._files)},
-                           [f.name for f in self._files], kept, self._line_bases,
-                           self.read if as_parquet else None)
-        # Every JSONL file is read, as in the first pass, so the splits are the same.
-        place = {"path": KeptRecords.PATH, "block": KeptRecords.BLOCK,
-                 "row_index": KeptRecords.ROW}
+        spark, files, parts = outcome.documents.sparkSession, self._files, outcome.partitions
+        index = {file_key(f.uri): i for i, f in enumerate(files)}
+        targets, paths = outputs.kept_targets(inputs, files, kept_dir, as_parquet)
+        kept = outcome.documents.where(F.col("keep")).select("file", "number")
+        jsonl = [f.uri for f in files if f.kind == "jsonl"]
+        lines = (_read_lines(spark, jsonl).mapInArrow(
+            outputs.PlacedLines(index, self._line_bases), outputs.PlacedLines.SCHEMA)
+            .join(kept, ["file", "number"], "left_semi") if jsonl else None)
+        target_of = spark.createDataFrame(
+            [(k, t, f.name.lower().endswith(".gz")) for k, (t, f) in
+             enumerate(zip(targets, files))], "file int, target int, gz boolean")
+        written = kept_dir / "_parts"
         if as_parquet:
-            frames = [frame.withColumnsRenamed(place)
-                      for frame in _read(spark, self._files, self.read)]
-        else:
-            jsonl = [f.uri for f in self._files if f.kind == "jsonl"]
-            frames = [_read_lines(spark, jsonl).withColumnsRenamed(place)] if jsonl else []
-            # Parquet rows whole: their place under names no input column has.
-            frames += [spark.read.parquet(f.uri).select(
-                "*", F.col("_metadata.file_path").alias(KeptRecords.PATH),
-                F.col("_metadata.file_block_start").alias(KeptRecords.BLOCK),
-                F.col("_metadata.row_index").alias(KeptRecords.ROW))
-                for i, f in enumerate(self._files) if i in kept and f.kind == "parquet"]
-        chunks = _union([frame.mapInArrow(task, KeptRecords.SCHEMA) for frame in frames])
-        outdir.mkdir(parents=True, exist_ok=True)
-        current: Path | None = None
-        out: Any = None
-        with failures_in_one_line(lambda: "writing kept/"):
-            try:
-                for row in chunks.orderBy("file", "block", "first").toLocalIterator():
-                    f = self._files[row.file]
-                    # As Parquet, one file an input (a directory's files are consecutive).
-                    target = (kept_parquet_path(kept_path(outdir, inputs, f.input,
-                                                          inputs[f.input]))
-                              if as_parquet else kept_path(outdir, inputs, f.input, f.name))
-                    if target != current:
-                        if out is not None:
-                            out.close()
-                        current = target
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        out = (open_like(target) if f.kind == "jsonl" and not as_parquet else
-                               ParquetAppender(target))
-                    if isinstance(out, ParquetAppender):
-                        out.write(pa.ipc.open_stream(row.data).read_all())
-                    else:
-                        out.write(row.data)
-            finally:
-                if out is not None:
-                    out.close()
+            task = outputs.KeptDocuments(outcome.names, self.read, targets, index)
+            frames = [lines.mapInArrow(task, task.schema())] if lines is not None else []
+            frames += [frame.mapInArrow(task, task.schema())
+                       .join(kept, ["file", "number"], "left_semi")
+                       for frame in _read(spark, files, self.read)
+                       if "row_index" in frame.columns]
+            rows = outputs.sorted_by(_union(frames), parts, "file", "number")
+            (rows.sortWithinPartitions("target", "file", "number").drop("file", "number")
+             .write.partitionBy("target").parquet(written.as_uri()))
+            outputs.name_parts(written, ".parquet")
+            outputs.move_targets(written, paths)
+            return
+        if lines is not None:
+            lines = lines.join(F.broadcast(target_of), "file")
+            compressed = {f.name.lower().endswith(".gz") for f in files if f.kind == "jsonl"}
+            for gz in sorted(compressed):
+                chosen = lines.where(F.col("gz") == gz)
+                rows = outputs.sorted_by(chosen, parts, "file", "number")
+                outputs.write_lines(rows.sortWithinPartitions("target", "file", "number"),
+                                    written / str(gz), ".jsonl.gz" if gz else ".jsonl",
+                                    "target", "gzip" if gz else "none")
+                outputs.move_targets(written / str(gz), paths)
+        for k, f in enumerate(files):
+            if f.kind != "parquet":
+                continue
+            frame = (spark.read.parquet(f.uri)
+                     .withColumn(_KEPT_NUMBER, F.col("_metadata.row_index"))
+                     .join(kept.where(F.col("file") == k)
+                           .select(F.col("number").alias(_KEPT_NUMBER)),
+                           _KEPT_NUMBER, "left_semi"))
+            rows = outputs.sorted_by(frame, parts, _KEPT_NUMBER).drop(_KEPT_NUMBER)
+            rows.write.parquet((written / str(k)).as_uri())
+            outputs.name_parts(written / str(k), ".parquet")
+            target = paths[targets[k]]
+            target.mkdir(parents=True, exist_ok=True)
+            for part in sorted((written / str(k)).iterdir()):
+                part.rename(target / part.name)
+            (written / str(k)).rmdir()
+        if written.exists():
+            written.rmdir()
 
     def _learn(self, spark: Any, files: list[InputFile]) -> dict[int, int]:
         """Boilerplate lines as :class:`~neardup.clean.learn.RepeatedLines` learns them:
@@ -725,97 +798,6 @@ class ObserveLines:
             yield pa.RecordBatch.from_pydict({
                 "line": np.array(lines, dtype=np.uint64).view(np.int64),
                 "context": np.array(contexts, dtype=np.uint64).view(np.int64)})
-
-
-class KeptRecords:
-    """On an executor: the kept records among the input rows, as chunks with their place
-    ``(file, block, first row)``. A chunk holds JSONL lines joined (each ending in a
-    newline), Parquet rows, or with ``documents`` (the read options) the documents as
-    :func:`neardup.io.writers.kept_documents` makes them; rows and documents go as an
-    Arrow IPC stream. A JSONL line's number is the lines of its file before its split
-    (``line_bases``, from :func:`_number`) plus its row in the split; a Parquet row's is
-    its index."""
-
-    PATH, BLOCK, ROW = "__neardup_path", "__neardup_block", "__neardup_row"
-    SCHEMA = "file int, block long, first long, data binary"
-
-    def __init__(self, files: dict[str, int], names: list[str], kept: dict[int, np.ndarray],
-                 line_bases: dict[tuple[int, int], int],
-                 documents: ReadOptions | None = None) -> None:
-        self.files, self.names, self.kept = files, names, kept
-        self.line_bases, self.documents = line_bases, documents
-
-    def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
-        import pyarrow as pa
-
-        rows_before: dict[tuple[int, int], int] = {}
-        for batch in batches:
-            paths = batch.column(self.PATH).to_pylist()
-            blocks = batch.column(self.BLOCK).to_pylist()
-            row_index = (batch.column(self.ROW).to_numpy()
-                         if self.ROW in batch.schema.names else None)
-            # Runs of rows from one split: each is one chunk.
-            starts = [k for k in range(len(paths))
-                      if k == 0 or (paths[k], blocks[k]) != (paths[k - 1], blocks[k - 1])]
-            out: dict[str, list[Any]] = {"file": [], "block": [], "first": [], "data": []}
-            for start, end in zip(starts, starts[1:] + [len(paths)]):
-                file, block = self.files[file_key(paths[start])], blocks[start]
-                first = rows_before.get((file, block), 0)
-                rows_before[(file, block)] = first + end - start
-                wanted = self.kept.get(file)
-                if wanted is None:
-                    continue
-                if row_index is not None:
-                    numbers = row_index[start:end]
-                else:
-                    numbers = (self.line_bases.get((file, block), 0) + first + 1
-                               + np.arange(end - start))
-                found = np.minimum(np.searchsorted(wanted, numbers), len(wanted) - 1)
-                chosen = np.flatnonzero(wanted[found] == numbers)
-                if not len(chosen):
-                    continue
-                out["file"].append(file)
-                out["block"].append(block)
-                out["first"].append(first)
-                out["data"].append(self._data(batch, file, chosen + start, numbers[chosen],
-                                              block == 0 and first == 0))
-            if out["file"]:
-                yield pa.RecordBatch.from_pydict({
-                    "file": pa.array(out["file"], pa.int32()), "block": out["block"],
-                    "first": out["first"], "data": out["data"]})
-
-    def _data(self, batch: Any, file: int, chosen: np.ndarray, numbers: np.ndarray,
-              file_start: bool) -> bytes:
-        import pyarrow as pa
-
-        from ...io.writers import kept_documents
-
-        rows = batch.take(pa.array(chosen))
-        if self.ROW not in batch.schema.names:  # JSONL lines (Parquet rows have an index)
-            lines = rows.column("value").to_pylist()
-            if file_start and chosen[0] == 0:
-                lines[0] = lines[0].removeprefix(BOM)
-            if self.documents is None:
-                return b"".join(line + b"\n" for line in lines)
-            docs = [parse_jsonl_line(line, Source(self.names[file], number), self.documents)
-                    for line, number in zip(lines, numbers.tolist())]
-            table = kept_documents([d for d in docs if isinstance(d, Document)])
-        elif self.documents is not None:
-            columns = rows.to_pydict()
-            meta = {key: name for key, name in self.documents.meta_fields().items()
-                    if name in columns}
-            docs = [record_from_row(columns["doc_id"][k], columns["doc_text"][k],
-                                    {key: columns[name][k] for key, name in meta.items()},
-                                    Source(self.names[file], number), self.documents)
-                    for k, number in enumerate(numbers.tolist())]
-            table = kept_documents([d for d in docs if isinstance(d, Document)])
-        else:
-            table = pa.Table.from_batches([rows.drop_columns([self.PATH, self.BLOCK,
-                                                               self.ROW])])
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(table)
-        return sink.getvalue().to_pybytes()
 
 
 _OK, _REFUSED = int(Status.OK), int(Status.REJECTED)
