@@ -23,15 +23,43 @@ from typing import Any
 
 #: A bound no real graph reaches (rounds grow as log² of the longest path).
 MAX_ROUNDS = 200
+#: Up to this many edges, one task finds the components (:class:`ComponentsInOneTask`):
+#: about 50 bytes an edge in its memory, and no rounds of jobs.
+ONE_TASK_EDGES = 2_000_000
+
+
+class ComponentsInOneTask:
+    """On one executor: every edge ``(a, b)`` of the graph in, ``(node, root)`` out, by
+    :func:`neardup.cluster.components` (hook and compress in numpy)."""
+
+    def __call__(self, batches: Any) -> Any:
+        import numpy as np
+        import pyarrow as pa
+
+        from ...cluster import components
+
+        ends = [np.stack([b.column("a").to_numpy(), b.column("b").to_numpy()], axis=1)
+                for b in batches if b.num_rows]
+        if not ends:
+            return
+        nodes, local = np.unique(np.concatenate(ends), return_inverse=True)
+        roots = nodes[components(len(nodes), local.reshape(-1, 2))]
+        yield pa.RecordBatch.from_pydict({"node": nodes, "root": roots})
 
 
 def connected_components(edges: Any, max_rounds: int = MAX_ROUNDS,
-                         materialize: Callable[[Any], Any] | None = None) -> Any:
+                         materialize: Callable[[Any], Any] | None = None,
+                         edge_count: int | None = None) -> Any:
     """``(node, root)`` for every node of ``edges`` (a DataFrame of long columns ``a``,
     ``b``): ``root`` is the smallest node of its component. ``materialize`` computes each
     round's edges and gives them back as a DataFrame with a short plan (default: a local
-    checkpoint)."""
+    checkpoint). Given an ``edge_count`` up to :data:`ONE_TASK_EDGES`, one task finds them
+    instead of rounds of star iterations; both give the same roots."""
     from pyspark.sql import functions as F
+
+    if edge_count is not None and edge_count <= ONE_TASK_EDGES:
+        return edges.select("a", "b").coalesce(1).mapInArrow(ComponentsInOneTask(),
+                                                              "node long, root long")
 
     keep = materialize or (lambda frame: frame.localCheckpoint())
     current = keep(edges.select(F.greatest("a", "b").alias("u"), F.least("a", "b").alias("v"))

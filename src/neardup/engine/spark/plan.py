@@ -181,6 +181,13 @@ class PlacedRecords:
     def __init__(self, files: dict[str, int], read: ReadOptions) -> None:
         self.files, self.read = files, read
         self._rows_before: dict[tuple[int, int], int] = {}
+        self._numbers: dict[str, int] = {}  # path as Spark spells it -> file number
+
+    def _file_of(self, path: str) -> int:
+        number = self._numbers.get(path)
+        if number is None:
+            number = self._numbers[path] = self.files.get(file_key(path), -1)
+        return number
 
     def of(self, batch: Any) -> Iterator[tuple[int, int, int, int, Document | Rejected | None]]:
         """``(file, block, row, record number or -1, record)`` per row; None for a blank
@@ -188,7 +195,7 @@ class PlacedRecords:
         columns = batch.to_pydict()
         row_index = columns.get("row_index")
         for k, (path, block) in enumerate(zip(columns["path"], columns["block"])):
-            file = self.files.get(file_key(path), -1)
+            file = self._file_of(path)
             split = (file, block)
             row = self._rows_before.get(split, 0)
             self._rows_before[split] = row + 1
@@ -641,6 +648,7 @@ class SparkDedup:
 
         shown.step = "connected components"
         roots = connected_components(edges.select("a", "b"),
+                                     edge_count=int(tally["verified"] or 0),
                                      materialize=lambda frame: stages.put(frame, "components"))
         members = stages.put(_grouped(documents, roots, n, partitions, opts.keep.token_sign),
                              "groups")

@@ -212,7 +212,8 @@ class StageFiles:
         """``frame`` computed once, written, and read back."""
         self._count += 1
         path = f"{self.root}/{self._count:03d}-{name}"
-        frame.write.parquet(path)
+        # Uncompressed: most of what stages hand over is hashes, which do not compress.
+        frame.write.option("compression", "none").parquet(path)
         return self.spark.read.parquet(path)
 
     def close(self) -> None:
