@@ -392,6 +392,9 @@ class ScorePairs:
     def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
 
+        from ... import faults
+
+        faults.at("verifying")
         for batch in batches:
             if not batch.num_rows:
                 continue
