@@ -334,6 +334,26 @@ def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
             stdin.close()
 
 
+def print_pairs(inputs: list[str], stream: IO[bytes], options: DedupOptions = DedupOptions(),
+                read: ReadOptions = ReadOptions(), workers: int | None = None,
+                progress: bool | None = None, max_group_pairs: int | None = 1_000,
+                spark: SparkSettings | None = None) -> DedupResult | DedupSummary:
+    """Dedup ``inputs`` and write every matching pair to ``stream`` as the lines of
+    ``pairs.jsonl``. With ``spark``, the executors make the lines and the driver passes
+    them on a partition at a time; a :class:`~neardup.dedup.DedupSummary` comes back."""
+    if spark is not None:
+        from .engine.spark.plan import SparkDedup
+
+        _check_inputs(inputs, read, spark)
+        return SparkDedup(options, read, spark,
+                          progress if progress is not None else progress_wanted()
+                          ).print_pairs(inputs, stream, max_group_pairs)
+    result = run_files(inputs, options, read, workers, progress)
+    for lines in result.pair_lines(max_group_pairs):
+        stream.write(lines)
+    return result
+
+
 def reuse_files(inputs: list[str], outdir: str | Path, options: ReuseOptions = ReuseOptions(),
                 read: ReadOptions = ReadOptions(), workers: int | None = None,
                 progress: bool | None = None, force: bool = False) -> ReuseResult:

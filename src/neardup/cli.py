@@ -351,13 +351,12 @@ def dedup(inputs: tuple[str, ...], output: str, keep: str, kept_format: str, for
 def pairs(inputs: tuple[str, ...], **settings: Any) -> None:
     """Print every matching pair as JSON lines: {"a", "b", "jaccard"}."""
     run = _run_settings(settings)
-    result = api.run_files(list(inputs), run.options, run.read, run.workers, run.progress,
-                           spark=run.spark)
     out = sys.stdout.buffer
-    for lines in result.pair_lines(run.max_group_pairs):
-        out.write(lines)
+    result = api.print_pairs(list(inputs), out, run.options, run.read, run.workers,
+                             run.progress, run.max_group_pairs, run.spark)
     out.flush()
-    _report_rejections(result.rejected, "use `neardup dedup` for rejected.jsonl")
+    first = result.first_rejected if isinstance(result, DedupSummary) else result.rejected
+    _report_rejections(first, "use `neardup dedup` for rejected.jsonl", result.stats.rejected)
     _warn_if_empty(result.stats.documents_read, inputs)
 
 

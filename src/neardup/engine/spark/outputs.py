@@ -237,10 +237,18 @@ def name_parts(directory: Path, extension: str) -> None:
 
 def write_pairs(documents: Any, edges: Any, directory: Path, partitions: int,
                 max_group_pairs: int | None, estimated: bool) -> None:
-    """``pairs.jsonl/``: every pair of exact copies (a group of more than
-    ``max_group_pairs`` pairs as one line listing it), then every near pair of
-    representatives ``edges`` expanded to each copy of one side with each of the other,
-    in the local engine's order (:meth:`neardup.dedup.DedupResult.pair_lines`)."""
+    """``pairs.jsonl/``: :func:`pair_line_rows` as part files."""
+    write_lines(pair_line_rows(documents, edges, partitions, max_group_pairs, estimated),
+                directory)
+
+
+def pair_line_rows(documents: Any, edges: Any, partitions: int, max_group_pairs: int | None,
+                   estimated: bool) -> Any:
+    """The lines of ``pairs.jsonl`` (a ``value`` column of chunks of lines, in order across
+    partitions): every pair of exact copies (a group of more than ``max_group_pairs`` pairs
+    as one line listing it), then every near pair of representatives ``edges`` expanded
+    to each copy of one side with each of the other, in the local engine's order
+    (:meth:`neardup.dedup.DedupResult.pair_lines`)."""
     from pyspark.sql import functions as F
 
     ok = documents.where(F.col("status") == _OK).select("ord", "id", "exact_rep")
@@ -282,8 +290,8 @@ def write_pairs(documents: Any, edges: Any, directory: Path, partitions: int,
                     F.when(first, F.col("yid")).otherwise(F.col("xid")).alias("b"), "score",
                     none_members.alias("members")))
     rows = sorted_by(exact.select(*columns).unionByName(listed.select(*columns))
-                   .unionByName(near.select(*columns)), partitions, *columns[:5])
-    write_lines(rows.mapInArrow(PairLines(estimated), "value binary"), directory)
+                     .unionByName(near.select(*columns)), partitions, *columns[:5])
+    return rows.mapInArrow(PairLines(estimated), "value binary")
 
 
 def write_clusters(documents: Any, directory: Path, partitions: int) -> None:

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import unquote, urlparse
 
 import numpy as np
@@ -548,6 +548,23 @@ class SparkDedup:
                                    staging / "rejected.jsonl", parts)
             shown.step = "writing kept/"
             self._write_kept(outcome, inputs, staging / "kept", kept_format == "parquet")
+            return DedupSummary(outcome.stats, self.options,
+                                outcome.first_rejections(SHOWN_REJECTIONS))
+
+    def print_pairs(self, inputs: list[str], stream: IO[bytes],
+                    max_group_pairs: int | None = 1_000) -> DedupSummary:
+        """Dedup ``inputs`` and write ``pairs.jsonl``'s lines to ``stream``, as the
+        executors make them, a partition at a time (the driver holds one partition's
+        lines, not every document). Returns the stats and the first rejections."""
+        from . import outputs
+
+        with self.outcome(inputs) as outcome:
+            outcome.progress.step = "writing the pairs"
+            rows = outputs.pair_line_rows(outcome.documents, outcome.edges,
+                                          outcome.partitions, max_group_pairs,
+                                          not self.options.verify)
+            for row in rows.toLocalIterator():
+                stream.write(row.value + b"\n")
             return DedupSummary(outcome.stats, self.options,
                                 outcome.first_rejections(SHOWN_REJECTIONS))
 
