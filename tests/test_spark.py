@@ -244,28 +244,42 @@ def _rows(path: Path) -> list[dict[str, Any]]:
     return pq.read_table(path).to_pylist()
 
 
-def test_dedup_on_spark_reads_inputs_on_another_file_system(corpus: list[str],
-                                                            tmp_path: Path) -> None:
-    """Inputs given as URIs of a Hadoop file system that is not the local one (viewfs,
-    mounting the corpus's folder): kept/ is written from what the executors read, and
-    equals the local engine's."""
+def test_dedup_on_spark_reads_and_writes_another_file_system(corpus: list[str],
+                                                             tmp_path: Path) -> None:
+    """Inputs and output given as URIs of a Hadoop file system that is not the local one
+    (viewfs, mounting two local folders): the executors write the output there, staged
+    and committed as a local one is; it equals the local engine's, and a second run
+    replaces it."""
     first, _, second = (Path(p) for p in corpus)
-    mount = f"spark.hadoop.fs.viewfs.mounttable.corpus.link./data={first.parent.as_uri()}"
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    mounts = [f"spark.hadoop.fs.viewfs.mounttable.corpus.link./data={first.parent.as_uri()}",
+              f"spark.hadoop.fs.viewfs.mounttable.corpus.link./out={remote.as_uri()}"]
     uris = ["viewfs://corpus/data/" + p.name for p in (first, second)]
-    outs = {}
-    for engine, inputs, extra in (("local", [str(first), str(second)], []),
-                                  ("spark", uris, ["--engine", "spark", "--spark-conf",
-                                                   mount])):
-        outs[engine] = tmp_path / engine
-        run = subprocess.run([sys.executable, "-m", "neardup", "dedup", *inputs, "-o",
-                              str(outs[engine]), *extra], capture_output=True, text=True,
-                             timeout=600)
+    local = tmp_path / "local"
+    subprocess.run([sys.executable, "-m", "neardup", "dedup", str(first), str(second), "-o",
+                    str(local)], check=True, capture_output=True, timeout=600)
+    for run_number in (1, 2):
+        run = subprocess.run([sys.executable, "-m", "neardup", "dedup", *uris, "-o",
+                              "viewfs://corpus/out/run", "--engine", "spark",
+                              *[a for m in mounts for a in ("--spark-conf", m)]],
+                             capture_output=True, text=True, timeout=600)
         assert run.returncode == 0, run.stderr
-    local, spark = outs["local"], outs["spark"]
-    for name in ("kept/first.jsonl", "kept/second.parquet", "pairs.jsonl"):
-        assert _output(spark / name) == _output(local / name), name
-    summary = json.loads((spark / "summary.json").read_text())
-    assert summary["kept"] == json.loads((local / "summary.json").read_text())["kept"] > 100
+        spark = remote / "run"
+        for name in ("kept/first.jsonl", "kept/second.parquet", "pairs.jsonl",
+                     "clusters.jsonl"):
+            assert _output(spark / name) == _output(local / name), (run_number, name)
+        # Rejections name the inputs as given.
+        assert _output(spark / "rejected.jsonl").replace(
+            b"viewfs://corpus/data/", f"{first.parent}/".encode()) == \
+            _output(local / "rejected.jsonl")
+        manifest = json.loads((spark / ".neardup-run.json").read_text())
+        assert manifest["state"] == "complete"
+        on_disk = {p.relative_to(spark).as_posix() for p in spark.rglob("*")
+                   if p.is_file() and not p.name.endswith(".crc")}
+        assert on_disk == set(manifest["files"]) | {".neardup-run.json"}
+        summary = json.loads((spark / "summary.json").read_text())
+        assert summary["kept"] == json.loads((local / "summary.json").read_text())["kept"] > 100
 
 
 @pytest.mark.parametrize("name", ["page.html", "news.jsonl.zst", "folder"])

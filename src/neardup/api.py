@@ -58,6 +58,7 @@ from .io.writers import (
     jsonl_line,
     rejected_rows,
     summary_header,
+    summary_text,
     write_jsonl,
     write_kept,
     write_kept_parquet,
@@ -403,30 +404,51 @@ def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = D
     _check_inputs(inputs, read, spark)
     started = time.perf_counter()
     fingerprints = input_fingerprints(inputs)
+    if spark is not None:
+        return _dedup_on_spark(inputs, str(outdir), options, read, progress, max_group_pairs,
+                               force, spark, kept_format, fingerprints, started)
     with OutputDir(outdir, "dedup", force=force, expected=DEDUP_FILES) as out, \
             _stdin_copy(inputs, options.tmp_dir) as stdin:
-        if spark is not None:
-            from .engine.spark.plan import SparkDedup
-
-            on_spark = SparkDedup(options, read, spark,
-                                  progress if progress is not None else progress_wanted())
-            assert out.staging is not None
-            result: DedupResult | DedupSummary = on_spark.write(
-                inputs, out.staging, max_group_pairs, kept_format)
-        else:
-            result = run_files(inputs, options, read, workers, progress, stdin)
-            outputs = _DedupOutputs(result, inputs, out, max_group_pairs,
-                                    stdin.copy.name if stdin else None, read, kept_format)
-            # The outputs are independent: with more than one worker, kept/ (copied from
-            # the inputs) is written beside pairs and clusters, in processes forked with
-            # the result.
-            for _ in LocalEngine(min(workers or default_workers(), 2)).map(outputs,
-                                                                            outputs.parts):
-                pass
+        result = run_files(inputs, options, read, workers, progress, stdin)
+        outputs = _DedupOutputs(result, inputs, out, max_group_pairs,
+                                stdin.copy.name if stdin else None, read, kept_format)
+        # The outputs are independent: with more than one worker, kept/ (copied from the
+        # inputs) is written beside pairs and clusters, in processes forked with the result.
+        for _ in LocalEngine(min(workers or default_workers(), 2)).map(outputs, outputs.parts):
+            pass
         result.seconds = time.perf_counter() - started
         write_summary(out.file("summary.json"), summary_dict(result, inputs, read, fingerprints))
         out.commit()
     return result
+
+
+def _dedup_on_spark(inputs: list[str], outdir: str, options: DedupOptions, read: ReadOptions,
+                    progress: bool | None, max_group_pairs: int | None, force: bool,
+                    spark: SparkSettings, kept_format: str,
+                    fingerprints: list[dict[str, Any]], started: float) -> DedupSummary:
+    """:func:`dedup_files` on Spark: the executors write the outputs into the output
+    directory's staging directory, local (:class:`~neardup.io.outdir.OutputDir`) or on
+    another file system (:class:`~neardup.engine.spark.files.RemoteOutputDir`)."""
+    from .engine.spark.files import HadoopFiles, RemoteOutputDir
+    from .engine.spark.plan import SparkDedup
+    from .engine.spark.session import session
+
+    on_spark = SparkDedup(options, read, spark,
+                          progress if progress is not None else progress_wanted())
+    out: OutputDir | RemoteOutputDir
+    if is_remote(outdir):
+        out = RemoteOutputDir(HadoopFiles(session(spark, options.tmp_dir)), outdir, "dedup",
+                              force)
+    else:
+        out = OutputDir(outdir, "dedup", force=force, expected=DEDUP_FILES)
+    with out:
+        staging = out.staging if isinstance(out.staging, str) else Path(out.staging).as_uri()
+        summary = on_spark.write(inputs, staging, max_group_pairs, kept_format)
+        summary.seconds = time.perf_counter() - started
+        out.write_text("summary.json",
+                       summary_text(summary_dict(summary, inputs, read, fingerprints)))
+        out.commit()
+    return summary
 
 
 class _DedupOutputs:

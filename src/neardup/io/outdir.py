@@ -219,6 +219,10 @@ class OutputDir:
         staged.parent.mkdir(parents=True, exist_ok=True)
         return staged
 
+    def write_text(self, name: str, content: str) -> None:
+        """Stage file ``name`` with ``content``."""
+        self.file(name).write_text(content, encoding="utf-8")
+
     def subdir(self, name: str) -> Path:
         """Where to write the files of output directory ``name`` for now."""
         assert self.staging is not None, "open() first"

@@ -304,7 +304,12 @@ def _copy_rows(path: str, rows: np.ndarray, target: Path) -> None:
 def write_summary(path: Path, summary: dict[str, Any]) -> None:
     """Write ``summary.json`` (into a run's staging directory: the commit makes it appear
     whole, see :mod:`neardup.io.outdir`)."""
-    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    path.write_text(summary_text(summary), encoding="utf-8")
+
+
+def summary_text(summary: dict[str, Any]) -> str:
+    """What ``summary.json`` holds, as text."""
+    return json.dumps(summary, indent=2) + "\n"
 
 
 def summary_header(command: str, inputs: list[str], read: ReadOptions,

@@ -34,6 +34,7 @@ from ...io.writers import (
     kept_path,
     rejected_rows,
 )
+from .files import HadoopFiles
 
 _OK = int(Status.OK)
 
@@ -198,10 +199,10 @@ def sorted_by(frame: Any, partitions: int, *keys: str) -> Any:
     return frame.repartitionByRange(partitions, *keys).sortWithinPartitions(*keys)
 
 
-def write_lines(frame: Any, directory: Path, extension: str = ".jsonl",
-                 partition: str | None = None, compression: str = "none") -> None:
+def write_lines(frame: Any, directory: str, files: HadoopFiles, extension: str = ".jsonl",
+                partition: str | None = None, compression: str = "none") -> None:
     """Write a ``value`` column of lines (binary, without their newline) as text part
-    files into ``directory``, named as :func:`name_parts` names them."""
+    files into ``directory`` (a URI), named as :func:`name_parts` names them."""
     from pyspark.sql import functions as F
 
     columns = [F.col("value").cast("string").alias("value")]
@@ -210,36 +211,35 @@ def write_lines(frame: Any, directory: Path, extension: str = ".jsonl",
     writer = frame.select(*columns).write.option("compression", compression)
     if partition is not None:
         writer = writer.partitionBy(partition)
-    writer.text(directory.as_uri())
-    name_parts(directory, extension)
+    writer.text(directory)
+    name_parts(files, directory, extension)
 
 
 _SPARK_PART = re.compile(r"part-(\d+)-.*?(?:-c(\d+))?(?:\.[a-z0-9.]+)?$")
 
 
-def name_parts(directory: Path, extension: str) -> None:
+def name_parts(files: HadoopFiles, directory: str, extension: str) -> None:
     """Spark's part files below ``directory`` renamed ``part-NNNNN`` + ``extension`` (the
     task's partition, so the names sort in the rows' order), and its marker and checksum
     files removed."""
-    for path in sorted(directory.rglob("*")):
-        if path.is_dir():
+    for uri in files.files(directory):
+        parent, name = uri.rsplit("/", 1)
+        if name == "_SUCCESS" or name.endswith(".crc"):
+            files.delete(uri)
             continue
-        if path.name == "_SUCCESS" or path.name.endswith(".crc"):
-            path.unlink()
-            continue
-        found = _SPARK_PART.match(path.name)
+        found = _SPARK_PART.match(name)
         if found is None:
             continue
         count = int(found.group(2) or 0)
-        name = f"{PART_PREFIX}{found.group(1)}" + (f"-{count}" if count else "") + extension
-        path.rename(path.with_name(name))
+        files.rename(uri, f"{parent}/{PART_PREFIX}{found.group(1)}"
+                     + (f"-{count}" if count else "") + extension)
 
 
-def write_pairs(documents: Any, edges: Any, directory: Path, partitions: int,
-                max_group_pairs: int | None, estimated: bool) -> None:
+def write_pairs(documents: Any, edges: Any, directory: str, files: HadoopFiles,
+                partitions: int, max_group_pairs: int | None, estimated: bool) -> None:
     """``pairs.jsonl/``: :func:`pair_line_rows` as part files."""
     write_lines(pair_line_rows(documents, edges, partitions, max_group_pairs, estimated),
-                directory)
+                directory, files)
 
 
 def pair_line_rows(documents: Any, edges: Any, partitions: int, max_group_pairs: int | None,
@@ -294,46 +294,51 @@ def pair_line_rows(documents: Any, edges: Any, partitions: int, max_group_pairs:
     return rows.mapInArrow(PairLines(estimated), "value binary")
 
 
-def write_clusters(documents: Any, directory: Path, partitions: int) -> None:
+def write_clusters(documents: Any, directory: str, files: HadoopFiles, partitions: int
+                   ) -> None:
     """``clusters.jsonl/``: one line a group member, by group, then reading order."""
     from pyspark.sql import functions as F
 
     members = documents.where(F.col("cluster").isNotNull()).select(
         "cluster", "ord", "id", "size", "keep", "to_kept")
     write_lines(sorted_by(members, partitions, "cluster", "ord")
-                 .mapInArrow(ClusterLines(), "value binary"), directory)
+                .mapInArrow(ClusterLines(), "value binary"), directory, files)
 
 
-def write_rejected(rejected: Any, names: list[str], skipped: list[Rejected], directory: Path,
-                   partitions: int) -> None:
+def write_rejected(rejected: Any, names: list[str], skipped: list[Rejected], directory: str,
+                   files: HadoopFiles, partitions: int) -> None:
     """``rejected.jsonl/``: every record not compared, in reading order."""
     write_lines(sorted_by(rejected, partitions, "file", "number")
-                 .mapInArrow(RejectedLines(names, skipped), "value binary"), directory)
+                .mapInArrow(RejectedLines(names, skipped), "value binary"), directory, files)
 
 
-def kept_targets(inputs: list[str], files: list[Any], kept_dir: Path, as_parquet: bool
-                 ) -> tuple[list[int], list[Path]]:
+def kept_targets(inputs: list[str], input_files: list[Any], kept_dir: str, as_parquet: bool
+                 ) -> tuple[list[int], list[str]]:
     """Where each input file's kept records go: its target's number, and the targets
-    (directories of part files, named as the local engine names its ``kept/`` files)."""
-    paths: list[Path] = []
+    (directories of part files below ``kept_dir``, named as the local engine names its
+    ``kept/`` files)."""
+    here = Path("kept")
+    paths: list[str] = []
     targets: list[int] = []
-    for f in files:
+    for f in input_files:
         if as_parquet:
-            target = kept_parquet_path(kept_path(kept_dir, inputs, f.input, inputs[f.input]))
+            target = kept_parquet_path(kept_path(here, inputs, f.input, inputs[f.input]))
         else:
-            target = kept_path(kept_dir, inputs, f.input, f.name)
-        if target not in paths:
-            paths.append(target)
-        targets.append(paths.index(target))
+            target = kept_path(here, inputs, f.input, f.name)
+        uri = f"{kept_dir}/{target.relative_to(here).as_posix()}"
+        if uri not in paths:
+            paths.append(uri)
+        targets.append(paths.index(uri))
     return targets, paths
 
 
-def move_targets(written: Path, paths: list[Path]) -> None:
-    """Spark's ``target=K`` directories under ``written`` moved to ``paths[K]``."""
-    for directory in sorted(written.glob("target=*")):
-        target = paths[int(directory.name.split("=", 1)[1])]
-        target.mkdir(parents=True, exist_ok=True)
-        for part in sorted(directory.iterdir()):
-            part.rename(target / part.name)
-        directory.rmdir()
-    written.rmdir()
+def move_targets(files: HadoopFiles, written: str, paths: list[str]) -> None:
+    """The parts of Spark's ``target=K`` directories under ``written`` moved into
+    ``paths[K]``; ``written`` removed."""
+    for directory in files.children(written):
+        name = directory.rsplit("/", 1)[-1]
+        if name.startswith("target="):
+            target = paths[int(name.split("=", 1)[1])]
+            for part in files.children(directory):
+                files.rename(part, f"{target}/{part.rsplit('/', 1)[-1]}")
+    files.delete(written)

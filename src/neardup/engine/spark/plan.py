@@ -65,6 +65,7 @@ from ...io.readers import (
 from ...sigfilter import RowsInMemory, SignatureFilter
 from ...sketch import Sketcher
 from .components import connected_components
+from .files import HadoopFiles
 from .session import (
     SparkSettings,
     StageFiles,
@@ -529,25 +530,29 @@ class SparkDedup:
             outcome.progress.step = "collecting the result"
             return outcome.collect()
 
-    def write(self, inputs: list[str], staging: Path, max_group_pairs: int | None = 1_000,
+    def write(self, inputs: list[str], staging: str, max_group_pairs: int | None = 1_000,
               kept_format: str = "input") -> DedupSummary:
-        """Dedup ``inputs`` and write the outputs into ``staging`` (an
-        :class:`~neardup.io.outdir.OutputDir`'s), each by the executors as part files
-        (:mod:`neardup.engine.spark.outputs`). Returns the stats and the first rejections."""
+        """Dedup ``inputs`` and write the outputs into ``staging`` (the URI of an output
+        directory's staging directory), each by the executors as part files
+        (:mod:`neardup.engine.spark.outputs`). Returns the stats and the first
+        rejections."""
         from . import outputs
 
         with self.outcome(inputs) as outcome:
             shown, parts = outcome.progress, outcome.partitions
+            files = HadoopFiles(outcome.documents.sparkSession)
             shown.step = "writing pairs.jsonl"
-            outputs.write_pairs(outcome.documents, outcome.edges, staging / "pairs.jsonl",
-                                parts, max_group_pairs, not self.options.verify)
+            outputs.write_pairs(outcome.documents, outcome.edges, f"{staging}/pairs.jsonl",
+                                files, parts, max_group_pairs, not self.options.verify)
             shown.step = "writing clusters.jsonl"
-            outputs.write_clusters(outcome.documents, staging / "clusters.jsonl", parts)
+            outputs.write_clusters(outcome.documents, f"{staging}/clusters.jsonl", files,
+                                   parts)
             shown.step = "writing rejected.jsonl"
             outputs.write_rejected(outcome.rejected, outcome.names, outcome.skipped,
-                                   staging / "rejected.jsonl", parts)
+                                   f"{staging}/rejected.jsonl", files, parts)
             shown.step = "writing kept/"
-            self._write_kept(outcome, inputs, staging / "kept", kept_format == "parquet")
+            self._write_kept(outcome, files, inputs, f"{staging}/kept",
+                             kept_format == "parquet")
             return DedupSummary(outcome.stats, self.options,
                                 outcome.first_rejections(SHOWN_REJECTIONS))
 
@@ -721,8 +726,8 @@ class SparkDedup:
                 .withColumn("to_kept", F.when(F.col("a") == F.col("b"), F.lit(1.0))
                             .otherwise(F.coalesce("edge_score", "extra_score"))))
 
-    def _write_kept(self, outcome: SparkOutcome, inputs: list[str], kept_dir: Path,
-                    as_parquet: bool) -> None:
+    def _write_kept(self, outcome: SparkOutcome, files: HadoopFiles, inputs: list[str],
+                    kept_dir: str, as_parquet: bool) -> None:
         """``kept/``, by the executors: the inputs are read again, and the records of kept
         documents (a semi-join on their place) are written as part files, one directory a
         target (:func:`~neardup.engine.spark.outputs.kept_targets`), in reading order.
@@ -733,42 +738,43 @@ class SparkDedup:
 
         from . import outputs
 
-        spark, files, parts = outcome.documents.sparkSession, self._files, outcome.partitions
-        index = {file_key(f.uri): i for i, f in enumerate(files)}
-        targets, paths = outputs.kept_targets(inputs, files, kept_dir, as_parquet)
+        spark, parts = outcome.documents.sparkSession, outcome.partitions
+        index = {file_key(f.uri): i for i, f in enumerate(self._files)}
+        targets, paths = outputs.kept_targets(inputs, self._files, kept_dir, as_parquet)
         kept = outcome.documents.where(F.col("keep")).select("file", "number")
-        jsonl = [f.uri for f in files if f.kind == "jsonl"]
+        jsonl = [f.uri for f in self._files if f.kind == "jsonl"]
         lines = (_read_lines(spark, jsonl).mapInArrow(
             outputs.PlacedLines(index, self._line_bases), outputs.PlacedLines.SCHEMA)
             .join(kept, ["file", "number"], "left_semi") if jsonl else None)
-        target_of = spark.createDataFrame(
-            [(k, t, f.name.lower().endswith(".gz")) for k, (t, f) in
-             enumerate(zip(targets, files))], "file int, target int, gz boolean")
-        written = kept_dir / "_parts"
+        written = f"{kept_dir}/_parts"
         if as_parquet:
             task = outputs.KeptDocuments(outcome.names, self.read, targets, index)
             frames = [lines.mapInArrow(task, task.schema())] if lines is not None else []
             frames += [frame.mapInArrow(task, task.schema())
                        .join(kept, ["file", "number"], "left_semi")
-                       for frame in _read(spark, files, self.read)
+                       for frame in _read(spark, self._files, self.read)
                        if "row_index" in frame.columns]
             rows = outputs.sorted_by(_union(frames), parts, "file", "number")
             (rows.sortWithinPartitions("target", "file", "number").drop("file", "number")
-             .write.partitionBy("target").parquet(written.as_uri()))
-            outputs.name_parts(written, ".parquet")
-            outputs.move_targets(written, paths)
+             .write.partitionBy("target").parquet(written))
+            outputs.name_parts(files, written, ".parquet")
+            outputs.move_targets(files, written, paths)
             return
         if lines is not None:
+            target_of = spark.createDataFrame(
+                [(k, t, f.name.lower().endswith(".gz")) for k, (t, f) in
+                 enumerate(zip(targets, self._files))], "file int, target int, gz boolean")
             lines = lines.join(F.broadcast(target_of), "file")
-            compressed = {f.name.lower().endswith(".gz") for f in files if f.kind == "jsonl"}
+            compressed = {f.name.lower().endswith(".gz") for f in self._files
+                          if f.kind == "jsonl"}
             for gz in sorted(compressed):
-                chosen = lines.where(F.col("gz") == gz)
-                rows = outputs.sorted_by(chosen, parts, "file", "number")
+                rows = outputs.sorted_by(lines.where(F.col("gz") == gz), parts, "file",
+                                         "number")
                 outputs.write_lines(rows.sortWithinPartitions("target", "file", "number"),
-                                    written / str(gz), ".jsonl.gz" if gz else ".jsonl",
+                                    f"{written}/{gz}", files, ".jsonl.gz" if gz else ".jsonl",
                                     "target", "gzip" if gz else "none")
-                outputs.move_targets(written / str(gz), paths)
-        for k, f in enumerate(files):
+                outputs.move_targets(files, f"{written}/{gz}", paths)
+        for k, f in enumerate(self._files):
             if f.kind != "parquet":
                 continue
             frame = (spark.read.parquet(f.uri)
@@ -777,15 +783,11 @@ class SparkDedup:
                            .select(F.col("number").alias(_KEPT_NUMBER)),
                            _KEPT_NUMBER, "left_semi"))
             rows = outputs.sorted_by(frame, parts, _KEPT_NUMBER).drop(_KEPT_NUMBER)
-            rows.write.parquet((written / str(k)).as_uri())
-            outputs.name_parts(written / str(k), ".parquet")
-            target = paths[targets[k]]
-            target.mkdir(parents=True, exist_ok=True)
-            for part in sorted((written / str(k)).iterdir()):
-                part.rename(target / part.name)
-            (written / str(k)).rmdir()
-        if written.exists():
-            written.rmdir()
+            rows.write.parquet(f"{written}/{k}")
+            outputs.name_parts(files, f"{written}/{k}", ".parquet")
+            for part in files.children(f"{written}/{k}"):
+                files.rename(part, f"{paths[targets[k]]}/{part.rsplit('/', 1)[-1]}")
+        files.delete(written)
 
     def _learn(self, spark: Any, files: list[InputFile]) -> dict[int, int]:
         """Boilerplate lines as :class:`~neardup.clean.learn.RepeatedLines` learns them:

@@ -158,6 +158,9 @@ def session(settings: SparkSettings, tmp_dir: str | None = None) -> Any:
                # A plan's text is kept for the UI; a run's plans nest its persisted stages,
                # and their text in full would fill the driver's heap.
                .config("spark.sql.maxPlanStringLength", "65536")
+               # Local files without Hadoop's .crc files beside each: outputs hold what
+               # the local engine writes, and nothing else.
+               .config("spark.hadoop.fs.file.impl", "org.apache.hadoop.fs.RawLocalFileSystem")
                .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={logging}"))
     if local:
         builder = (builder.config("spark.driver.host", "127.0.0.1")
