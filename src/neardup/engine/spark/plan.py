@@ -651,8 +651,10 @@ class SparkDedup:
                               "rejected")
 
         shown.step = "banding"
-        reps = documents.where(F.col("ord") == F.col("exact_rep")).select("ord")
-        keyed = (sketches.select("ord", "bands").join(reps, "ord", "left_semi")
+        # The representatives: every document but the refused and the later exact copies
+        # (few: an anti-join with them is broadcast when they are).
+        others = documents.where(F.col("ord") != F.col("exact_rep")).select("ord")
+        keyed = (sketches.select("ord", "bands").join(others, "ord", "left_anti")
                  .mapInArrow(BandRows(), "band int, key long, ord long")
                  .repartition(partitions, "band", "key"))
         cutoff = opts.agreement_cutoff
@@ -838,15 +840,20 @@ def _booked(docs: Any) -> Any:
     status, exact_rep, first_file, first_number)``. A document is refused when it has no
     words, or when a document with words and its id was read before it (``first_*``: where
     that one was read); each other one's ``exact_rep`` is the first document with its
-    128-bit exact key (-1 for a refused one). Group-bys on the id and on the key."""
+    128-bit exact key (itself, most often; -1 for a refused one). Group-bys on the id and
+    on the key keep only what repeats, so the joins that follow meet small tables (Spark
+    broadcasts them when they are)."""
     from pyspark.sql import functions as F
 
-    firsts = (docs.where(F.col("ntokens") > 0).groupBy("id")
-              .agg(F.min(F.struct("ord", "file", "number")).alias("first")))
+    repeated = (docs.where(F.col("ntokens") > 0).groupBy("id")
+                .agg(F.count("*").alias("n"), F.min(F.struct("ord", "file", "number"))
+                     .alias("first"))
+                .where(F.col("n") > 1).select("id", "first"))
     booked = (docs.select("ord", "id", "file", "number", "ntokens", "key_hi", "key_lo")
-              .join(firsts, "id", "left")
+              .join(repeated, "id", "left")
               .withColumn("status", F.when((F.col("ntokens") > 0)
-                                           & (F.col("first.ord") == F.col("ord")), _OK)
+                                           & (F.col("first").isNull()
+                                              | (F.col("first.ord") == F.col("ord"))), _OK)
                           .otherwise(_REFUSED).cast("byte"))
               .withColumn("first_file", F.col("first.file"))
               .withColumn("first_number", F.col("first.number")))
@@ -855,8 +862,11 @@ def _booked(docs: Any) -> Any:
     # Refused documents join no key: their keys (one for every empty text) would pile
     # into one partition.
     ok = booked.where(F.col("status") == _OK)
-    exact = ok.groupBy("key_hi", "key_lo").agg(F.min("ord").alias("exact_rep"))
-    return (ok.join(exact, ["key_hi", "key_lo"]).select(*columns)
+    copies = (ok.groupBy("key_hi", "key_lo")
+              .agg(F.count("*").alias("n"), F.min("ord").alias("rep"))
+              .where(F.col("n") > 1).select("key_hi", "key_lo", "rep"))
+    return (ok.join(copies, ["key_hi", "key_lo"], "left")
+            .withColumn("exact_rep", F.coalesce("rep", "ord")).select(*columns)
             .unionByName(booked.where(F.col("status") == _REFUSED)
                          .withColumn("exact_rep", F.lit(-1).cast("long")).select(*columns)))
 
@@ -931,19 +941,23 @@ def _grouped(documents: Any, roots: Any, n: int, buckets: int, token_sign: int) 
     """Stages 5 and 6 on the executors: the members of groups, ``(ord, exact_rep,
     ntokens, root, size, cluster, kept, kept_rep)``. A document's group is the component
     (``roots``: ``(node, root)`` of the matching pairs' representatives) of its exact
-    representative; groups of one are none. Groups are numbered in order of their first
-    document, as :func:`neardup.cluster.group_labels` numbers them; each keeps the member
-    with the smallest ``(token_sign * ntokens, ord)``
-    (:attr:`~neardup.cluster.KeepPolicy.token_sign`)."""
+    representative; a representative in no pair but with copies is its own root, and a
+    document alone is in no group. Groups are numbered in order of their first document,
+    as :func:`neardup.cluster.group_labels` numbers them; each keeps the member with the
+    smallest ``(token_sign * ntokens, ord)``
+    (:attr:`~neardup.cluster.KeepPolicy.token_sign`). Only the grouped documents move:
+    they meet the grouped representatives (a small table, broadcast when it is)."""
     from pyspark.sql import functions as F
 
     ok = documents.where(F.col("status") == _OK).select("ord", "exact_rep", "ntokens")
-    rooted = (ok.join(roots.select(F.col("node").alias("exact_rep"), "root"), "exact_rep",
-                      "left")
-              .withColumn("root", F.coalesce("root", "exact_rep")))
-    sizes = rooted.groupBy("root").agg(F.count("*").alias("size")).where(F.col("size") > 1)
+    copied = ok.where(F.col("ord") != F.col("exact_rep")).select("exact_rep").distinct()
+    grouped_reps = (copied.join(roots.select(F.col("node").alias("exact_rep"), "root"),
+                                "exact_rep", "full")
+                    .select("exact_rep", F.coalesce("root", "exact_rep").alias("root")))
+    members = ok.join(grouped_reps, "exact_rep")
+    sizes = members.groupBy("root").agg(F.count("*").alias("size"))
     numbers = _dense_rank(sizes.select("root"), "root", n, buckets)
-    members = (rooted.join(sizes, "root")
+    members = (members.join(sizes, "root")
                .join(numbers.withColumnRenamed("rank", "cluster"), "root"))
     kept = (members.groupBy("cluster")
             .agg(F.min(F.struct((F.col("ntokens") * token_sign).alias("key"), "ord",
