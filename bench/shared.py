@@ -16,13 +16,19 @@ pipeline (bench/peers.py: its MinHash and LSH at 0.8, no verification) runs on t
 corpus right after, each size: its docs/s, peak PSS, the pairs it reports (LSH candidates)
 and their recall. With ``--spark MASTER`` neardup runs with ``--engine spark --master
 MASTER`` (Spark's default memory settings; peak memory then covers the driver, its JVM and
-the Python workers). Writes bench/results/shared-COMMAND-wW-poolP.md (``-spark`` added).
+the Python workers). ``--spark standalone`` starts a standalone cluster for the run (a
+master and two workers of one core and 2 GiB from pyspark's bin/spark-class, on
+127.0.0.1: tests/standalone.py); peak memory then covers the driver alone (its Python and
+its JVM), the executors being the workers' children. Writes
+bench/results/shared-COMMAND-wW-poolP.md (``-spark`` added).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import statistics
 import sys
 import time
@@ -137,6 +143,20 @@ def main() -> None:
     ap.add_argument("--peer", choices=["rensa", "datasketch"])
     ap.add_argument("--spark", metavar="MASTER", help="run on Spark at this master")
     args = ap.parse_args()
+    with contextlib.ExitStack() as stack:
+        master = args.spark
+        if args.spark == "standalone":
+            from tests.standalone import driver_env, standalone_cluster
+
+            root = DATA / "out" / "standalone"
+            root.mkdir(parents=True, exist_ok=True)
+            master = stack.enter_context(standalone_cluster(root))
+            os.environ.update(driver_env())
+        rows = _runs(args, master)
+    _table(args, rows)
+
+
+def _runs(args: argparse.Namespace, master: str | None) -> list[tuple]:
     rows = []
     for docs in args.docs:
         path = corpus(docs, args.pool)
@@ -146,8 +166,8 @@ def main() -> None:
                "--workers", str(args.workers), "--no-progress"]
         if args.command == "dedup":
             cmd += ["-o", str(out)]
-        if args.spark:
-            cmd += ["--engine", "spark", "--master", args.spark]
+        if master:
+            cmd += ["--engine", "spark", "--master", master]
         runs = [measure_memory(cmd, out.with_suffix(".stdout"), pss=True)
                 for _ in range(args.repeat)]
         seconds = statistics.median(r[0] for r in runs)
@@ -174,6 +194,10 @@ def main() -> None:
                          statistics.median(r[2] for r in runs), reported, None, len(truth),
                          sum(1 for pair in truth if pair in found)))
             print(rows[-1], file=sys.stderr)
+    return rows
+
+
+def _table(args: argparse.Namespace, rows: list[tuple]) -> None:
     base = rows[0]
     lines = [
         f"`neardup {args.command} --raw --workers {args.workers}` on documents of 2-4 real "

@@ -1,27 +1,34 @@
 """``neardup dedup`` as a plan of partitioned Spark stages, with the local engine's results.
 
-Stages, and what each shuffles:
+Every per-document step runs on the executors; the driver sees counts (one row an input
+split, one a range of group numbers), the stats and the settings. Stages, and what each
+shuffles:
 
 1. **read and sketch** (no shuffle): JSONL lines or Parquet rows, read by Spark from any
    path its Hadoop file system reads, are parsed, cleaned and sketched on the executors by
    the same functions the local engine runs (the compiled kernel, on Arrow batches). Each
    record carries its place: (input file, split offset, row in split), the order it would be
-   read in. The sketches stay on the executors' disks.
-2. **number and book** (driver): every record's small columns come back (ids, places,
-   token counts, 128-bit exact keys: about 40 bytes and the id a document); their places
-   number them in reading order, and rejections and exact copies are decided by the local
-   engine's code. The first document number of each split goes back to the executors.
-3. **band** (shuffles: one row per representative and band, the representatives a bitmap
-   shipped with the task; then the rows of keys two documents share, joined with their
-   documents' signature bytes): rows of one band key meet in one partition, whose
-   candidate pairs, tested by :mod:`neardup.sigfilter`, follow
-   :func:`neardup.lsh.band_pair_codes`, the local engine's rule.
-4. **verify** (shuffle: the candidate pairs, joined twice with the shingle sets of the
-   documents in them): exact Jaccard on the executors (:func:`neardup.dedup.score_pairs`).
-5. **components** (shuffles: the matching pairs, a few rounds):
-   :mod:`neardup.engine.spark.components`.
-6. **decide** (driver): :func:`neardup.dedup.decide`, as locally.
+   read in, and its rank among its split's documents.
+2. **number** (no shuffle): each split's counts reach the driver (:func:`split_bases`);
+   a document's number is its split's base plus its rank, a JSONL line's the lines of its
+   file's earlier splits plus its row.
+3. **book** (shuffles: the ids, the exact keys): empty texts and ids read before are
+   refused, exact copies find their first (:func:`_booked`), worded as the local engine
+   words them (:class:`RejectionReasons`).
+4. **band** (shuffles: one row per representative and band; then the rows of keys two
+   documents share, joined with their documents' signature bytes): rows of one band key
+   meet in one partition, whose candidate pairs, tested by :mod:`neardup.sigfilter`,
+   follow :func:`neardup.lsh.band_pair_codes`, the local engine's rule.
+5. **verify** (shuffle: the candidate pairs, joined twice with the shingle sets of the
+   documents in them): exact Jaccard and the match test on the executors
+   (:class:`ScorePairs`).
+6. **components** (:mod:`neardup.engine.spark.components`), then **decide** (the grouped
+   documents only: :func:`_grouped`, :meth:`SparkDedup._to_kept`, :func:`_stats`).
+7. **write** (:mod:`neardup.engine.spark.outputs`): each output sorted across partitions
+   and written as part files by the executors; or, for a caller who wants a
+   :class:`DedupResult` in memory, collected (:func:`collect`).
 
+Stages hand over through Parquet files (:class:`~neardup.engine.spark.session.StageFiles`).
 Nothing depends on partition counts or the order tasks finish in, so any cluster, any
 number of partitions and adaptive execution give the same pairs, scores, groups and kept
 documents as the local engine.
