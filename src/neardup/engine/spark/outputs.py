@@ -10,7 +10,9 @@ with (:func:`neardup.dedup.pair_lines`, :func:`~neardup.dedup.cluster_lines`,
 :func:`neardup.io.writers.jsonl_line`). Only ``summary.json`` is written by the driver.
 
 Spark writes through its own commit protocol into the run's staging directory
-(:class:`neardup.io.outdir.OutputDir`), whose commit then makes the whole run visible.
+(:class:`neardup.io.outdir.OutputDir`, or on another file system
+:class:`~neardup.engine.spark.files.RemoteOutputDir`), whose commit then makes the whole
+run visible.
 """
 
 from __future__ import annotations
@@ -213,6 +215,8 @@ def write_lines(frame: Any, directory: str, files: HadoopFiles, extension: str =
         writer = writer.partitionBy(partition)
     writer.text(directory)
     name_parts(files, directory, extension)
+    if partition is None and not files.files(directory):  # no rows: one empty part
+        files.write_text(f"{directory}/{PART_PREFIX}00000{extension}", "")
 
 
 _SPARK_PART = re.compile(r"part-(\d+)-.*?(?:-c(\d+))?(?:\.[a-z0-9.]+)?$")
