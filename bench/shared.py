@@ -20,7 +20,7 @@ the Python workers). ``--spark standalone`` starts a standalone cluster for the 
 master and two workers of one core and 2 GiB from pyspark's bin/spark-class, on
 127.0.0.1: tests/standalone.py); peak memory then covers the driver alone (its Python and
 its JVM), the executors being the workers' children. Writes
-bench/results/shared-COMMAND-wW-poolP.md (``-spark`` added).
+bench/results/shared-COMMAND-wW-poolP.md (``-spark-MASTER`` added).
 """
 
 from __future__ import annotations
@@ -225,8 +225,9 @@ def _table(args: argparse.Namespace, rows: list[tuple]) -> None:
     text = "\n".join(lines)
     print(text)
     (HERE / "results").mkdir(exist_ok=True)
-    name = (f"shared-{args.command}-w{args.workers}-pool{args.pool}"
-            f"{'-spark' if args.spark else ''}.md")
+    spark = ("-spark-" + "".join(c if c.isalnum() else "-" for c in args.spark).strip("-")
+             if args.spark else "")
+    name = f"shared-{args.command}-w{args.workers}-pool{args.pool}{spark}.md"
     (HERE / "results" / name).write_text(text + "\n")
 
 

@@ -25,6 +25,12 @@ class HadoopFiles:
         path = self._jvm.org.apache.hadoop.fs.Path(uri)
         return path.getFileSystem(self._conf), path
 
+    def qualified(self, uri: str) -> str:
+        """``uri`` as its file system spells the paths it lists (``file:///x`` is
+        ``file:/x``)."""
+        fs, path = self._fs_path(uri)
+        return str(fs.makeQualified(path).toString())
+
     def exists(self, uri: str) -> bool:
         fs, path = self._fs_path(uri)
         return bool(fs.exists(path))
@@ -134,6 +140,7 @@ class RemoteOutputDir:
             raise OutputError(f"{uri}: exists and is not a directory; choose a directory "
                               "for -o")
         files.mkdirs(uri)
+        self.uri = uri = files.qualified(uri)
         text = files.read_text(f"{uri}/{MANIFEST}")
         if text is None:
             foreign = [c for c in files.children(uri)
