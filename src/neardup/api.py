@@ -35,10 +35,11 @@ from .align import Explanation
 from .align import explain as _explain_texts
 from .clean import Cleaned, CleanOptions
 from .clean.passes import CleanTask, FirstPass, first_pass, needs_first_pass
-from .dedup import Deduplicator, DedupOptions, DedupResult, DedupSummary, Pair, payload_dtype
+from .dedup import DedupOptions, DedupResult, DedupSummary, Pair, payload_dtype
 from .document import Docs, Document, as_documents
 from .engine import LocalEngine, default_workers
 from .engine.local import MemoryLimit
+from .engine.local_dedup import Deduplicator
 from .engine.spark import SparkSettings
 from .errors import InputError
 from .intake import Intake, map_batches
