@@ -675,7 +675,8 @@ class SparkDedup:
                       .distinct())
 
         shown.step = "verifying"
-        scored = stages.put(self._scored(candidates, sketches), "scored")
+        scored = stages.put(self._scored(candidates, sketches, stages, "candidates"),
+                            "scored")
         tally = scored.agg(F.count("*").alias("candidates"),
                            F.sum(F.col("match").cast("long")).alias("verified")).first()
         edges = scored.where("match").select("a", "b", "score")
@@ -688,7 +689,7 @@ class SparkDedup:
                              "groups")
 
         shown.step = "deciding"
-        members = stages.put(self._to_kept(members, edges, sketches), "kept")
+        members = stages.put(self._to_kept(members, edges, sketches, stages), "kept")
         decided = (documents.join(members.select("ord", "cluster", "size", "kept", "to_kept"),
                                   "ord", "left")
                    .withColumn("keep", (F.col("status") == _OK)
@@ -699,15 +700,21 @@ class SparkDedup:
         return SparkOutcome(outcome, rejected, stages.put(edges, "edges"), stats, names, skipped,
                             opts, partitions, shown)
 
-    def _scored(self, pairs: Any, sketches: Any) -> Any:
+    def _scored(self, pairs: Any, sketches: Any, stages: StageFiles, name: str) -> Any:
         """``(a, b, score, match)`` for each pair ``(a, b)`` of documents: the payloads of
         the documents the pairs hold are joined to them twice, by each side's document, and
         each pair is scored where its two payloads meet (:class:`ScorePairs`, the match
-        test :meth:`DedupOptions.matches`)."""
+        test :meth:`DedupOptions.matches`). The pairs and their documents are written
+        first: Spark then knows their size, and when the documents are few it sends their
+        numbers to every task that reads payloads (a broadcast, under Spark's
+        ``autoBroadcastJoinThreshold``), so only the payloads of those documents move,
+        not every document's."""
         from pyspark.sql import functions as F
 
-        held = (pairs.select(F.col("a").alias("ord"))
-                .unionByName(pairs.select(F.col("b").alias("ord"))).distinct())
+        pairs = stages.put(pairs, name)
+        held = stages.put(pairs.select(F.col("a").alias("ord"))
+                          .unionByName(pairs.select(F.col("b").alias("ord"))).distinct(),
+                          f"{name}-documents")
         payloads = sketches.select("ord", "payload").join(held, "ord", "left_semi")
         joined = (pairs
                   .join(payloads.select(F.col("ord").alias("a"),
@@ -717,7 +724,7 @@ class SparkDedup:
         return joined.select("a", "b", "first", "second").mapInArrow(
             ScorePairs(self.options), "a long, b long, score double, match boolean")
 
-    def _to_kept(self, members: Any, edges: Any, sketches: Any) -> Any:
+    def _to_kept(self, members: Any, edges: Any, sketches: Any, stages: StageFiles) -> Any:
         """Each group member's Jaccard to its group's kept document (``to_kept``): 1 for a
         token-identical copy, the verified score for a matching pair of their exact
         representatives, else scored here (each such pair once)."""
@@ -729,8 +736,8 @@ class SparkDedup:
                    .join(edges.withColumnRenamed("score", "edge_score"), ["a", "b"], "left"))
         missing = (members.where((F.col("a") != F.col("b")) & F.col("edge_score").isNull())
                    .select("a", "b").distinct())
-        extra = self._scored(missing, sketches).select("a", "b", F.col("score")
-                                                       .alias("extra_score"))
+        extra = self._scored(missing, sketches, stages, "to-kept").select(
+            "a", "b", F.col("score").alias("extra_score"))
         return (members.join(extra, ["a", "b"], "left")
                 .withColumn("to_kept", F.when(F.col("a") == F.col("b"), F.lit(1.0))
                             .otherwise(F.coalesce("edge_score", "extra_score"))))

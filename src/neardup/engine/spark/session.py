@@ -270,13 +270,23 @@ def _pass_on(stream: Any) -> None:
 
 class StageProgress:
     """Spark's running stages on standard error while a run lasts (terminal only): the
-    stage's name and its finished and total tasks."""
+    step, and its stages' finished and total tasks. The step also names the jobs Spark
+    runs for it (their description in Spark's UI and event log)."""
 
     def __init__(self, spark: Any, enabled: bool) -> None:
         self.spark, self.enabled = spark, enabled
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.step = ""
+        self._step = ""
+
+    @property
+    def step(self) -> str:
+        return self._step
+
+    @step.setter
+    def step(self, name: str) -> None:
+        self._step = name
+        self.spark.sparkContext.setJobDescription(f"neardup: {name}")
 
     def __enter__(self) -> StageProgress:
         if self.enabled:
