@@ -151,7 +151,9 @@ def test_spark_gives_the_local_engines_result_for_any_partitioning(
     chains = [row for row in local["clusters"] if row["id"].startswith("chain")]
     assert max(row["size"] for row in chains) >= 20
     assert min(row["jaccard_to_kept"] for row in chains) < options.threshold
-    for partitions in ((1, 7) if options.clean is None else (3,)):
+    # One partition (every shuffle in one task) raw, an odd number cleaned; the other
+    # tests run Spark's default (twice the cores) and a cluster.
+    for partitions in ((1,) if options.clean is None else (7,)):
         got = _outcome(run_files(corpus, options, ReadOptions(),
                                  spark=SparkSettings(MASTER, partitions)))
         for part in local:
@@ -190,33 +192,30 @@ def test_dedup_on_spark_writes_the_local_engines_files(corpus: list[str],
                                                        tmp_path: Path) -> None:
     """The command line, as a user runs it: the executors write each output as a directory
     of part files whose concatenation, in name order, is the local engine's file byte for
-    byte (kept/ in the inputs' formats, and as Parquet: the same rows). A run into a
-    directory holding the other engine's output replaces it."""
-    for kept_format in ("input", "parquet"):
-        outputs = {}
-        for engine in ("local", "spark", "local"):
-            out = tmp_path / kept_format
-            run = subprocess.run([sys.executable, "-m", "neardup", "dedup", *corpus, "-o",
-                                  str(out), "--engine", engine, "--workers", "2",
-                                  "--kept-format", kept_format],
-                                 capture_output=True, text=True, timeout=600)
-            assert run.returncode == 0, run.stderr
-            assert "Traceback" not in run.stderr
-            # Nothing of the JVM's start-up chatter reaches the user.
-            assert "incubator" not in run.stderr and "log level" not in run.stderr
-            files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
-            manifest = json.loads((out / ".neardup-run.json").read_text())
-            assert manifest["state"] == "complete"
-            assert set(manifest["files"]) == files - {".neardup.lock", ".neardup-run.json"}
-            outputs[engine] = {name: _output(out / name) for name in _outputs(out)}
-        local, spark = outputs["local"], outputs["spark"]
-        assert spark.keys() == local.keys()
-        expected = (["kept/first.jsonl", "kept/second.parquet"] if kept_format == "input" else
-                    ["kept/first.jsonl.parquet", "kept/second.parquet"])
-        assert all(name in local for name in expected)
-        for name in local:
-            assert spark[name] == local[name], name
-            assert len(local[name]), name
+    byte (kept/ in the inputs' formats: JSONL lines as read, Parquet rows with their
+    columns). A run into a directory holding the other engine's output replaces it. (kept/
+    as Parquet: the next test.)"""
+    outputs = {}
+    out = tmp_path / "out"
+    for engine in ("local", "spark", "local"):
+        run = subprocess.run([sys.executable, "-m", "neardup", "dedup", *corpus, "-o",
+                              str(out), "--engine", engine, "--workers", "2"],
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr
+        assert "Traceback" not in run.stderr
+        # Nothing of the JVM's start-up chatter reaches the user.
+        assert "incubator" not in run.stderr and "log level" not in run.stderr
+        files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+        manifest = json.loads((out / ".neardup-run.json").read_text())
+        assert manifest["state"] == "complete"
+        assert set(manifest["files"]) == files - {".neardup.lock", ".neardup-run.json"}
+        outputs[engine] = {name: _output(out / name) for name in _outputs(out)}
+    local, spark = outputs["local"], outputs["spark"]
+    assert spark.keys() == local.keys()
+    assert {"kept/first.jsonl", "kept/second.parquet"} <= local.keys()
+    for name in local:
+        assert spark[name] == local[name], name
+        assert len(local[name]), name
 
 
 def _outputs(out: Path) -> list[str]:
@@ -248,7 +247,8 @@ def test_dedup_on_spark_reads_and_writes_another_file_system(corpus: list[str],
                                                              tmp_path: Path) -> None:
     """Inputs and output given as URIs of a Hadoop file system that is not the local one
     (viewfs, mounting two local folders): the executors write the output there, staged
-    and committed as a local one is, and it equals the local engine's."""
+    and committed as a local one is, and it equals the local engine's; kept/ as Parquet
+    (``--kept-format parquet``) holds the local engine's rows."""
     first, _, second = (Path(p) for p in corpus)
     remote = tmp_path / "remote"
     remote.mkdir()
@@ -257,28 +257,33 @@ def test_dedup_on_spark_reads_and_writes_another_file_system(corpus: list[str],
     uris = ["viewfs://corpus/data/" + p.name for p in (first, second)]
     local = tmp_path / "local"
     subprocess.run([sys.executable, "-m", "neardup", "dedup", str(first), str(second), "-o",
-                    str(local)], check=True, capture_output=True, timeout=600)
-    for run_number in (1,):
-        run = subprocess.run([sys.executable, "-m", "neardup", "dedup", *uris, "-o",
-                              "viewfs://corpus/out/run", "--engine", "spark",
-                              *[a for m in mounts for a in ("--spark-conf", m)]],
-                             capture_output=True, text=True, timeout=600)
-        assert run.returncode == 0, run.stderr
-        spark = remote / "run"
-        for name in ("kept/first.jsonl", "kept/second.parquet", "pairs.jsonl",
-                     "clusters.jsonl"):
-            assert _output(spark / name) == _output(local / name), (run_number, name)
-        # Rejections name the inputs as given.
-        assert _output(spark / "rejected.jsonl").replace(
-            b"viewfs://corpus/data/", f"{first.parent}/".encode()) == \
-            _output(local / "rejected.jsonl")
-        manifest = json.loads((spark / ".neardup-run.json").read_text())
-        assert manifest["state"] == "complete"
-        on_disk = {p.relative_to(spark).as_posix() for p in spark.rglob("*")
-                   if p.is_file() and not p.name.endswith(".crc")}
-        assert on_disk == set(manifest["files"]) | {".neardup-run.json"}
-        summary = json.loads((spark / "summary.json").read_text())
-        assert summary["kept"] == json.loads((local / "summary.json").read_text())["kept"] > 100
+                    str(local), "--kept-format", "parquet"], check=True, capture_output=True,
+                   timeout=600)
+    run = subprocess.run([sys.executable, "-m", "neardup", "dedup", *uris, "-o",
+                          "viewfs://corpus/out/run", "--engine", "spark", "--kept-format",
+                          "parquet", *[a for m in mounts for a in ("--spark-conf", m)]],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    spark = remote / "run"
+    kept = ["kept/first.jsonl.parquet", "kept/second.parquet"]
+    assert set(_outputs(spark)) == set(_outputs(local)) >= set(kept)
+    for name in ("pairs.jsonl", "clusters.jsonl"):
+        assert _output(spark / name) == _output(local / name), name
+    given = f"{first.parent}/"
+    for name in kept:  # each row names its input as given
+        rows = [{**row, "source": row["source"].replace("viewfs://corpus/data/", given)}
+                if "source" in row else row for row in _output(spark / name)]
+        assert rows == _output(local / name) and len(rows) > 100, name
+    assert _output(spark / "rejected.jsonl").replace(
+        b"viewfs://corpus/data/", given.encode()) == \
+        _output(local / "rejected.jsonl")
+    manifest = json.loads((spark / ".neardup-run.json").read_text())
+    assert manifest["state"] == "complete"
+    on_disk = {p.relative_to(spark).as_posix() for p in spark.rglob("*")
+               if p.is_file() and not p.name.endswith(".crc")}
+    assert on_disk == set(manifest["files"]) | {".neardup-run.json"}
+    summary = json.loads((spark / "summary.json").read_text())
+    assert summary["kept"] == json.loads((local / "summary.json").read_text())["kept"] > 100
 
 
 @pytest.mark.parametrize("name", ["page.html", "news.jsonl.zst", "folder"])

@@ -641,6 +641,9 @@ class SparkDedup:
         n = int(np.sum(counts.column("docs").to_numpy()))
         read_records = int(np.sum(counts.column("rows").to_numpy())
                            - np.sum(counts.column("blank").to_numpy())) + len(skipped)
+        # Records not compared but for the refused documents: those that did not parse,
+        # and the inputs not read.
+        unparsed = read_records - n
         split_df = spark.createDataFrame(splits, "file int, block long, base_ord long, "
                                                  "line_base long")
         numbered = (sketched.join(F.broadcast(split_df), ["file", "block"])
@@ -695,7 +698,7 @@ class SparkDedup:
                    .withColumn("keep", (F.col("status") == _OK)
                                & (F.col("cluster").isNull() | (F.col("ord") == F.col("kept")))))
         outcome = stages.put(decided, "outcome")
-        stats = _stats(outcome, edges, read_records, rejected.count(),
+        stats = _stats(outcome, edges, read_records, unparsed,
                        int(tally["candidates"]), int(tally["verified"] or 0), opts)
         return SparkOutcome(outcome, rejected, stages.put(edges, "edges"), stats, names, skipped,
                             opts, partitions, shown)
@@ -981,28 +984,36 @@ def _grouped(documents: Any, roots: Any, n: int, buckets: int, token_sign: int) 
     return members.join(kept, "cluster")
 
 
-def _stats(outcome: Any, edges: Any, documents_read: int, rejected: int, candidates: int,
+def _stats(outcome: Any, edges: Any, documents_read: int, unparsed: int, candidates: int,
            verified: int, opts: DedupOptions) -> Stats:
     """The run's :class:`~neardup.dedup.Stats` from aggregates over the outcome (one row
-    a document) and the matching pairs of representatives."""
+    a document) and the matching pairs of representatives; ``unparsed``: the records not
+    compared that are not refused documents."""
     from pyspark.sql import functions as F
 
     ok = F.col("status") == _OK
     grouped = F.col("cluster").isNotNull()
     row = outcome.agg(
-        F.sum(ok.cast("long")).alias("valid"), F.sum(F.col("keep").cast("long")).alias("kept"),
+        F.sum(ok.cast("long")).alias("valid"), F.sum((~ok).cast("long")).alias("refused"),
+        F.sum(F.col("keep").cast("long")).alias("kept"),
         F.sum(grouped.cast("long")).alias("grouped"),
         F.sum((grouped & (F.col("ord") == F.col("exact_rep"))).cast("long")).alias("reps"),
         F.max("cluster").alias("last")).first()
-    copies = outcome.where(ok).groupBy("exact_rep").agg(F.count("*").alias("c"))
+    # Pairs of documents: those of each set of exact copies, and each matching pair of
+    # representatives times both sides' copies (1 for most: only repeated ones are joined).
+    copies = (outcome.where(ok).groupBy("exact_rep").agg(F.count("*").alias("c"))
+              .where(F.col("c") > 1))
     exact_pairs = copies.agg(F.sum(F.col("c") * (F.col("c") - 1) / 2)).first()[0]
     near_pairs = (edges.join(copies.select(F.col("exact_rep").alias("a"),
-                                           F.col("c").alias("ca")), "a")
+                                           F.col("c").alias("ca")), "a", "left")
                   .join(copies.select(F.col("exact_rep").alias("b"), F.col("c").alias("cb")),
-                        "b")
-                  .agg(F.sum(F.col("ca") * F.col("cb"))).first()[0])
+                        "b", "left")
+                  .agg(F.sum(F.coalesce("ca", F.lit(1)) * F.coalesce("cb", F.lit(1))))
+                  .first()[0])
+    refused = int(row["refused"] or 0)
     return Stats.of_counts(
-        documents_read=documents_read, rejected=rejected, valid=int(row["valid"] or 0),
+        documents_read=documents_read, rejected=unparsed + refused,
+        valid=int(row["valid"] or 0),
         kept=int(row["kept"] or 0),
         groups=0 if row["last"] is None else int(row["last"]) + 1,
         grouped=int(row["grouped"] or 0), grouped_representatives=int(row["reps"] or 0),
