@@ -1,7 +1,8 @@
 """neardup on a real Spark standalone cluster, as a user starts one: a master and two workers
 from the pyspark package's own ``bin/spark-class``, on 127.0.0.1, each worker one core and
-2 GiB (executors at Spark's default 1 GiB). The driver is a ``neardup dedup`` process; the
-outputs are the local engine's, also when an executor is killed in the middle of the job.
+2 GiB (executors at Spark's default 1 GiB). Two ``neardup dedup`` drivers run on it at once,
+an application of one core each: the outputs are the local engine's, also for the one
+whose executor is killed in the middle of the job.
 
 Needs Java 17 (``make test`` installs it where it can); under CI=true a missing one fails.
 """
@@ -35,9 +36,42 @@ def _dedup(inputs: list[str], out: Path, *extra: str, env: dict[str, str] | None
     run = subprocess.run([sys.executable, "-m", "neardup", "dedup", *inputs, "-o", str(out),
                           *extra], capture_output=True, text=True, timeout=900,
                          env={**os.environ, **(env or {})})
+    _check(run)
+    return run
+
+
+def _check(run: subprocess.CompletedProcess[str]) -> None:
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr and "Exception" not in run.stderr, run.stderr
-    return run
+
+
+@pytest.fixture(scope="module")
+def cluster_runs(standalone: str, corpus: list[str],  # noqa: F811
+                 tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two ``neardup dedup`` drivers on the cluster at once, each an application of one
+    core (``spark.cores.max=1``, so each has an executor on its own worker): one left
+    alone, one whose executor is SIGKILLed as it starts verifying (the named fault
+    point; the master starts it a new executor, and Spark runs the lost tasks there).
+    Their output directories, and the marker the fault point writes."""
+    root = tmp_path_factory.mktemp("cluster")
+    marker = root / "fault-marker"
+    fault = ["--spark-conf", "spark.executorEnv.NEARDUP_FAULT=verifying:kill-executor",
+             "--spark-conf", f"spark.executorEnv.NEARDUP_FAULT_MARKER={marker}"]
+    runs = {"alone": [], "killed": fault}
+    started = {name: subprocess.Popen(
+        [sys.executable, "-m", "neardup", "dedup", *corpus, "-o", str(root / name),
+         "--engine", "spark", "--master", standalone, "--spark-conf", "spark.cores.max=1",
+         *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **driver_env()}) for name, extra in runs.items()}
+    for name, process in started.items():
+        try:
+            stdout, stderr = process.communicate(timeout=900)
+        except subprocess.TimeoutExpired:
+            for other in started.values():
+                other.kill()
+            raise
+        _check(subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr))
+    return {"alone": root / "alone", "killed": root / "killed", "marker": marker}
 
 
 @pytest.fixture(scope="module")
@@ -53,24 +87,17 @@ def local_outputs(corpus: list[str], tmp_path_factory: pytest.TempPathFactory  #
 
 
 def test_a_standalone_cluster_writes_the_local_engines_outputs(
-        standalone: str, corpus: list[str], local_outputs: dict[str, object],  # noqa: F811
-        tmp_path: Path) -> None:
-    out = tmp_path / "cluster"
-    _dedup(corpus, out, "--engine", "spark", "--master", standalone, env=driver_env())
+        cluster_runs: dict[str, Path], local_outputs: dict[str, object]) -> None:
+    out = cluster_runs["alone"]
     assert (out / "pairs.jsonl").is_dir()  # written by the executors, as part files
     assert {name: _output(out / name) for name in _outputs(out)} == local_outputs
 
 
 def test_an_executor_killed_mid_job_changes_nothing(
-        standalone: str, corpus: list[str], local_outputs: dict[str, object],  # noqa: F811
-        tmp_path: Path) -> None:
+        cluster_runs: dict[str, Path], local_outputs: dict[str, object]) -> None:
     """An executor is SIGKILLed as it starts verifying (the named fault point); Spark runs
-    its tasks again elsewhere, and the outputs are the local engine's."""
-    marker, out = tmp_path / "killed", tmp_path / "cluster"
-    _dedup(corpus, out, "--engine", "spark", "--master", standalone,
-           "--spark-conf", "spark.executorEnv.NEARDUP_FAULT=verifying:kill-executor",
-           "--spark-conf", f"spark.executorEnv.NEARDUP_FAULT_MARKER={marker}",
-           env=driver_env())
-    point, action, pid = marker.read_text().split()  # the window was hit
+    its tasks again on a new executor, and the outputs are the local engine's."""
+    point, action, pid = cluster_runs["marker"].read_text().split()  # the window was hit
     assert (point, action) == ("verifying", "kill-executor") and int(pid) > 1
+    out = cluster_runs["killed"]
     assert {name: _output(out / name) for name in _outputs(out)} == local_outputs
