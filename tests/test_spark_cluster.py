@@ -31,13 +31,9 @@ def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.fail(str(err))
 
 
-def _dedup(inputs: list[str], out: Path, *extra: str, env: dict[str, str] | None = None
-           ) -> subprocess.CompletedProcess[str]:
-    run = subprocess.run([sys.executable, "-m", "neardup", "dedup", *inputs, "-o", str(out),
-                          *extra], capture_output=True, text=True, timeout=900,
-                         env={**os.environ, **(env or {})})
-    _check(run)
-    return run
+def _dedup(inputs: list[str], out: Path, *extra: str) -> list[str]:
+    """The command line of ``neardup dedup`` over ``inputs`` into ``out``."""
+    return [sys.executable, "-m", "neardup", "dedup", *inputs, "-o", str(out), *extra]
 
 
 def _check(run: subprocess.CompletedProcess[str]) -> None:
@@ -59,9 +55,9 @@ def cluster_runs(standalone: str, corpus: list[str],  # noqa: F811
              "--spark-conf", f"spark.executorEnv.NEARDUP_FAULT_MARKER={marker}"]
     runs = {"alone": [], "killed": fault}
     started = {name: subprocess.Popen(
-        [sys.executable, "-m", "neardup", "dedup", *corpus, "-o", str(root / name),
-         "--engine", "spark", "--master", standalone, "--spark-conf", "spark.cores.max=1",
-         *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        _dedup(corpus, root / name, "--engine", "spark", "--master", standalone,
+               "--spark-conf", "spark.cores.max=1", *extra),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, **driver_env()}) for name, extra in runs.items()}
     for name, process in started.items():
         try:
@@ -79,7 +75,7 @@ def local_outputs(corpus: list[str], tmp_path_factory: pytest.TempPathFactory  #
                   ) -> dict[str, object]:
     """The local engine's outputs for the corpus, by name."""
     out = tmp_path_factory.mktemp("local") / "out"
-    _dedup(corpus, out)
+    _check(subprocess.run(_dedup(corpus, out), capture_output=True, text=True, timeout=900))
     outputs = {name: _output(out / name) for name in _outputs(out)}
     assert {"pairs.jsonl", "clusters.jsonl", "rejected.jsonl", "kept/first.jsonl",
             "kept/second.parquet"} <= outputs.keys()
