@@ -193,13 +193,15 @@ def test_dedup_on_spark_writes_the_local_engines_files(corpus: list[str],
     """The command line, as a user runs it: the executors write each output as a directory
     of part files whose concatenation, in name order, is the local engine's file byte for
     byte (kept/ in the inputs' formats: JSONL lines as read, Parquet rows with their
-    columns). A run into a directory holding the other engine's output replaces it. (kept/
-    as Parquet: the next test.)"""
+    columns). A run into a directory holding the other engine's output replaces it. Inputs
+    and output are given relative to the working directory. (kept/ as Parquet: the next
+    test.)"""
     outputs = {}
     out = tmp_path / "out"
+    given = [os.path.relpath(p, tmp_path) for p in corpus]  # paths relative to where it runs
     for engine in ("local", "spark", "local"):
-        run = subprocess.run([sys.executable, "-m", "neardup", "dedup", *corpus, "-o",
-                              str(out), "--engine", engine, "--workers", "2"],
+        run = subprocess.run([sys.executable, "-m", "neardup", "dedup", *given, "-o", "out",
+                              "--engine", engine, "--workers", "2"], cwd=tmp_path,
                              capture_output=True, text=True, timeout=600)
         assert run.returncode == 0, run.stderr
         assert "Traceback" not in run.stderr
@@ -329,14 +331,89 @@ def test_a_failed_spark_job_is_one_line_naming_the_step_and_what_to_change(
     assert not (tmp_path / "out" / "summary.json").exists()
 
 
-@pytest.mark.parametrize("command", ["clean", "reuse"])
-def test_local_only_commands_say_so_for_spark(tmp_path: Path, command: str) -> None:
-    run = subprocess.run([sys.executable, "-m", "neardup", command,
+@pytest.mark.parametrize("args,said", [
+    (["reuse"], "`neardup reuse` runs on the local engine only"),
+    (["clean", "--dedup-paragraphs"], "--dedup-paragraphs runs on the local engine only")])
+def test_local_only_work_says_so_for_spark(tmp_path: Path, args: list[str], said: str) -> None:
+    run = subprocess.run([sys.executable, "-m", "neardup", *args,
                           str(ROOT / "examples" / "news.jsonl"), "-o", str(tmp_path / "out"),
                           "--engine", "spark"], capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and "Traceback" not in run.stderr
-    assert f"`neardup {command}` runs on the local engine only" in run.stderr
+    assert said in run.stderr
     assert not (tmp_path / "out").exists()
+
+
+def _site_pages(lee_texts: list[str], root: Path) -> list[str]:
+    """News pages of three sites, each in its own template (head and foot lines, in
+    English, Russian and German), with a title: 200 in JSONL (a byte-order mark, blank
+    lines, a broken record and a repeated id among them), 100 in Parquet."""
+    templates = [
+        (["The Daily Example", "Home | World | Business | Sport"],
+         ["Share this story with a friend", "(c) 2024 The Daily Example. All rights reserved."]),
+        (["Морской вестник — новости", "Главная | Мир | Спорт"],
+         ["Подпишитесь на нашу рассылку", "Leave a Reply"]),
+        (["Nachrichten am Morgen"], ["Teilen Sie diesen Artikel", "3 Comments"])]
+    rows = []
+    for i, text in enumerate(lee_texts[:300]):
+        head, foot = templates[i % 3]
+        words = text.split()
+        body = "\n\n".join(" ".join(words[j:j + 40]) for j in range(0, len(words), 40))
+        rows.append({"id": f"page{i}", "title": f"Story {i}", "site": f"site{i % 3}.example",
+                     "text": "\n".join(head) + "\n\n" + body + "\n\n" + "\n".join(foot)})
+    jsonl = root / "pages.jsonl"
+    with open(jsonl, "w", encoding="utf-8") as fh:
+        fh.write("\ufeff")
+        for k, row in enumerate(rows[:200]):
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            if k == 5:
+                fh.write("\n  \n")
+            if k == 7:
+                fh.write('{"id": "broken", "text": \n')
+            if k == 9:
+                fh.write(json.dumps({"id": "page3", "text": "a repeated id"}) + "\n")
+    parquet = root / "pages.parquet"
+    pq.write_table(pa.table({key: [r[key] for r in rows[200:]]
+                             for key in ("id", "text", "site", "title")}), parquet,
+                   row_group_size=37)
+    return [str(jsonl), str(parquet)]
+
+
+def test_clean_on_spark_writes_the_local_engines_files(tmp_path: Path,
+                                                       lee_texts: list[str]) -> None:
+    """`neardup clean --engine spark` on pages of three site templates: each output is a
+    directory of part files whose concatenation is the local engine's file, byte for byte
+    (cleaned rows in reading order, the learned lines with their counts, the rejected
+    records), and summary.json says what the local one says."""
+    inputs = _site_pages(lee_texts, tmp_path)
+    outputs = {}
+    for engine in ("local", "spark"):
+        out = tmp_path / engine
+        run = subprocess.run([sys.executable, "-m", "neardup", "clean", *inputs, "-o",
+                              str(out), "--engine", engine], capture_output=True, text=True,
+                             timeout=600)
+        assert run.returncode == 0, run.stderr
+        assert "Traceback" not in run.stderr
+        outputs[engine] = {name: _output(out / name) for name in _outputs(out)}
+        summary = json.loads((out / "summary.json").read_text())
+        summary.pop("seconds")
+        outputs[engine]["summary"] = summary
+    local, spark = outputs["local"], outputs["spark"]
+    assert spark.keys() == local.keys() == {"cleaned.jsonl", "boilerplate.jsonl",
+                                            "rejected.jsonl", "summary"}
+    for name in local:
+        assert spark[name] == local[name], name
+    # The oracle: each template line is learned and removed from every page of its site;
+    # no line of an article is.
+    learned = {json.loads(line)["line"]: json.loads(line)["removed_from"]
+               for line in local["boilerplate.jsonl"].decode().splitlines()}
+    assert learned["Главная | Мир | Спорт"] == 100 and learned["The Daily Example"] == 100
+    assert not any(line in text for line in learned for text in lee_texts[:300])
+    cleaned = [json.loads(line) for line in local["cleaned.jsonl"].decode().splitlines()]
+    assert [c["id"] for c in cleaned] == [f"page{i}" for i in range(300)]
+    assert all("Nachrichten am Morgen" not in c["text"] for c in cleaned)
+    rejected = [json.loads(line) for line in local["rejected.jsonl"].decode().splitlines()]
+    assert [(r["id"], r["record"]) for r in rejected] == [(None, 11), ("page3", 14)]
+    assert local["summary"]["rejected"] == 2 and local["summary"]["cleaned"] == 300
 
 
 def test_a_remote_output_directory_commits_as_a_local_one(spark: Any, tmp_path: Path) -> None:

@@ -153,14 +153,29 @@ def clean(docs: Docs, options: CleanOptions = CleanOptions()) -> list[tuple[str,
 
 def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = CleanOptions(),
                 read: ReadOptions = ReadOptions(), progress: bool | None = None,
-                workers: int | None = None, force: bool = False) -> dict[str, Any]:
+                workers: int | None = None, force: bool = False,
+                spark: SparkSettings | None = None) -> dict[str, Any]:
     """Clean files into ``outdir``: ``cleaned.jsonl`` (id, text, title, date, removed spans
     with reasons and offsets into the original), ``boilerplate.jsonl`` (the learned lines),
     ``rejected.jsonl`` and ``summary.json``; returns the summary. Outputs appear only when
-    complete (see :mod:`neardup.io.outdir`)."""
-    check_inputs(inputs, read)
+    complete (see :mod:`neardup.io.outdir`). With ``spark`` the executors write each output
+    but the summary as a directory of part files whose concatenation is the local
+    engine's file (:mod:`neardup.engine.spark.clean`; paragraph dedup is local only)."""
+    _check_inputs(inputs, read, spark)
     started = time.perf_counter()
     fingerprints = input_fingerprints(inputs)
+    if spark is not None:
+        from .engine.spark.clean import SparkClean
+
+        on_spark = SparkClean(options, read, spark,
+                              progress if progress is not None else progress_wanted())
+        with _spark_output(str(outdir), "clean", force, spark, None, CLEAN_FILES) as (out, staging):
+            summary = {**summary_header("clean", inputs, read, fingerprints),
+                       **on_spark.write(inputs, staging),
+                       "seconds": round(time.perf_counter() - started, 3)}
+            out.write_text("summary.json", summary_text(summary))
+            out.commit()
+        return summary
     with OutputDir(outdir, "clean", force=force, expected=CLEAN_FILES) as out, \
             _stdin_copy(inputs, None) as stdin:
         learned, second = FirstPass(), stdin
@@ -430,26 +445,39 @@ def _dedup_on_spark(inputs: list[str], outdir: str, options: DedupOptions, read:
     """:func:`dedup_files` on Spark: the executors write the outputs into the output
     directory's staging directory, local (:class:`~neardup.io.outdir.OutputDir`) or on
     another file system (:class:`~neardup.engine.spark.files.RemoteOutputDir`)."""
-    from .engine.spark.files import HadoopFiles, RemoteOutputDir
     from .engine.spark.plan import SparkDedup
-    from .engine.spark.session import session
 
     on_spark = SparkDedup(options, read, spark,
                           progress if progress is not None else progress_wanted())
-    out: OutputDir | RemoteOutputDir
-    if is_remote(outdir):
-        out = RemoteOutputDir(HadoopFiles(session(spark, options.tmp_dir)), outdir, "dedup",
-                              force)
-    else:
-        out = OutputDir(outdir, "dedup", force=force, expected=DEDUP_FILES)
-    with out:
-        staging = out.staging if isinstance(out.staging, str) else Path(out.staging).as_uri()
+    with _spark_output(outdir, "dedup", force, spark, options.tmp_dir,
+                       DEDUP_FILES) as (out, staging):
         summary = on_spark.write(inputs, staging, max_group_pairs, kept_format)
         summary.seconds = time.perf_counter() - started
         out.write_text("summary.json",
                        summary_text(summary_dict(summary, inputs, read, fingerprints)))
         out.commit()
     return summary
+
+
+@contextmanager
+def _spark_output(outdir: str, command: str, force: bool, spark: SparkSettings,
+                  tmp_dir: str | None, expected: tuple[str, ...]
+                  ) -> Iterator[tuple[OutputDir | Any, str]]:
+    """A Spark run's output directory, local (:class:`~neardup.io.outdir.OutputDir`) or on
+    another file system (:class:`~neardup.engine.spark.files.RemoteOutputDir`), held while
+    the block runs, with the URI of its staging directory for the executors to write in.
+    The block commits it."""
+    from .engine.spark.files import HadoopFiles, RemoteOutputDir
+    from .engine.spark.session import session
+
+    out: OutputDir | RemoteOutputDir
+    if is_remote(outdir):
+        out = RemoteOutputDir(HadoopFiles(session(spark, tmp_dir)), outdir, command, force)
+    else:
+        out = OutputDir(outdir, command, force=force, expected=expected)
+    with out:
+        yield out, (out.staging if isinstance(out.staging, str)
+                    else Path(out.staging).resolve().as_uri())
 
 
 class _DedupOutputs:

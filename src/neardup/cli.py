@@ -57,6 +57,31 @@ def _max_memory_option(fn: Callable[..., Any]) -> Callable[..., Any]:
              "than this (500M, 4G; default: 3/4 of the machine's memory). Local engine.")(fn)
 
 
+def _engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Where the work runs: ``--engine`` and Spark's options (read by
+    :func:`_spark_settings`)."""
+    options = [
+        click.option("--engine", type=click.Choice(["local", "spark"]), default="local",
+                     show_default=True,
+                     help="Where the work runs: this machine's processes, or Apache Spark "
+                          "(JSONL and Parquet input; pip install 'neardup[spark]' and Java "
+                          "17). Both give the same results."),
+        click.option("--master", default=None,
+                     help="Spark master URL for --engine spark: local[N], spark://HOST:PORT, "
+                          "yarn, k8s://... (default: spark-submit's, else local[--workers] "
+                          "or local[*])."),
+        click.option("--partitions", type=click.IntRange(1), default=None,
+                     help="Spark partitions of the input and of each shuffle (default: from "
+                          "the input's size and the cluster's cores)."),
+        click.option("--spark-conf", multiple=True, metavar="KEY=VALUE",
+                     help="A Spark setting for --engine spark (spark.executor.memory=8g, "
+                          "say); repeatable."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
 def _comparison_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--threshold", "-t", type=click.FloatRange(0, 1, min_open=True),
@@ -86,21 +111,7 @@ def _comparison_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Where to spill shingle sets (default: the system's temp dir)."),
         _max_memory_option,
         _progress_option,
-        click.option("--engine", type=click.Choice(["local", "spark"]), default="local",
-                     show_default=True,
-                     help="Where the work runs: this machine's processes, or Apache Spark "
-                          "(JSONL and Parquet input; pip install 'neardup[spark]' and Java "
-                          "17). Both give the same results."),
-        click.option("--master", default=None,
-                     help="Spark master URL for --engine spark: local[N], spark://HOST:PORT, "
-                          "yarn, k8s://... (default: spark-submit's, else local[--workers] "
-                          "or local[*])."),
-        click.option("--partitions", type=click.IntRange(1), default=None,
-                     help="Spark partitions of the input and of each shuffle (default: from "
-                          "the input's size and the cluster's cores)."),
-        click.option("--spark-conf", multiple=True, metavar="KEY=VALUE",
-                     help="A Spark setting for --engine spark (spark.executor.memory=8g, "
-                          "say); repeatable."),
+        _engine_options,
         click.option("--clean/--raw", default=True, show_default=True,
                      help="Compare cleaned text (as `neardup clean` makes it: junk patterns, "
                           "title and date line, boilerplate learned from the corpus) or the "
@@ -237,7 +248,7 @@ def _local_only(command: str) -> Callable[[Callable[..., Any]], Callable[..., An
         if value == "spark":
             raise click.BadParameter(
                 f"`neardup {command}` runs on the local engine only (--workers sets its "
-                "processes); `dedup` and `pairs` run on Spark", ctx, param)
+                "processes); `dedup`, `pairs` and `clean` run on Spark", ctx, param)
         return value
     return click.option("--engine", type=click.Choice(["local", "spark"]), default="local",
                         show_default=True, callback=check, expose_value=False,
@@ -362,7 +373,6 @@ def pairs(inputs: tuple[str, ...], **settings: Any) -> None:
 
 @main.command()
 @_force_option
-@_local_only("clean")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
               help="Directory for cleaned.jsonl, boilerplate.jsonl, rejected.jsonl and "
@@ -375,14 +385,20 @@ def pairs(inputs: tuple[str, ...], **settings: Any) -> None:
 @click.option("--workers", "-w", type=click.IntRange(0), default=0,
               help="Processes to use; 0 (default) uses all cores, 1 runs in one.")
 @_progress_option
+@_engine_options
 def clean(inputs: tuple[str, ...], output: str, dedup_paragraphs: bool, workers: int,
           progress: bool | None, force: bool, **settings: Any) -> None:
     """Remove boilerplate: junk patterns, title/date lines, lines the corpus repeats."""
     options = replace(_clean_options(settings["pattern_files"], settings["no_patterns"],
                                      settings["no_learn"], settings["min_repeats"],
                                      settings["no_header"]), paragraphs=dedup_paragraphs)
+    spark = _spark_settings({**settings, "workers": workers})
+    if spark is not None and dedup_paragraphs:
+        from .engine.spark.clean import PARAGRAPHS_LOCAL_ONLY
+
+        raise click.UsageError(PARAGRAPHS_LOCAL_ONLY)
     summary = api.clean_files(list(inputs), output, options, _read_options(settings),
-                              progress, workers or None, force)
+                              progress, workers or None, force, spark)
     _warn_if_empty(summary["documents_read"], inputs)
     removed = ", ".join(f"{n:,} {k}" for k, n in summary["removed_by_kind"].items()) or "nothing"
     click.echo(f"{summary['documents_read']:,} read, {summary['cleaned']:,} cleaned, "

@@ -57,24 +57,47 @@ class CleanTask:
             if isinstance(doc, Rejected):
                 out.failed.append((i, doc.reason, doc.id))
                 continue
-            text, meta = doc.text, doc.meta
-            c = self.cleaner.clean(text, meta.get("site", ""), meta.get("title"),
-                                   self.learned.seen, None if positions is None else positions[i],
-                                   self.learned.names)
+            row = cleaned_row(self.cleaner, doc, self.learned,
+                              None if positions is None else positions[i])
             place = len(out.ids)
-            kinds: dict[str, int] = {}
-            for r in c.removed:
-                kinds[r.kind] = kinds.get(r.kind, 0) + 1
-                if r.kind == REPEATED_LINE:
-                    out.repeated.append((place, r.text, r.reason))
-            out.kinds += [(place, kind, n) for kind, n in kinds.items()]
-            out.lines.append(json.dumps({"id": doc.id, "text": c.text, **meta, **c.meta,
-                                         "removed": [r.to_dict() for r in c.removed]},
-                                        ensure_ascii=False))
+            out.repeated += [(place, line, reason) for line, reason in row.repeated]
+            out.kinds += [(place, kind, n) for kind, n in row.kinds]
+            out.lines.append(row.line)
             out.ids.append(doc.id)
-            out.chars_in.append(len(text))
-            out.chars_out.append(len(c.text))
+            out.chars_in.append(row.chars_in)
+            out.chars_out.append(row.chars_out)
         return out
+
+
+@dataclass
+class CleanedRow:
+    """One document cleaned: its ``cleaned.jsonl`` row (serialised), its length before
+    and after, its removals counted by kind (in order of each kind's first removal) and
+    the learned lines removed from it, ``(line, reason)`` in order."""
+
+    line: str
+    chars_in: int
+    chars_out: int
+    kinds: list[tuple[str, int]]
+    repeated: list[tuple[str, str]]
+
+
+def cleaned_row(cleaner: Cleaner, doc: Document, learned: FirstPass,
+                position: int | None = None) -> CleanedRow:
+    """Clean one document as every engine does (``position``: its place among the records
+    read, for paragraph dedup)."""
+    text, meta = doc.text, doc.meta
+    c = cleaner.clean(text, meta.get("site", ""), meta.get("title"), learned.seen, position,
+                      learned.names)
+    kinds: dict[str, int] = {}
+    repeated = []
+    for r in c.removed:
+        kinds[r.kind] = kinds.get(r.kind, 0) + 1
+        if r.kind == REPEATED_LINE:
+            repeated.append((r.text, r.reason))
+    line = json.dumps({"id": doc.id, "text": c.text, **meta, **c.meta,
+                       "removed": [r.to_dict() for r in c.removed]}, ensure_ascii=False)
+    return CleanedRow(line, len(text), len(c.text), list(kinds.items()), repeated)
 
 
 @dataclass

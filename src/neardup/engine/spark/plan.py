@@ -85,8 +85,9 @@ from .session import (
 _NOWHERE = Source("<executor>")
 #: A Parquet row's number while ``kept/`` is written (a name no input column has).
 _KEPT_NUMBER = "__neardup_number"
-# Row kinds coming out of stage 1.
-_DOCUMENT, _REJECTED, _BLANK = 0, 1, 2
+#: A placed row's kind (:meth:`PlacedRecords.ranked`): a document, a record that did not
+#: parse, a blank line.
+DOCUMENT, REJECTED, BLANK = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,7 @@ class PlacedRecords:
     def __init__(self, files: dict[str, int], read: ReadOptions) -> None:
         self.files, self.read = files, read
         self._rows_before: dict[tuple[int, int], int] = {}
+        self._documents_before: dict[tuple[int, int], int] = {}
         self._numbers: dict[str, int] = {}  # path as Spark spells it -> file number
 
     def _file_of(self, path: str) -> int:
@@ -209,6 +211,20 @@ class PlacedRecords:
             self._rows_before[split] = row + 1
             yield (file, block, row, -1 if row_index is None else row_index[k],
                    self._record(columns, k, block, row))
+
+    def ranked(self, batch: Any) -> Iterator[tuple[int, int, int, int, int, int,
+                                                   Document | Rejected | None]]:
+        """``(file, block, row, record number or -1, kind, prank, record)`` per row:
+        ``kind`` a document, a rejection or a blank line; ``prank`` a document's rank
+        among its split's documents (stage 2 numbers documents by it)."""
+        for file, block, row, number, record in self.of(batch):
+            split = (file, block)
+            prank = self._documents_before.get(split, 0)
+            kind = (BLANK if record is None else
+                    DOCUMENT if isinstance(record, Document) else REJECTED)
+            if kind == DOCUMENT:
+                self._documents_before[split] = prank + 1
+            yield file, block, row, number, kind, prank, record
 
     def _record(self, columns: dict[str, list[Any]], k: int, block: int, row: int
                 ) -> Document | Rejected | None:
@@ -238,17 +254,12 @@ class SketchPartition:
         sketcher = Sketcher(self.options.sketch_params)
         lsh = self.options.lsh_params
         placed = PlacedRecords(self.files, self.read)
-        parsed_before: dict[tuple[int, int], int] = {}
         for batch in batches:
             out: dict[str, list[Any]] = {k: [] for k in ("file", "block", "row", "record",
                                                          "kind", "prank", "id", "reason")}
             texts: list[str] = []
-            for file, block, row, number, record in placed.of(batch):
-                prank = parsed_before.get((file, block), 0)
-                kind = (_BLANK if record is None else
-                        _DOCUMENT if isinstance(record, Document) else _REJECTED)
+            for file, block, row, number, kind, prank, record in placed.ranked(batch):
                 if isinstance(record, Document):
-                    parsed_before[(file, block)] = prank + 1
                     texts.append(compared_text(record, self.cleaner))
                 for name, value in (("file", file), ("block", block), ("row", row),
                                     ("record", number), ("kind", kind), ("prank", prank),
@@ -265,7 +276,7 @@ class SketchPartition:
         n = len(out["file"])
         keys, ntokens, bands, sig_bytes, counts, payload = sketch_texts(
             sketcher, lsh, texts, self.options.verify)
-        is_doc = np.array(out["kind"], dtype=np.int8) == _DOCUMENT
+        is_doc = np.array(out["kind"], dtype=np.int8) == DOCUMENT
         signed_keys = np.zeros((n, 2), dtype=np.int64)
         signed_keys[is_doc] = keys.view(np.int64)
         tokens = np.zeros(n, dtype=np.int64)
@@ -459,7 +470,7 @@ def _read_lines(spark: Any, uris: list[str]) -> Any:
                                         *_place())
 
 
-def _read(spark: Any, files: list[InputFile], read: ReadOptions) -> list[Any]:
+def read_inputs(spark: Any, files: list[InputFile], read: ReadOptions) -> list[Any]:
     """The input rows with their place: a DataFrame over the JSONL files and one over the
     Parquet files (whichever there are)."""
     from pyspark.sql import functions as F
@@ -513,10 +524,17 @@ class SparkOutcome:
 
     def first_rejections(self, count: int) -> list[Rejected]:
         """The first ``count`` records not compared, in reading order."""
-        first = self.rejected.orderBy("file", "number").limit(count).toArrow().to_pylist()
-        return [self.skipped[r["number"]] if r["file"] < 0 else
-                Rejected(Source(self.names[r["file"]], r["number"]), r["reason"], r["id"])
-                for r in first]
+        return first_rejections(self.rejected, self.names, self.skipped, count)
+
+
+def first_rejections(rejected: Any, names: list[str], skipped: list[Rejected], count: int
+                     ) -> list[Rejected]:
+    """The first ``count`` of ``rejected`` (rows ``file, number, id, reason``; an input
+    not read: ``file`` -1, the ``number``-th of ``skipped``), in reading order."""
+    first = rejected.orderBy("file", "number").limit(count).toArrow().to_pylist()
+    return [skipped[r["number"]] if r["file"] < 0 else
+            Rejected(Source(names[r["file"]], r["number"]), r["reason"], r["id"])
+            for r in first]
 
 
 class SparkDedup:
@@ -603,23 +621,16 @@ class SparkDedup:
              skipped: list[Rejected], shown: StageProgress) -> SparkOutcome:
 
         opts = self.options
-        input_bytes = sum(_size(f.uri) for f in files)
-        partitions = (self.settings.partitions or
-                      choose_partitions(input_bytes, spark.sparkContext.defaultParallelism))
-        spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
-        spark.conf.set("spark.sql.files.maxPartitionBytes",
-                       str(max(1 << 16, -(-input_bytes // partitions))))
-        spark.conf.set("spark.sql.files.openCostInBytes", "0")
-
+        partitions = cut_inputs(spark, files, self.settings)
         learned = None
         if opts.clean is not None and opts.clean.learn:
             shown.step = "learning boilerplate"
-            learned = self._learn(spark, files)
+            learned = learn_lines(spark, files, self.read, opts.clean.min_contexts)
         cleaner = opts.clean.cleaner(learned) if opts.clean is not None else None
         index = {file_key(f.uri): i for i, f in enumerate(files)}
         sketch = SketchPartition(index, self.read, opts, cleaner)
-        sketched = _union([frame.mapInArrow(sketch, _SKETCH_SCHEMA)
-                           for frame in _read(spark, files, self.read)])
+        sketched = union([frame.mapInArrow(sketch, _SKETCH_SCHEMA)
+                           for frame in read_inputs(spark, files, self.read)])
         return self._stages(spark, stages, sketched, skipped, partitions, shown)
 
     def _stages(self, spark: Any, stages: StageFiles, sketched: Any, skipped: list[Rejected],
@@ -628,30 +639,14 @@ class SparkDedup:
 
         opts = self.options
         shown.step = "reading and sketching"
-        sketched = stages.put(sketched, "sketched")
-        # The driver sees one row per split: its records, documents and blank lines.
-        counts = (sketched.groupBy("file", "block")
-                  .agg(F.count("*").alias("rows"),
-                       F.sum((F.col("kind") == _DOCUMENT).cast("long")).alias("docs"),
-                       F.sum((F.col("kind") == _BLANK).cast("long")).alias("blank"))
-                  .toArrow())
-        splits = split_bases(counts.column("file").to_numpy(), counts.column("block").to_numpy(),
-                             counts.column("rows").to_numpy(), counts.column("docs").to_numpy())
-        self._line_bases = {(f, b): base for f, b, _, base in splits}
-        n = int(np.sum(counts.column("docs").to_numpy()))
-        read_records = int(np.sum(counts.column("rows").to_numpy())
-                           - np.sum(counts.column("blank").to_numpy())) + len(skipped)
+        records = number_records(stages.put(sketched, "sketched"), len(skipped))
+        self._line_bases = records.line_bases
+        numbered, n = records.frame, records.documents
+        read_records = records.read
         # Records not compared but for the refused documents: those that did not parse,
         # and the inputs not read.
         unparsed = read_records - n
-        split_df = spark.createDataFrame(splits, "file int, block long, base_ord long, "
-                                                 "line_base long")
-        numbered = (sketched.join(F.broadcast(split_df), ["file", "block"])
-                    .withColumn("ord", F.when(F.col("kind") == _DOCUMENT,
-                                              F.col("base_ord") + F.col("prank")))
-                    .withColumn("number", F.when(F.col("record") >= 0, F.col("record"))
-                                .otherwise(F.col("line_base") + F.col("row") + 1)))
-        docs = numbered.where(F.col("kind") == _DOCUMENT)
+        docs = numbered.where(F.col("kind") == DOCUMENT)
         sketches = docs.select("ord", "bands", "sig", "payload")
 
         shown.step = "booking"
@@ -771,9 +766,9 @@ class SparkDedup:
             frames = [lines.mapInArrow(task, task.schema())] if lines is not None else []
             frames += [frame.mapInArrow(task, task.schema())
                        .join(kept, ["file", "number"], "left_semi")
-                       for frame in _read(spark, self._files, self.read)
+                       for frame in read_inputs(spark, self._files, self.read)
                        if "row_index" in frame.columns]
-            rows = outputs.sorted_by(_union(frames), parts, "file", "number")
+            rows = outputs.sorted_by(union(frames), parts, "file", "number")
             (rows.sortWithinPartitions("target", "file", "number").drop("file", "number")
              .write.partitionBy("target").parquet(written))
             outputs.name_parts(files, written, ".parquet")
@@ -808,19 +803,90 @@ class SparkDedup:
                 files.rename(part, f"{paths[targets[k]]}/{part.rsplit('/', 1)[-1]}")
         files.delete(written)
 
-    def _learn(self, spark: Any, files: list[InputFile]) -> dict[int, int]:
-        """Boilerplate lines as :class:`~neardup.clean.learn.RepeatedLines` learns them:
-        each line counted once per distinct context, across the executors."""
-        from pyspark.sql import functions as F
 
-        assert self.options.clean is not None
-        observe = ObserveLines({file_key(f.uri): i for i, f in enumerate(files)}, self.read)
-        observed = _union([frame.mapInArrow(observe, "line long, context long")
-                           for frame in _read(spark, files, self.read)])
-        counts = (observed.distinct().groupBy("line").count()
-                  .where(F.col("count") >= self.options.clean.min_contexts).toArrow())
-        lines = counts.column("line").to_numpy().view(np.uint64).tolist()
-        return dict(zip(lines, counts.column("count").to_pylist()))
+
+def cut_inputs(spark: Any, files: list[InputFile], settings: SparkSettings) -> int:
+    """Set how the run's inputs are cut into splits and its shuffles into partitions
+    (``settings.partitions``, else from the inputs' size and the cluster's cores); returns
+    the partition count. Every read of the same files then gives the same splits."""
+    input_bytes = sum(_size(f.uri) for f in files)
+    partitions = (settings.partitions or
+                  choose_partitions(input_bytes, spark.sparkContext.defaultParallelism))
+    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+    spark.conf.set("spark.sql.files.maxPartitionBytes",
+                   str(max(1 << 16, -(-input_bytes // partitions))))
+    spark.conf.set("spark.sql.files.openCostInBytes", "0")
+    return partitions
+
+
+def learn_lines(spark: Any, files: list[InputFile], read: ReadOptions,
+                min_contexts: int) -> dict[int, int]:
+    """Boilerplate lines as :class:`~neardup.clean.learn.RepeatedLines` learns them:
+    each line counted once per distinct context, across the executors; those seen in at
+    least ``min_contexts`` contexts, with their count."""
+    from pyspark.sql import functions as F
+
+    observe = ObserveLines({file_key(f.uri): i for i, f in enumerate(files)}, read)
+    observed = union([frame.mapInArrow(observe, "line long, context long")
+                       for frame in read_inputs(spark, files, read)])
+    counts = (observed.distinct().groupBy("line").count()
+              .where(F.col("count") >= min_contexts).toArrow())
+    lines = counts.column("line").to_numpy().view(np.uint64).tolist()
+    return dict(zip(lines, counts.column("count").to_pylist()))
+
+
+@dataclass
+class NumberedRecords:
+    """Stage 2's result: the records with ``ord`` (a document's number in reading order,
+    null for other rows) and ``number`` (a JSONL record's line, a Parquet row's index);
+    the documents, the records read (blank lines are not records; inputs not read are),
+    and each split's first line number (for the rows written back in ``kept/``)."""
+
+    frame: Any
+    documents: int
+    read: int
+    line_bases: dict[tuple[int, int], int]
+
+
+def number_records(placed: Any, not_read: int) -> NumberedRecords:
+    """Stage 2 over ``placed``, rows with ``file, block, row, record, kind, prank`` (as
+    :class:`PlacedRecords` places them; ``prank``: a document's rank among its split's
+    documents). The driver sees one row per split: its records, documents and blank
+    lines (:func:`split_bases`)."""
+    from pyspark.sql import functions as F
+
+    counts = (placed.groupBy("file", "block")
+              .agg(F.count("*").alias("rows"),
+                   F.sum((F.col("kind") == DOCUMENT).cast("long")).alias("docs"),
+                   F.sum((F.col("kind") == BLANK).cast("long")).alias("blank"))
+              .toArrow())
+    splits = split_bases(counts.column("file").to_numpy(), counts.column("block").to_numpy(),
+                         counts.column("rows").to_numpy(), counts.column("docs").to_numpy())
+    documents = int(np.sum(counts.column("docs").to_numpy()))
+    read = int(np.sum(counts.column("rows").to_numpy())
+               - np.sum(counts.column("blank").to_numpy())) + not_read
+    split_df = placed.sparkSession.createDataFrame(
+        splits, "file int, block long, base_ord long, line_base long")
+    numbered = (placed.join(F.broadcast(split_df), ["file", "block"])
+                .withColumn("ord", F.when(F.col("kind") == DOCUMENT,
+                                          F.col("base_ord") + F.col("prank")))
+                .withColumn("number", F.when(F.col("record") >= 0, F.col("record"))
+                            .otherwise(F.col("line_base") + F.col("row") + 1)))
+    return NumberedRecords(numbered, documents, read,
+                           {(f, b): base for f, b, _, base in splits})
+
+
+def first_of_repeated_ids(docs: Any) -> Any:
+    """``(id, first)`` for each id that ``docs`` (rows with ``id, ord, file, number``)
+    hold more than once: ``first`` the ``(ord, file, number)`` of its first document.
+    Only what repeats is kept, so the join that follows meets a small table (broadcast
+    when it is)."""
+    from pyspark.sql import functions as F
+
+    return (docs.groupBy("id")
+            .agg(F.count("*").alias("n"), F.min(F.struct("ord", "file", "number"))
+                 .alias("first"))
+            .where(F.col("n") > 1).select("id", "first"))
 
 
 class ObserveLines:
@@ -858,14 +924,11 @@ def _booked(docs: Any) -> Any:
     words, or when a document with words and its id was read before it (``first_*``: where
     that one was read); each other one's ``exact_rep`` is the first document with its
     128-bit exact key (itself, most often; -1 for a refused one). Group-bys on the id and
-    on the key keep only what repeats, so the joins that follow meet small tables (Spark
-    broadcasts them when they are)."""
+    on the key keep only what repeats (:func:`first_of_repeated_ids`), so the joins that
+    follow meet small tables (Spark broadcasts them when they are)."""
     from pyspark.sql import functions as F
 
-    repeated = (docs.where(F.col("ntokens") > 0).groupBy("id")
-                .agg(F.count("*").alias("n"), F.min(F.struct("ord", "file", "number"))
-                     .alias("first"))
-                .where(F.col("n") > 1).select("id", "first"))
+    repeated = first_of_repeated_ids(docs.where(F.col("ntokens") > 0))
     booked = (docs.select("ord", "id", "file", "number", "ntokens", "key_hi", "key_lo")
               .join(repeated, "id", "left")
               .withColumn("status", F.when((F.col("ntokens") > 0)
@@ -920,7 +983,7 @@ def _rejections(spark: Any, numbered: Any, documents: Any, names: list[str],
     parse, refused documents, and inputs not read (``file`` -1, ``number`` their order)."""
     from pyspark.sql import functions as F
 
-    failed = numbered.where(F.col("kind") == _REJECTED).select("file", "number", "id",
+    failed = numbered.where(F.col("kind") == REJECTED).select("file", "number", "id",
                                                                 "reason")
     refused = (documents.where(F.col("status") == _REFUSED)
                .select("file", "number", "id", "ntokens", "first_file", "first_number")
@@ -1054,7 +1117,8 @@ def collect(outcome: Any, rejected: Any, edges: Any, names: list[str],
         pairs.column("score").to_numpy().astype(float))
 
 
-def _union(frames: list[Any]) -> Any:
+def union(frames: list[Any]) -> Any:
+    """The rows of ``frames`` (one at least) as one DataFrame, columns matched by name."""
     out = frames[0]
     for frame in frames[1:]:
         out = out.unionByName(frame)
