@@ -52,9 +52,11 @@ redis:
 	    apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; } || \
 	  echo "note: no redis-server here; bench/index.py runs with --no-peer"
 
+# Two test processes: most of a Spark test's time is the JVM waiting on itself, and the
+# standalone cluster's module stays in one process (its xdist_group).
 test: install browser java
 	$(BIN)/ruff check src tests bench tools
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 bench: install redis
 	$(BIN)/pip install --quiet -e '.[test,bench]'

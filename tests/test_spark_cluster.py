@@ -20,6 +20,10 @@ import pytest
 from .standalone import ClusterDidNotStart, driver_env, standalone_cluster
 from .test_spark import _output, _outputs, corpus  # noqa: F401 - corpus is a fixture
 
+# The module's tests share one cluster and its two runs: one test process runs them all.
+pytestmark = pytest.mark.xdist_group("standalone-cluster")
+SMALL_EXECUTOR_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+
 
 @pytest.fixture(scope="module")
 def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -54,9 +58,12 @@ def cluster_runs(standalone: str, corpus: list[str],  # noqa: F811
     fault = ["--spark-conf", "spark.executorEnv.NEARDUP_FAULT=verifying:kill-executor",
              "--spark-conf", f"spark.executorEnv.NEARDUP_FAULT_MARKER={marker}"]
     runs = {"alone": [], "killed": fault}
+    # Executors of one core on a 2-core machine: the JVM settings the README gives for
+    # small executors (they halve the executors' CPU).
+    small = ["--spark-conf", f"spark.executor.extraJavaOptions={SMALL_EXECUTOR_JVM}"]
     started = {name: subprocess.Popen(
         _dedup(corpus, root / name, "--engine", "spark", "--master", standalone,
-               "--spark-conf", "spark.cores.max=1", *extra),
+               "--spark-conf", "spark.cores.max=1", *small, *extra),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, **driver_env()}) for name, extra in runs.items()}
     for name, process in started.items():
