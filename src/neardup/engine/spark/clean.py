@@ -158,7 +158,7 @@ class SparkClean:
                               self.options.cleaner(learned))
         shown.step = "cleaning"
         cleaned = union([frame.mapInArrow(task, CleanPartition.SCHEMA)
-                          for frame in read_inputs(spark, files, self.read)])
+                         for frame in read_inputs(spark, files, self.read)])
         records = number_records(stages.put(cleaned, "cleaned"), len(skipped))
 
         shown.step = "booking"

@@ -630,7 +630,7 @@ class SparkDedup:
         index = {file_key(f.uri): i for i, f in enumerate(files)}
         sketch = SketchPartition(index, self.read, opts, cleaner)
         sketched = union([frame.mapInArrow(sketch, _SKETCH_SCHEMA)
-                           for frame in read_inputs(spark, files, self.read)])
+                          for frame in read_inputs(spark, files, self.read)])
         return self._stages(spark, stages, sketched, skipped, partitions, shown)
 
     def _stages(self, spark: Any, stages: StageFiles, sketched: Any, skipped: list[Rejected],
@@ -828,7 +828,7 @@ def learn_lines(spark: Any, files: list[InputFile], read: ReadOptions,
 
     observe = ObserveLines({file_key(f.uri): i for i, f in enumerate(files)}, read)
     observed = union([frame.mapInArrow(observe, "line long, context long")
-                       for frame in read_inputs(spark, files, read)])
+                      for frame in read_inputs(spark, files, read)])
     counts = (observed.distinct().groupBy("line").count()
               .where(F.col("count") >= min_contexts).toArrow())
     lines = counts.column("line").to_numpy().view(np.uint64).tolist()
