@@ -42,7 +42,7 @@ MASTER = "local[2]"
 
 @pytest.fixture(scope="module")
 def spark() -> Any:
-    started = session(SparkSettings(MASTER))
+    started = session(SparkSettings(MASTER), input_bytes=0)  # small graphs and corpora
     started.conf.set("spark.sql.shuffle.partitions", "4")  # small graphs (runs set their own)
     return started
 

@@ -43,6 +43,7 @@ from .plan import (
     cut_inputs,
     file_key,
     first_of_repeated_ids,
+    input_size,
     learn_lines,
     list_inputs,
     number_records,
@@ -136,7 +137,7 @@ class SparkClean:
             return session(self.settings, tmp_dir)
 
         files, skipped = list_inputs(start, inputs)
-        spark = start()
+        spark = session(self.settings, tmp_dir, input_size(files))
         with StageProgress(spark, self.progress) as shown, \
                 failures_in_one_line(lambda: shown.step):
             stages = StageFiles(spark)

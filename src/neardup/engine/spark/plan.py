@@ -608,7 +608,7 @@ class SparkDedup:
 
         files, skipped = list_inputs(start, inputs)  # a local input's problem: before Spark
         self._files = files
-        spark = start()
+        spark = session(self.settings, self.options.tmp_dir, input_size(files))
         with StageProgress(spark, self.progress) as shown, \
                 failures_in_one_line(lambda: shown.step):
             stages = StageFiles(spark)
@@ -809,7 +809,7 @@ def cut_inputs(spark: Any, files: list[InputFile], settings: SparkSettings) -> i
     """Set how the run's inputs are cut into splits and its shuffles into partitions
     (``settings.partitions``, else from the inputs' size and the cluster's cores); returns
     the partition count. Every read of the same files then gives the same splits."""
-    input_bytes = sum(_size(f.uri) for f in files)
+    input_bytes = input_size(files)
     partitions = (settings.partitions or
                   choose_partitions(input_bytes, spark.sparkContext.defaultParallelism))
     spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
@@ -1142,6 +1142,11 @@ def split_bases(file: np.ndarray, block: np.ndarray, rows: np.ndarray, docs: np.
     file_first = np.maximum.accumulate(np.where(new_file, np.arange(len(file)), 0))
     line_base = rows_before - rows_before[file_first]
     return list(zip(file.tolist(), block.tolist(), base_ord.tolist(), line_base.tolist()))
+
+
+def input_size(files: list[InputFile]) -> int:
+    """The bytes of the files on this machine's file system (others count 0)."""
+    return sum(_size(f.uri) for f in files)
 
 
 def _size(uri: str) -> int:

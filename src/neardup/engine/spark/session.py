@@ -123,14 +123,24 @@ def _java_missing() -> bool:
 
 _started: dict[str, Any] = {}
 
-#: The driver's JVM: its first compiler only, and one garbage collector thread. The
-#: driver holds nothing per document; it plans (and on a local master of a few cores, it
-#: also runs the tasks). On 2 cores the JVM, not Python, burns most of a run's CPU
-#: (Spark's planner, shuffles and the compilers warming up for each new stage); these cut
-#: its CPU by a third and a 200,000-document `pairs --raw` from 84.0 and 75.6 s to 77.0
-#: and 69.9 s (two runs each, local[2]). A local master of more than 4 threads keeps the
-#: JVM's defaults: there the driver's JVM does a cluster's work.
-_SMALL_JVM = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+#: Inputs below this many bytes: the JVM's first compiler only (see :func:`_driver_jvm`).
+SMALL_INPUT = 512 << 20
+
+
+def _driver_jvm(master: str | None, local: bool, input_bytes: int | None) -> list[str]:
+    """The driver JVM's settings. The driver holds nothing per document: it plans, and on
+    a local master of a few threads it also runs the tasks. One garbage collector thread
+    (serial GC) costs such a driver nothing (1,000,000 shared-paragraph documents, `pairs
+    --raw` on local[2]: 165.0 s against 165.4 s). On a small input its first compiler
+    only (C1) also saves the CPU the JIT spends warming up for each new stage: on 2 cores
+    a third of the JVM's CPU, and 200,000 news documents (391 MB) from 84.0 and 75.6 s to
+    77.0 and 69.9 s; on 1.46 GB it cost 21% (200.0 s), so only below
+    :data:`SMALL_INPUT`. A local master of more than 4 threads keeps the JVM's defaults:
+    there the driver's JVM does a cluster's work."""
+    if local and master is not None and _local_threads(master) > 4:
+        return []
+    small = local and input_bytes is not None and input_bytes < SMALL_INPUT
+    return ["-XX:+UseSerialGC", *(["-XX:TieredStopAtLevel=1"] if small else [])]
 
 
 def _local_threads(master: str) -> int:
@@ -143,10 +153,13 @@ def _local_threads(master: str) -> int:
     return int(first) if first.isdigit() else 1
 
 
-def session(settings: SparkSettings, tmp_dir: str | None = None) -> Any:
+def session(settings: SparkSettings, tmp_dir: str | None = None,
+            input_bytes: int | None = None) -> Any:
     """The Spark session, quiet, bound to loopback when the master is local. PySpark allows
     one per process: it is started once, its scratch space in a temporary directory under
-    ``tmp_dir``, and stopped (the directory removed) when the process ends."""
+    ``tmp_dir``, and stopped (the directory removed) when the process ends.
+    ``input_bytes``, the size of the run's local inputs when known, tunes the driver's JVM
+    (:func:`_driver_jvm`)."""
     if "spark" in _started:
         return _started["spark"]
     import_pyspark()
@@ -182,8 +195,7 @@ def session(settings: SparkSettings, tmp_dir: str | None = None) -> Any:
                .config("spark.hadoop.fs.file.impl", "org.apache.hadoop.fs.RawLocalFileSystem")
                .config("spark.driver.extraJavaOptions",
                        " ".join([f"-Dlog4j2.configurationFile={logging}",
-                                 *(_SMALL_JVM if not local or _local_threads(master) <= 4
-                                   else ())])))
+                                 *_driver_jvm(master, local, input_bytes)])))
     if local:
         builder = (builder.config("spark.driver.host", "127.0.0.1")
                    .config("spark.driver.bindAddress", "127.0.0.1"))
