@@ -43,14 +43,13 @@ from .plan import (
     cut_inputs,
     file_key,
     first_of_repeated_ids,
-    input_size,
     learn_lines,
-    list_inputs,
     number_records,
     read_inputs,
+    started_run,
     union,
 )
-from .session import SparkSettings, StageFiles, StageProgress, failures_in_one_line, session
+from .session import SparkSettings, StageFiles, StageProgress
 
 #: Why ``--dedup-paragraphs`` is refused on Spark, and what to do.
 PARAGRAPHS_LOCAL_ONLY = ("--dedup-paragraphs runs on the local engine only (it drops "
@@ -133,18 +132,9 @@ class SparkClean:
         ``rejected.jsonl`` into ``staging`` (the URI of an output directory's staging
         directory), by the executors, as part files. Returns what ``summary.json`` says of
         the run beyond its header, as the local engine says it."""
-        def start() -> Any:
-            return session(self.settings, tmp_dir)
-
-        files, skipped = list_inputs(start, inputs)
-        spark = session(self.settings, tmp_dir, input_size(files))
-        with StageProgress(spark, self.progress) as shown, \
-                failures_in_one_line(lambda: shown.step):
-            stages = StageFiles(spark)
-            try:
-                return self._run(spark, stages, files, skipped, staging, shown)
-            finally:
-                stages.close()
+        with started_run(self.settings, tmp_dir, inputs, self.progress) as run:
+            return self._run(run.spark, run.stages, run.files, run.skipped, staging,
+                             run.shown)
 
     def _run(self, spark: Any, stages: StageFiles, files: list[Any], skipped: list[Rejected],
              staging: str, shown: StageProgress) -> dict[str, Any]:

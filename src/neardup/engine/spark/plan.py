@@ -537,6 +537,38 @@ def first_rejections(rejected: Any, names: list[str], skipped: list[Rejected], c
             for r in first]
 
 
+@dataclass
+class StartedRun:
+    """A run's Spark session, its inputs (the files Spark reads, and the inputs not
+    read), where its stages hand over, and its progress display."""
+
+    spark: Any
+    files: list[InputFile]
+    skipped: list[Rejected]
+    stages: StageFiles
+    shown: StageProgress
+
+
+@contextmanager
+def started_run(settings: SparkSettings, tmp_dir: str | None, inputs: list[str],
+                progress: bool) -> Iterator[StartedRun]:
+    """Start a run on Spark: the inputs listed (a local input's problem is found before
+    Spark starts), the session started for their size, progress shown. A failed job in the
+    block is one line (:class:`~neardup.engine.spark.session.SparkJobFailed`) naming the
+    step; the stage files are removed after it."""
+    def start() -> Any:
+        return session(settings, tmp_dir)
+
+    files, skipped = list_inputs(start, inputs)
+    spark = session(settings, tmp_dir, input_size(files))
+    with StageProgress(spark, progress) as shown, failures_in_one_line(lambda: shown.step):
+        stages = StageFiles(spark)
+        try:
+            yield StartedRun(spark, files, skipped, stages, shown)
+        finally:
+            stages.close()
+
+
 class SparkDedup:
     """One ``dedup`` run on Spark (see the module's docstring for the stages)."""
 
@@ -603,19 +635,9 @@ class SparkDedup:
         """The run's outcome on the executors, for the block to collect or write; its
         stage files are removed after it. A failed job is one line
         (:class:`~neardup.engine.spark.session.SparkJobFailed`) naming the step."""
-        def start() -> Any:
-            return session(self.settings, self.options.tmp_dir)
-
-        files, skipped = list_inputs(start, inputs)  # a local input's problem: before Spark
-        self._files = files
-        spark = session(self.settings, self.options.tmp_dir, input_size(files))
-        with StageProgress(spark, self.progress) as shown, \
-                failures_in_one_line(lambda: shown.step):
-            stages = StageFiles(spark)
-            try:
-                yield self._run(spark, stages, files, skipped, shown)
-            finally:
-                stages.close()
+        with started_run(self.settings, self.options.tmp_dir, inputs, self.progress) as run:
+            self._files = run.files
+            yield self._run(run.spark, run.stages, run.files, run.skipped, run.shown)
 
     def _run(self, spark: Any, stages: StageFiles, files: list[InputFile],
              skipped: list[Rejected], shown: StageProgress) -> SparkOutcome:
