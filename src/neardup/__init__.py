@@ -14,8 +14,10 @@ from .api import (
     dedup,
     dedup_files,
     explain,
+    find_files,
     find_pairs,
     find_reuse,
+    find_texts,
     reuse_files,
     run_files,
 )
@@ -23,6 +25,7 @@ from .clean import Cleaned, CleanOptions, Removal
 from .cluster import KeepPolicy
 from .dedup import DedupOptions, DedupResult, ExactGroup, Pair
 from .document import Document, Rejected, Source
+from .find import FindOptions, FindResult, Match, QueryReport
 from .index import Index
 from .report import write_report
 from .reuse import ReuseGroup, ReuseOptions, ReusePair, ReuseResult
@@ -36,4 +39,5 @@ __all__ = [
     "Pair", "Passage", "Rejected", "Source", "Span", "dedup", "dedup_files", "explain",
     "find_pairs", "run_files", "find_reuse", "ReuseGroup", "ReuseOptions", "ReusePair",
     "ReuseResult", "reuse_files", "write_report",
+    "FindOptions", "FindResult", "Match", "QueryReport", "find_files", "find_texts",
 ]

@@ -845,7 +845,85 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(ngram_hits_doc,
+"ngram_hits(texts, ngram, short_widths, filter, log2_words) -> (docs, starts, hashes, ntokens)\n"
+"\n"
+"The shingles of normalised texts that pass a blocked Bloom filter, in text order: each\n"
+"ngram-token shingle's hash (as shingle_sequence() makes it), and the hash of every run\n"
+"of w tokens for each w < ngram set in the bitmask short_widths (bit w). A hash h passes\n"
+"when word filter[h >> (64 - log2_words)] (uint64) has bits h & 63 and (h >> 6) & 63 set.\n"
+"Returns, as bytes: the text (int32) and start token (int32) of each passing run, its\n"
+"hash (uint64), and each text's token count (int64). Unlike shingle_sequence(), a text of\n"
+"fewer than ngram tokens has no ngram-token shingle.");
+
+static PyObject *py_ngram_hits(PyObject *self, PyObject *args) {
+    PyObject *texts, *ofilter;
+    int ngram, log2_words;
+    unsigned long long short_widths;
+    if (!PyArg_ParseTuple(args, "O!iKOi", &PyList_Type, &texts, &ngram, &short_widths,
+                          &ofilter, &log2_words))
+        return NULL;
+    if (ngram < 1 || ngram > 63 || log2_words < 0 || log2_words > 40) {
+        PyErr_SetString(PyExc_ValueError, "ngram must be 1-63 and log2_words 0-40");
+        return NULL;
+    }
+    Py_buffer vf;
+    if (get_buffer(ofilter, &vf, 0, (Py_ssize_t)8 << log2_words, "filter") < 0) return NULL;
+    const uint64_t *filter = (const uint64_t *)vf.buf;
+    int shift = 64 - log2_words;
+    u64vec tokens = {0}, docs = {0}, starts = {0}, hashes = {0};
+    PyObject *result = NULL, *ntok = NULL;
+    Py_ssize_t n = PyList_GET_SIZE(texts);
+    ntok = PyBytes_FromStringAndSize(NULL, n * 8);
+    if (!ntok) goto done;
+    int64_t *counts = (int64_t *)PyBytes_AS_STRING(ntok);
+    for (Py_ssize_t d = 0; d < n; d++) {
+        PyObject *text = PyList_GET_ITEM(texts, d);
+        if (!PyUnicode_Check(text)) {
+            PyErr_SetString(PyExc_TypeError, "texts must be str");
+            goto done;
+        }
+        Py_ssize_t nt = hash_tokens(text, &tokens);
+        if (nt < 0) goto done;
+        counts[d] = nt;
+        const uint64_t *t = tokens.data;
+        for (Py_ssize_t i = 0; i < nt; i++) {
+            Py_ssize_t room = nt - i < ngram ? nt - i : ngram;
+            uint64_t s = 0;
+            for (Py_ssize_t k = 0; k < room; k++) {
+                s = s * SHINGLE_MULT + t[i + k];
+                Py_ssize_t width = k + 1;
+                if (width < ngram && !((short_widths >> width) & 1)) continue;
+                uint64_t h = fmix64(s);
+                uint64_t word = filter[log2_words ? h >> shift : 0];
+                if (!((word >> (h & 63)) & 1) || !((word >> ((h >> 6) & 63)) & 1)) continue;
+                /* starts and docs hold two int32 halves per slot: pack them in pairs. */
+                if (u64vec_reserve(&hashes, hashes.len + 1) < 0 ||
+                    u64vec_reserve(&docs, hashes.len / 2 + 1) < 0 ||
+                    u64vec_reserve(&starts, hashes.len / 2 + 1) < 0) goto done;
+                ((int32_t *)docs.data)[hashes.len] = (int32_t)d;
+                ((int32_t *)starts.data)[hashes.len] = (int32_t)i;
+                hashes.data[hashes.len++] = h;
+            }
+        }
+    }
+    /* (A NULL buffer would come back as None: give "" when nothing passed.) */
+    result = Py_BuildValue("(y#y#y#O)", docs.data ? (const char *)docs.data : "",
+                           hashes.len * 4, starts.data ? (const char *)starts.data : "",
+                           hashes.len * 4, hashes.data ? (const char *)hashes.data : "",
+                           hashes.len * 8, ntok);
+done:
+    Py_XDECREF(ntok);
+    PyBuffer_Release(&vf);
+    PyMem_Free(tokens.data);
+    PyMem_Free(docs.data);
+    PyMem_Free(starts.data);
+    PyMem_Free(hashes.data);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"ngram_hits", py_ngram_hits, METH_VARARGS, ngram_hits_doc},
     {"read_ranges", py_read_ranges, METH_VARARGS, read_ranges_doc},
     {"sort_u64", py_sort_u64, METH_VARARGS, sort_u64_doc},
     {"agreeing_pairs", py_agreeing_pairs, METH_VARARGS, agreeing_pairs_doc},

@@ -42,8 +42,9 @@ from .engine.local import MemoryLimit
 from .engine.local_dedup import Deduplicator
 from .engine.spark import SparkSettings
 from .errors import InputError
+from .find import Finder, FindOptions, FindResult, Match
 from .intake import Intake, map_batches
-from .io.outdir import CLEAN_FILES, DEDUP_FILES, REUSE_FILES, OutputDir
+from .io.outdir import CLEAN_FILES, DEDUP_FILES, FIND_FILES, REUSE_FILES, OutputDir
 from .io.readers import (
     RawRecord,
     ReadOptions,
@@ -52,6 +53,7 @@ from .io.readers import (
     input_size,
     is_remote,
     read_input,
+    read_inputs,
     read_jsonl_stream,
 )
 from .io.writers import (
@@ -136,6 +138,20 @@ def find_reuse(docs: Docs, options: ReuseOptions = ReuseOptions(), *,
     with _reuse_finder(options, workers) as finder:
         finder.add(as_documents(docs))
         return finder.finish()
+
+
+def find_texts(queries: Docs, corpus: Docs, options: FindOptions = FindOptions(), *,
+               workers: int = 1) -> FindResult:
+    """Where each query occurs in ``corpus``: per query, the share of its n-grams found and
+    the documents holding them; per document and query, the checked passages (``matches``,
+    in reading order). See :mod:`neardup.find`. ``corpus`` streams through once."""
+    finder = Finder(options, LocalEngine(workers))
+    finder.set_queries(as_documents(queries))
+    matches: list[Match] = []
+    finder.scan(as_documents(corpus), matches.append)
+    result = finder.finish()
+    result.matches = matches
+    return result
 
 
 def clean(docs: Docs, options: CleanOptions = CleanOptions()) -> list[tuple[str, Cleaned]]:
@@ -397,6 +413,63 @@ def reuse_files(inputs: list[str], outdir: str | Path, options: ReuseOptions = R
         write_summary(out.file("summary.json"), {
             **summary_header("reuse", inputs, read, fingerprints), **result.stats.to_dict(),
             "seconds": round(result.seconds, 3), "settings": asdict(options)})
+        out.commit()
+    return result
+
+
+def find_files(queries: list[str], corpus: list[str], outdir: str | Path,
+               options: FindOptions = FindOptions(), read: ReadOptions = ReadOptions(),
+               query_read: ReadOptions = ReadOptions(), workers: int | None = None,
+               progress: bool | None = None, force: bool = False, remove: bool = False,
+               kept_format: str = "input", tmp_dir: str | None = None) -> FindResult:
+    """Find the texts of ``queries`` in ``corpus`` and write ``outdir``: ``queries.jsonl``
+    (per query: n-grams, overlap, longest passage, documents, contaminated),
+    ``matches.jsonl`` (per query and document sharing an n-gram: overlap and passages,
+    character offsets into both texts as read), ``rejected.jsonl`` (both sides, with
+    ``side``) and ``summary.json``. With ``remove``, also ``kept/`` (the corpus without
+    each document whose overlap with some query reaches ``options.min_overlap``, in its
+    input's format, or Parquet with ``kept_format="parquet"``) and ``removed.jsonl``.
+    ``read`` reads the corpus, ``query_read`` the queries. Raises
+    :class:`~neardup.errors.InputError` or :class:`~neardup.errors.OutputError` for
+    unusable inputs or outputs before any work starts; outputs appear only when complete."""
+    if kept_format not in KEPT_FORMATS:
+        raise ValueError(f"kept_format is one of {', '.join(KEPT_FORMATS)}, not {kept_format!r}")
+    if "-" in queries:
+        raise InputError("-: the queries are read from files; standard input can hold the "
+                         "corpus only")
+    check_inputs(queries, query_read)
+    check_inputs(corpus, read)
+    started = time.perf_counter()
+    fingerprints = input_fingerprints(corpus)
+    expected = FIND_FILES + (("removed.jsonl",) if remove else ())
+    with OutputDir(outdir, "find", force=force, expected=expected) as out, \
+            _stdin_copy(corpus, tmp_dir) as stdin, \
+            open(out.file("matches.jsonl"), "w", encoding="utf-8") as matches_file:
+        finder = Finder(options, LocalEngine(workers))
+        finder.set_queries(read_inputs(queries, query_read))
+        with track(_records(corpus, read, stdin), input_size(corpus), progress,
+                   count=lambda: finder.intake.documents_read) as reading:
+            finder.scan(reading, lambda m: matches_file.write(jsonl_line(m.to_dict())))
+        matches_file.close()  # whole on disk before the commit moves it
+        result = finder.finish()
+        write_jsonl(out.file("queries.jsonl"), (q.to_dict() for q in result.queries))
+        write_jsonl(out.file("rejected.jsonl"), [
+            *({"side": "query", **row} for row in rejected_rows(result.rejected_queries)),
+            *({"side": "corpus", **row} for row in rejected_rows(result.rejected))])
+        if remove:
+            write_jsonl(out.file("removed.jsonl"), (r.to_dict() for r in result.removals))
+            kept = result.sources.records_by_path(np.flatnonzero(result.kept))
+            copy = stdin.copy.name if stdin else None
+            if kept_format == "parquet":
+                write_kept_parquet(corpus, kept, out.subdir("kept"), read, copy)
+            else:
+                write_kept(corpus, kept, out.subdir("kept"), copy)
+        result.seconds = time.perf_counter() - started
+        write_summary(out.file("summary.json"), {
+            **summary_header("find", corpus, read, fingerprints),
+            "queries_from": queries, **result.stats.to_dict(),
+            "seconds": round(result.seconds, 3),
+            "settings": {**asdict(options), "removed": remove}})
         out.commit()
     return result
 

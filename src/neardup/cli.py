@@ -23,6 +23,7 @@ from .document import Document, Rejected
 from .engine.local import INDEX_ADD_ADVICE, MemoryLimit, default_workers
 from .engine.spark import SparkSettings
 from .errors import InputError, NeardupError, os_error_message
+from .find import DEFAULT_FIND_NGRAM, FindOptions
 from .index import Index, IndexAdded
 from .index.files import add_files
 from .io.html import EXTRACTORS
@@ -480,6 +481,74 @@ def reuse(inputs: tuple[str, ...], output: str, min_words: int, max_gap: int, mi
             + (f" (--star-above {star_above:,} lowered to keep counting linear)"
                if capped["star_above"] < star_above else "")
             + " (summary.json: capped)", err=True)
+
+
+@main.command()
+@_force_option
+@_local_only("find")
+@click.argument("queries", nargs=-1, required=True)
+@click.option("--in", "corpus", multiple=True, required=True,
+              help="Corpus input to search (any input neardup reads); repeatable.")
+@click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
+              help="Directory for queries.jsonl, matches.jsonl, rejected.jsonl and "
+                   "summary.json (and kept/, removed.jsonl with --remove).")
+@click.option("--ngram", type=click.IntRange(1, 63), default=DEFAULT_FIND_NGRAM,
+              show_default=True,
+              help="Tokens per n-gram; a query shorter than this matches as a whole.")
+@click.option("--min-overlap", type=click.FloatRange(0, 1, min_open=True), default=0.5,
+              show_default=True,
+              help="Share of a query's n-grams that makes it contaminated (anywhere in the "
+                   "corpus) and a document removed (in that document).")
+@click.option("--remove", is_flag=True,
+              help="Write kept/, the corpus without each document reaching --min-overlap "
+                   "with some query, and removed.jsonl.")
+@click.option("--kept-format", type=click.Choice(KEPT_FORMATS), default="input",
+              show_default=True,
+              help="kept/ in each input's own format, or the kept documents as Parquet.")
+@click.option("--query-id-field", default="id", show_default=True,
+              help="JSONL/Parquet field holding a query's id.")
+@click.option("--query-text-field", multiple=True,
+              help="JSONL/Parquet field holding a query's text (default: text); repeat it "
+                   "to join several fields, a question and its answer, with a newline.")
+@click.option("--workers", "-w", type=click.IntRange(0), default=0,
+              help="Processes to use; 0 (default) uses all cores, 1 runs in one.")
+@click.option("--tmp-dir", type=click.Path(file_okay=False), default=None,
+              help="Where to keep a copy of standard input for kept/ (default: the system's "
+                   "temp dir).")
+@_progress_option
+@_input_options
+def find(queries: tuple[str, ...], corpus: tuple[str, ...], output: str, ngram: int,
+         min_overlap: float, remove: bool, kept_format: str, query_id_field: str,
+         query_text_field: tuple[str, ...], workers: int, tmp_dir: str | None,
+         progress: bool | None, force: bool, **settings: Any) -> None:
+    """Find given texts (QUERIES: files of them) in a corpus: where each occurs, how much.
+
+    A query matches a corpus document where they share a run of --ngram tokens; per
+    query, the share of its n-grams found in the corpus (contaminated at --min-overlap)
+    and its longest passage; per query and document, the overlap and each shared passage
+    as character offsets into both texts, checked token by token. --id-field,
+    --text-field and the other input options read the corpus.
+    """
+    read = _read_options(settings)
+    fields = query_text_field or ("text",)
+    query_read = replace(read, id_field=query_id_field, text_field=fields[0],
+                         more_text_fields=tuple(fields[1:]))
+    result = api.find_files(list(queries), list(corpus), output,
+                            FindOptions(ngram=ngram, min_overlap=min_overlap), read,
+                            query_read, workers or None, progress, force, remove,
+                            kept_format, tmp_dir)
+    where = f"see {Path(output) / 'rejected.jsonl'}"
+    _report_rejections(result.rejected_queries, where)
+    _report_rejections(result.rejected, where)
+    s = result.stats
+    _warn_if_empty(s.queries_read, queries)
+    _warn_if_empty(s.documents_read, corpus)
+    click.echo(
+        f"{_plural(s.queries, 'query')} ({s.queries_rejected:,} rejected), "
+        f"{s.contaminated:,} at overlap >= {min_overlap:g}; {s.documents_read:,} documents "
+        f"read, {s.documents_rejected:,} rejected, {s.documents_matched:,} matched"
+        + (f", {s.removed:,} removed" if remove else "")
+        + f"; {result.seconds:.1f}s -> {output}", err=True)
 
 
 @main.command()

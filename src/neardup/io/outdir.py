@@ -36,6 +36,7 @@ from ..errors import OutputError, ReportError, os_error_message
 DEDUP_FILES = ("pairs.jsonl", "clusters.jsonl", "rejected.jsonl", "summary.json")
 REUSE_FILES = ("pairs.jsonl", "groups.jsonl", "rejected.jsonl", "summary.json")
 CLEAN_FILES = ("cleaned.jsonl", "boilerplate.jsonl", "rejected.jsonl", "summary.json")
+FIND_FILES = ("queries.jsonl", "matches.jsonl", "rejected.jsonl", "summary.json")
 
 MANIFEST = ".neardup-run.json"
 LOCK = ".neardup.lock"

@@ -77,6 +77,9 @@ class ReadOptions:
     extractor: str = "trafilatura"
     #: JSONL/Parquet field holding the publication date, kept as ``meta["date"]`` if present.
     date_field: str | None = "date"
+    #: More JSONL/Parquet text fields, joined after ``text_field`` with a newline where
+    #: present (a question and its answer as one text).
+    more_text_fields: tuple[str, ...] = ()
 
     def meta_fields(self) -> dict[str, str]:
         """Record fields copied into ``Document.meta``, by meta key."""
@@ -544,7 +547,9 @@ def parse_jsonl_line(line: bytes, source: Source, options: ReadOptions) -> Recor
         return Rejected(source, f"malformed JSON: {err.msg} at column {err.colno}")
     if not isinstance(obj, dict):
         return Rejected(source, f"expected a JSON object, found {type(obj).__name__}")
-    record = _record_from_fields(obj.get(options.id_field), obj.get(options.text_field),
+    record = _record_from_fields(obj.get(options.id_field),
+                                 _joined(obj.get(options.text_field),
+                                         [obj.get(f) for f in options.more_text_fields]),
                                  source, options)
     if isinstance(record, Document):
         for key, name in options.meta_fields().items():
@@ -552,6 +557,13 @@ def parse_jsonl_line(line: bytes, source: Source, options: ReadOptions) -> Recor
             if value is not None:
                 record.meta[key] = str(value)
     return record
+
+
+def _joined(text: object, more: list[object]) -> object:
+    """The text field with the further text fields that hold text, a newline between."""
+    if not isinstance(text, str) or not more:
+        return text
+    return "\n".join([text, *(m for m in more if isinstance(m, str))])
 
 
 def _record_from_fields(doc_id: object, text: object, source: Source,
@@ -598,7 +610,8 @@ def read_parquet(path: str, options: ReadOptions) -> Iterator[Record]:
             )
         return
     extra = {key: name for key, name in options.meta_fields().items() if name in names}
-    columns = [options.id_field, options.text_field, *extra.values()]
+    more = [name for name in options.more_text_fields if name in names]
+    columns = [options.id_field, options.text_field, *extra.values(), *more]
     row = 0
     batches = pf.iter_batches(columns=columns)
     while True:
@@ -613,7 +626,9 @@ def read_parquet(path: str, options: ReadOptions) -> Iterator[Record]:
         ids = batch.column(0).to_pylist()
         texts = batch.column(1).to_pylist()
         metas = {key: batch.column(2 + k).to_pylist() for k, key in enumerate(extra)}
+        further = [batch.column(2 + len(extra) + k).to_pylist() for k in range(len(more))]
         for k, (doc_id, text) in enumerate(zip(ids, texts)):
+            text = _joined(text, [values[k] for values in further])
             yield record_from_row(doc_id, text, {key: values[k] for key, values in
                                                  metas.items()}, Source(path, row), options)
             row += 1
