@@ -158,7 +158,8 @@ def _word_grams(text: str, n: int) -> set[tuple[str, ...]]:
 
 
 def planted(lines: list[str], docs: int, queries: int, planted_share: float = 0.5,
-            seed: int = 0, query_words: tuple[int, int] = (40, 120)) -> Planted:
+            seed: int = 0, query_words: tuple[int, int] = (40, 120),
+            query_texts: list[str] | None = None) -> Planted:
     """``docs`` documents of 5-15 sentences of the first half of ``lines``; ``queries``
     query texts of ``query_words`` words from the second half (sentences the documents
     never use, each in one query until all are used); a share ``planted_share`` of the
@@ -185,7 +186,8 @@ def planted(lines: list[str], docs: int, queries: int, planted_share: float = 0.
         words: list[str] = []
         size = rng.randint(*query_words)
         while len(words) < size:
-            words += held[at % len(held)].split()
+            words += (query_texts[at % len(query_texts)] if query_texts
+                      else held[at % len(held)]).split()
             at += 1
         qid = f"q{q:06d}"
         out.queries[qid] = " ".join(words)

@@ -131,6 +131,7 @@ def test_find_command_writes_matches_and_removes(tmp_path: Path) -> None:
         items.append({"qid": q, "question": " ".join(words[:half]),
                       "answer": " ".join(words[half:])})
     items.append({"qid": "empty", "question": "?!", "answer": "..."})
+    items.append({"qid": "unasked", "answer": "an answer with no question"})
     _jsonl(tmp_path / "bench-items.jsonl", items)
     out = tmp_path / "out"
     run = subprocess.run(
@@ -140,7 +141,7 @@ def test_find_command_writes_matches_and_removes(tmp_path: Path) -> None:
         cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
-    joined = {i["qid"]: i["question"] + "\n" + i["answer"] for i in items[:-1]}
+    joined = {i["qid"]: i["question"] + "\n" + i["answer"] for i in items[:-2]}
     docs_by_id = {d: t for d, t in corpus.docs.items()}
     pairs, per_query = contamination.brute_force(joined, docs_by_id, 13)
     matches = _rows(out / "matches.jsonl")
@@ -171,14 +172,16 @@ def test_find_command_writes_matches_and_removes(tmp_path: Path) -> None:
     assert kept_lines == expected  # the lines as they were, less broken and repeated ids
     rejected = _rows(out / "rejected.jsonl")
     assert {(r["side"], r["id"]) for r in rejected} == {
-        ("query", "empty"), ("corpus", "broken"), ("corpus", "d0000001")}
+        ("query", "empty"), ("query", "unasked"), ("corpus", "broken"),
+        ("corpus", "d0000001")}
     summary = json.loads((out / "summary.json").read_text())
     assert summary["command"] == "find"
     assert summary["per_file"] == {"bench-items.jsonl": {
         "items": len(joined), "contaminated": sum(r["contaminated"] for r in reported.values())}}
-    assert (summary["queries_rejected"], summary["documents_rejected"]) == (1, 2)
+    assert (summary["queries_rejected"], summary["documents_rejected"]) == (2, 2)
     assert summary["removed"] == len(should_go)
     assert "removed" in run.stderr and "-> out" in run.stderr
+    assert "(name another with --query-text-field)" in run.stderr
 
 
 def test_find_refuses_queries_on_standard_input(tmp_path: Path) -> None:

@@ -922,7 +922,54 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(token_spans_doc,
+"token_spans(text) -> bytes\n"
+"\n"
+"Where each token of a normalised text stands in it: int32 start and end (exclusive)\n"
+"of token i at [2i] and [2i+1], the tokens being those the hashes are made of.");
+
+#define TOKEN_SPANS_LOOP(CHAR_T)                                                          \
+    do {                                                                                 \
+        const CHAR_T *p = (const CHAR_T *)data;                                          \
+        Py_ssize_t i = 0;                                                                \
+        while (i < n) {                                                                  \
+            uint8_t cls = class_of(p[i]);                                                \
+            if (cls == SEPARATOR) { i++; continue; }                                     \
+            Py_ssize_t start = i;                                                        \
+            if (cls == UNSPACED) {                                                       \
+                i++;                                                                     \
+                while (i < n && class_of(p[i]) == MARK) i++;                             \
+            } else {                                                                     \
+                while (i < n && class_of(p[i]) >= WORD) i++;                             \
+            }                                                                            \
+            if (u64vec_reserve(&spans, spans.len + 1) < 0) goto done;                   \
+            ((int32_t *)spans.data)[2 * spans.len] = (int32_t)start;                     \
+            ((int32_t *)spans.data)[2 * spans.len + 1] = (int32_t)i;                     \
+            spans.len++;                                                                 \
+        }                                                                                \
+    } while (0)
+
+static PyObject *py_token_spans(PyObject *self, PyObject *args) {
+    PyObject *text;
+    if (!PyArg_ParseTuple(args, "U", &text)) return NULL;
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    u64vec spans = {0}; /* one uint64 slot holds a token's two int32 */
+    PyObject *result = NULL;
+    switch (PyUnicode_KIND(text)) {
+        case PyUnicode_1BYTE_KIND: TOKEN_SPANS_LOOP(Py_UCS1); break;
+        case PyUnicode_2BYTE_KIND: TOKEN_SPANS_LOOP(Py_UCS2); break;
+        default: TOKEN_SPANS_LOOP(Py_UCS4); break;
+    }
+    result = PyBytes_FromStringAndSize(spans.data ? (const char *)spans.data : "",
+                                       spans.len * 8);
+done:
+    PyMem_Free(spans.data);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"token_spans", py_token_spans, METH_VARARGS, token_spans_doc},
     {"ngram_hits", py_ngram_hits, METH_VARARGS, ngram_hits_doc},
     {"read_ranges", py_read_ranges, METH_VARARGS, read_ranges_doc},
     {"sort_u64", py_sort_u64, METH_VARARGS, sort_u64_doc},

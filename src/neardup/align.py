@@ -77,6 +77,9 @@ def tokenize_with_offsets(text: str) -> Tokens:
 _NON_ASCII_RUN = re.compile(r"\S*[^\x00-\x7f]\S*")
 
 
+#: :data:`~neardup.text.TOKEN` on lowercase ASCII, where no character is a mark or of a
+#: script written without spaces: a run of ``\w``. Ten times faster than the full pattern.
+_ASCII_TOKEN = re.compile(r"[0-9a-z_]+")
 _ASCII_WORD = np.zeros(256, dtype=np.int8)
 _ASCII_WORD[np.frombuffer(b"abcdefghijklmnopqrstuvwxyz0123456789_", dtype=np.uint8)] = 1
 
@@ -85,7 +88,7 @@ def _ascii_tokens(text: str, start: int, end: int, words: list[str], starts: lis
                   ends: list[int]) -> None:
     low = text[start:end].lower()
     if len(low) < 256:
-        for m in TOKEN.finditer(low):
+        for m in _ASCII_TOKEN.finditer(low):
             words.append(m.group())
             starts.append(start + m.start())
             ends.append(start + m.end())
@@ -93,7 +96,7 @@ def _ascii_tokens(text: str, start: int, end: int, words: list[str], starts: lis
     # Long stretches: word boundaries from a character table in numpy (\w on ASCII).
     edges = np.diff(_ASCII_WORD[np.frombuffer(low.encode("ascii"), dtype=np.uint8)],
                     prepend=0, append=0)
-    words.extend(TOKEN.findall(low))
+    words.extend(_ASCII_TOKEN.findall(low))
     starts.extend((np.flatnonzero(edges == 1) + start).tolist())
     ends.extend((np.flatnonzero(edges == -1) + start).tolist())
 
@@ -137,6 +140,16 @@ def _run_tokens(run: re.Match[str], words: list[str], starts: list[int],
 _JOINING = f"{char_class_pattern(MARKS)}\u1160-\u11ff\ud7b0-\ud7ff"
 _COMPOSING = re.compile(f"[{_JOINING}]")
 _CLUSTER = re.compile(f".[{_JOINING}]*", re.DOTALL)
+
+
+def spans_in_text(text: str, norm: str, spans: np.ndarray) -> np.ndarray:
+    """Token spans found in ``norm = normalise(text)`` (``(tokens, 2)`` start and end) as
+    spans in ``text``: the same where normalising kept each character in place (ASCII text,
+    most text), else those of :func:`tokenize_with_offsets`."""
+    if text.isascii() or _one_to_one(text, norm):  # (the pattern search costs 5 us a KB)
+        return spans
+    t = tokenize_with_offsets(text)
+    return np.array([t.starts, t.ends], dtype=np.int64).T.reshape(-1, 2)
 
 
 def _one_to_one(raw: str, norm: str) -> bool:

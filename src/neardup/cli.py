@@ -532,7 +532,7 @@ def find(queries: tuple[str, ...], corpus: tuple[str, ...], output: str, ngram: 
     read = _read_options(settings)
     fields = query_text_field or ("text",)
     query_read = replace(read, id_field=query_id_field, text_field=fields[0],
-                         more_text_fields=tuple(fields[1:]))
+                         more_text_fields=tuple(fields[1:]), option_prefix="query-")
     result = api.find_files(list(queries), list(corpus), output,
                             FindOptions(ngram=ngram, min_overlap=min_overlap), read,
                             query_read, workers or None, progress, force, remove,
@@ -544,7 +544,8 @@ def find(queries: tuple[str, ...], corpus: tuple[str, ...], output: str, ngram: 
     _warn_if_empty(s.queries_read, queries)
     _warn_if_empty(s.documents_read, corpus)
     click.echo(
-        f"{_plural(s.queries, 'query')} ({s.queries_rejected:,} rejected), "
+        f"{s.queries:,} {'query' if s.queries == 1 else 'queries'} "
+        f"({s.queries_rejected:,} rejected), "
         f"{s.contaminated:,} at overlap >= {min_overlap:g}; {s.documents_read:,} documents "
         f"read, {s.documents_rejected:,} rejected, {s.documents_matched:,} matched"
         + (f", {s.removed:,} removed" if remove else "")

@@ -10,10 +10,11 @@ Per batch (:class:`ScanTask`, run by an engine's workers):
    position) at consecutive positions are one *passage*: a run of ``r`` consecutive
    n-grams is ``r + n - 1`` tokens both texts hold in the same order, as long as the run
    can be (the n-gram after it differs);
-4. each passage is checked token by token (the normalised tokens of both texts, with their
-   character spans, :func:`neardup.align.tokenize_with_offsets`); one whose tokens differ
-   (two n-grams with one 64-bit hash) is dropped, so every reported passage is a real
-   token match.
+4. each passage is checked token by token: the tokens of both texts, as strings of their
+   normal forms (where the kernel's ``token_spans`` finds them), must be equal; one whose
+   tokens differ (two n-grams with one 64-bit hash) is dropped, so every reported passage
+   is a real token match. Its spans are reported in the texts as read
+   (:func:`neardup.align.spans_in_text`).
 
 A document's *overlap* with a query is the share of the query's n-gram positions that
 start inside a checked passage with it.
@@ -27,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from .. import _sketch
-from ..align import Tokens, tokenize_with_offsets
+from ..align import spans_in_text
 from ..document import Document, RecordBatch, Rejected
 from ..text import normalise
 from .table import QueryTable
@@ -71,6 +72,10 @@ class ScanTask:
 
     def __init__(self, table: QueryTable) -> None:
         self.table = table
+        self._queries: TokenCache | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_queries": None}
 
     def __call__(self, batch: RecordBatch) -> ScannedBatch:
         docs: list[Document] = []
@@ -80,18 +85,21 @@ class ScanTask:
                 failed.append((i, doc.reason, doc.id))
             else:
                 docs.append(doc)
-        ntokens, matches = find_in(self.table, [d.text for d in docs])
+        if self._queries is None:
+            self._queries = TokenCache(self.table.texts)
+        ntokens, matches = find_in(self.table, [d.text for d in docs], self._queries)
         metas = {m.doc: {k: docs[m.doc].meta[k] for k in ("site", "date")
                          if k in docs[m.doc].meta} for m in matches}
         return ScannedBatch([d.id for d in docs], failed, ntokens, matches, metas)
 
 
-def find_in(table: QueryTable, texts: list[str]) -> tuple[np.ndarray, list[DocumentMatch]]:
+def find_in(table: QueryTable, texts: list[str],
+            queries: TokenCache | None = None) -> tuple[np.ndarray, list[DocumentMatch]]:
     """Each text's token count, and its checked matches with the table's queries (by text,
-    then query)."""
+    then query). ``queries`` keeps the queries' tokens between calls."""
+    norms = [normalise(t) for t in texts]
     docs, starts, hashes, ntokens = _sketch.ngram_hits(
-        [normalise(t) for t in texts], table.ngram, table.short_widths, table.filter,
-        table.log2_words)
+        norms, table.ngram, table.short_widths, table.filter, table.log2_words)
     ntok = np.frombuffer(ntokens, dtype=np.int64)
     doc = np.frombuffer(docs, dtype=np.int32)
     if not len(doc):
@@ -108,7 +116,6 @@ def find_in(table: QueryTable, texts: list[str]) -> tuple[np.ndarray, list[Docum
     doc, dpos = np.repeat(doc, count), np.repeat(dpos, count)
     query = table.queries[rows].astype(np.int64)
     qpos = table.positions[rows].astype(np.int64)
-    # A short query's hash is of its whole length: it holds only at a run that long.
     diag = dpos - qpos
     order = np.lexsort((qpos, diag, query, doc))
     doc, query, qpos, diag = doc[order], query[order], qpos[order], diag[order]
@@ -116,31 +123,69 @@ def find_in(table: QueryTable, texts: list[str]) -> tuple[np.ndarray, list[Docum
                 | (diag[1:] != diag[:-1]) | (qpos[1:] != qpos[:-1] + 1)]
     heads = np.flatnonzero(brk)
     lengths = np.diff(np.r_[heads, len(doc)])
-    return ntok, _checked(table, texts, doc[heads], query[heads], qpos[heads], diag[heads],
-                          lengths)
+    if queries is None:
+        queries = TokenCache(table.texts)
+    return ntok, _checked(table, texts, norms, queries, doc[heads], query[heads], qpos[heads],
+                          diag[heads], lengths)
 
 
-def _checked(table: QueryTable, texts: list[str], doc: np.ndarray, query: np.ndarray,
-             qstart: np.ndarray, diag: np.ndarray, runs: np.ndarray) -> list[DocumentMatch]:
+class TokenizedText:
+    """A text's tokens: spans in its normal form (what is compared) and in the text as read
+    (what is reported)."""
+
+    __slots__ = ("norm", "spans", "read")
+
+    def __init__(self, text: str, norm: str | None = None) -> None:
+        self.norm = normalise(text) if norm is None else norm
+        self.spans = np.frombuffer(_sketch.token_spans(self.norm),
+                                   dtype=np.int32).reshape(-1, 2).astype(np.int64)
+        self.read = spans_in_text(text, self.norm, self.spans)
+
+    def same_tokens(self, i: int, other: TokenizedText, j: int, n: int) -> bool:
+        """Whether tokens ``i`` to ``i + n - 1`` here are ``j`` to ``j + n - 1`` there."""
+        a, b = self.spans[i:i + n].tolist(), other.spans[j:j + n].tolist()
+        if len(a) < n or len(b) < n:
+            return False
+        x, y = self.norm, other.norm
+        return all(x[s:e] == y[t:u] for (s, e), (t, u) in zip(a, b))
+
+
+class TokenCache:
+    """The tokens of the queries a worker has met, kept for the next batches (at most
+    ``size`` queries; the oldest go first)."""
+
+    def __init__(self, texts: list[str], size: int = 65536) -> None:
+        self.texts, self.size = texts, size
+        self._kept: dict[int, TokenizedText] = {}
+
+    def __getitem__(self, q: int) -> TokenizedText:
+        found = self._kept.get(q)
+        if found is None:
+            if len(self._kept) >= self.size:
+                del self._kept[next(iter(self._kept))]
+            found = self._kept[q] = TokenizedText(self.texts[q])
+        return found
+
+
+def _checked(table: QueryTable, texts: list[str], norms: list[str], queries: TokenCache,
+             doc: np.ndarray, query: np.ndarray, qstart: np.ndarray, diag: np.ndarray,
+             runs: np.ndarray) -> list[DocumentMatch]:
     """The runs (sorted by document and query) as passages checked token by token."""
     widths = table.widths
-    doc_tokens: dict[int, Tokens] = {}
-    query_tokens: dict[int, Tokens] = {}
+    doc_tokens: dict[int, TokenizedText] = {}
     matches: list[DocumentMatch] = []
     current: DocumentMatch | None = None
     for d, q, qs, dg, r in zip(doc.tolist(), query.tolist(), qstart.tolist(), diag.tolist(),
                                runs.tolist()):
         if d not in doc_tokens:
-            doc_tokens[d] = tokenize_with_offsets(texts[d])
-        if q not in query_tokens:
-            query_tokens[q] = tokenize_with_offsets(table.texts[q])
-        dt, qt = doc_tokens[d], query_tokens[q]
+            doc_tokens[d] = TokenizedText(texts[d], norms[d])
+        dt, qt = doc_tokens[d], queries[q]
         n = r + int(widths[q]) - 1
         ds = qs + dg
-        if qt.words[qs:qs + n] != dt.words[ds:ds + n]:
+        if not qt.same_tokens(qs, dt, ds, n):
             continue  # two n-grams with one hash: not a match
-        passage = FoundPassage((qt.starts[qs], qt.ends[qs + n - 1]),
-                               (dt.starts[ds], dt.ends[ds + n - 1]), n)
+        passage = FoundPassage((int(qt.read[qs, 0]), int(qt.read[qs + n - 1, 1])),
+                               (int(dt.read[ds, 0]), int(dt.read[ds + n - 1, 1])), n)
         if current is None or (current.doc, current.query) != (d, q):
             current = DocumentMatch(d, q, np.empty(0, np.int64), [])
             matches.append(current)

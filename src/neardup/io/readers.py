@@ -27,7 +27,7 @@ import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlparse
@@ -80,9 +80,14 @@ class ReadOptions:
     #: More JSONL/Parquet text fields, joined after ``text_field`` with a newline where
     #: present (a question and its answer as one text).
     more_text_fields: tuple[str, ...] = ()
+    #: Before ``id-field`` and ``text-field`` in messages: the options that name the fields
+    #: (``query-`` for the queries of ``neardup find``).
+    option_prefix: str = ""
 
+    @cached_property
     def meta_fields(self) -> dict[str, str]:
-        """Record fields copied into ``Document.meta``, by meta key."""
+        """Record fields copied into ``Document.meta``, by meta key (computed once: it is
+        asked for each record read)."""
         return {key: name for key, name in (("site", self.site_field),
                                             ("date", self.date_field)) if name}
 
@@ -181,7 +186,8 @@ def _check_fields(path: str, kind: str, options: ReadOptions) -> None:
             pass  # the reader reports the break where it happens
         if not seen:
             return  # no object read: the reader reports each line
-    for field, option in zip(wanted, ("--id-field", "--text-field")):
+    for field, option in zip(wanted, (f"--{options.option_prefix}id-field",
+                                      f"--{options.option_prefix}text-field")):
         if field not in seen:
             where = "column" if kind == "parquet" else "field"
             raise InputError(
@@ -552,7 +558,7 @@ def parse_jsonl_line(line: bytes, source: Source, options: ReadOptions) -> Recor
                                          [obj.get(f) for f in options.more_text_fields]),
                                  source, options)
     if isinstance(record, Document):
-        for key, name in options.meta_fields().items():
+        for key, name in options.meta_fields.items():
             value = obj.get(name)
             if value is not None:
                 record.meta[key] = str(value)
@@ -571,7 +577,8 @@ def _record_from_fields(doc_id: object, text: object, source: Source,
     if doc_id is None:
         return Rejected(
             source,
-            f"missing id field {options.id_field!r} (name another with --id-field)",
+            f"missing id field {options.id_field!r} (name another with "
+            f"--{options.option_prefix}id-field)",
         )
     if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)):
         return Rejected(source, f"id field {options.id_field!r} is not a string or integer")
@@ -579,7 +586,8 @@ def _record_from_fields(doc_id: object, text: object, source: Source,
     if text is None:
         return Rejected(
             source,
-            f"missing text field {options.text_field!r} (name another with --text-field)",
+            f"missing text field {options.text_field!r} (name another with "
+            f"--{options.option_prefix}text-field)",
             doc_id,
         )
     if not isinstance(text, str):
@@ -606,10 +614,11 @@ def read_parquet(path: str, options: ReadOptions) -> Iterator[Record]:
             yield Rejected(
                 Source(path, row),
                 f"no column {missing[0]!r} in this file (columns: {', '.join(names)}); "
-                "name the right one with --id-field / --text-field",
+                f"name the right one with --{options.option_prefix}id-field / "
+                f"--{options.option_prefix}text-field",
             )
         return
-    extra = {key: name for key, name in options.meta_fields().items() if name in names}
+    extra = {key: name for key, name in options.meta_fields.items() if name in names}
     more = [name for name in options.more_text_fields if name in names]
     columns = [options.id_field, options.text_field, *extra.values(), *more]
     row = 0

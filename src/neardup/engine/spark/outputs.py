@@ -179,7 +179,7 @@ class KeptDocuments:
             else:
                 places = [(self.files[file_key(p)], n)  # type: ignore[index]
                           for p, n in zip(rows["path"], rows["row_index"])]
-                meta = {key: name for key, name in self.read.meta_fields().items()
+                meta = {key: name for key, name in self.read.meta_fields.items()
                         if name in rows}
                 docs = [record_from_row(rows["doc_id"][k], rows["doc_text"][k],
                                         {key: rows[name][k] for key, name in meta.items()},

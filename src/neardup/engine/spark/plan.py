@@ -235,7 +235,7 @@ class PlacedRecords:
             if not line.strip():
                 return None
             return parse_jsonl_line(line, _NOWHERE, self.read)  # as the local reader: no newline
-        meta = {key: columns[name][k] for key, name in self.read.meta_fields().items()
+        meta = {key: columns[name][k] for key, name in self.read.meta_fields.items()
                 if name in columns}
         return record_from_row(columns["doc_id"][k], columns["doc_text"][k], meta, _NOWHERE,
                                self.read)
@@ -488,7 +488,7 @@ def read_inputs(spark: Any, files: list[InputFile], read: ReadOptions) -> list[A
             raise InputError(f"{parquet[0]}: no column {missing[0]!r} in the Parquet input "
                              f"(columns: {', '.join(df.columns)}); name the right one with "
                              "--id-field / --text-field")
-        meta = [F.col(name) for name in read.meta_fields().values() if name in df.columns]
+        meta = [F.col(name) for name in read.meta_fields.values() if name in df.columns]
         frames.append(df.select(F.col(read.id_field).alias("doc_id"),
                                 F.col(read.text_field).alias("doc_text"), *meta, *place,
                                 F.col("_metadata.row_index").alias("row_index")))
