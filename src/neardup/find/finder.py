@@ -83,7 +83,9 @@ class QueryReport:
     contaminated: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "overlap": round(self.overlap, 6)}
+        return {"id": self.id, "source": self.source, "ngrams": self.ngrams,
+                "overlap": round(self.overlap, 6), "longest": self.longest,
+                "documents": self.documents, "contaminated": self.contaminated}
 
 
 @dataclass

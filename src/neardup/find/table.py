@@ -90,9 +90,16 @@ class QueryTable:
     def rows_of(self, found: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For hashes ``found`` (uint64), each one's first row in the table and its number
         of rows (0 for a hash no query holds)."""
-        first = np.searchsorted(self.hashes, found, side="left")
-        last = np.searchsorted(self.hashes, found, side="right")
-        return first, last - first
+        hashes, end = self.hashes, len(self.hashes)
+        first = np.searchsorted(hashes, found)
+        count = np.zeros(len(found), dtype=np.int64)
+        # Most hashes hold one row: step past equal rows instead of a second search.
+        active = np.flatnonzero(first < end)
+        while len(active):
+            at = first[active] + count[active]
+            active = active[(at < end) & (hashes[np.minimum(at, end - 1)] == found[active])]
+            count[active] += 1
+        return first, count
 
 
 def bloom_filter(sorted_hashes: np.ndarray) -> tuple[np.ndarray, int]:

@@ -553,15 +553,19 @@ def parse_jsonl_line(line: bytes, source: Source, options: ReadOptions) -> Recor
         return Rejected(source, f"malformed JSON: {err.msg} at column {err.colno}")
     if not isinstance(obj, dict):
         return Rejected(source, f"expected a JSON object, found {type(obj).__name__}")
-    record = _record_from_fields(obj.get(options.id_field),
-                                 _joined(obj.get(options.text_field),
-                                         [obj.get(f) for f in options.more_text_fields]),
-                                 source, options)
-    if isinstance(record, Document):
-        for key, name in options.meta_fields.items():
-            value = obj.get(name)
-            if value is not None:
-                record.meta[key] = str(value)
+    doc_id, text = obj.get(options.id_field), obj.get(options.text_field)
+    if options.more_text_fields:
+        text = _joined(text, [obj.get(f) for f in options.more_text_fields])
+    if type(doc_id) is str and type(text) is str and len(text) <= options.max_doc_bytes:
+        record: Record = Document(doc_id, text, source, size=len(text))  # the usual record
+    else:
+        record = _record_from_fields(doc_id, text, source, options)
+        if not isinstance(record, Document):
+            return record
+    for key, name in options.meta_fields.items():
+        value = obj.get(name)
+        if value is not None:
+            record.meta[key] = str(value)
     return record
 
 
