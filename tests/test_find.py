@@ -3,6 +3,7 @@ tests (tests/contamination.py), on real text in English, Chinese and Thai."""
 
 from __future__ import annotations
 
+import html
 import json
 import random
 import re
@@ -182,6 +183,14 @@ def test_find_command_writes_matches_and_removes(tmp_path: Path) -> None:
     assert summary["removed"] == len(should_go)
     assert "removed" in run.stderr and "-> out" in run.stderr
     assert "(name another with --query-text-field)" in run.stderr
+    # The report: the share per query file, and matches side by side with passages marked.
+    page = neardup.write_report(out).read_text(encoding="utf-8")
+    contaminated = sum(r["contaminated"] for r in reported.values())
+    assert f"{contaminated / len(joined):.1%}" in page and "bench-items.jsonl" in page
+    best = max(matches, key=lambda m: m["overlap"])
+    first = min(best["passages"], key=lambda p: p["query"])
+    shown = html.escape(joined[best["query"]][slice(*first["query"])], quote=True)
+    assert f'<mark class="shared" title="shared passage 1"><sup>1</sup>{shown}</mark>' in page
 
 
 def test_find_refuses_queries_on_standard_input(tmp_path: Path) -> None:

@@ -467,7 +467,8 @@ def find_files(queries: list[str], corpus: list[str], outdir: str | Path,
         result.seconds = time.perf_counter() - started
         write_summary(out.file("summary.json"), {
             **summary_header("find", corpus, read, fingerprints),
-            "queries_from": queries, **result.stats.to_dict(),
+            "queries_from": queries, "query_read": asdict(query_read),
+            **result.stats.to_dict(),
             "seconds": round(result.seconds, 3),
             "settings": {**asdict(options), "removed": remove}})
         out.commit()

@@ -483,12 +483,32 @@ def reuse(inputs: tuple[str, ...], output: str, min_words: int, max_gap: int, mi
             + " (summary.json: capped)", err=True)
 
 
-@main.command()
+class _CorpusAfterIn(click.Command):
+    """`find QUERIES... --in CORPUS... -o OUT`: every argument after ``--in`` up to the next
+    option is a corpus input (click's options take one value each)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        spread: list[str] = []
+        taking = False
+        for arg in args:
+            if arg == "--in":
+                taking = True
+                continue
+            if taking and (arg == "-" or not arg.startswith("-")):
+                spread += ["--in", arg]
+                continue
+            taking = False
+            spread.append(arg)
+        return super().parse_args(ctx, spread)
+
+
+@main.command(cls=_CorpusAfterIn)
 @_force_option
 @_local_only("find")
 @click.argument("queries", nargs=-1, required=True)
 @click.option("--in", "corpus", multiple=True, required=True,
-              help="Corpus input to search (any input neardup reads); repeatable.")
+              help="Corpus inputs to search (any input neardup reads), after QUERIES: "
+                   "`--in a.jsonl b/ c.parquet`.")
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
               help="Directory for queries.jsonl, matches.jsonl, rejected.jsonl and "
                    "summary.json (and kept/, removed.jsonl with --remove).")

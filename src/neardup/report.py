@@ -1,4 +1,4 @@
-"""A static HTML report of a ``dedup`` or ``reuse`` output directory.
+"""A static HTML report of a ``dedup``, ``reuse`` or ``find`` output directory.
 
 One self-contained file (inline CSS, no script, no server): the run's figures, a histogram
 of pair similarities, groups ordered by size, and for each listed pair a side-by-side view
@@ -51,29 +51,30 @@ class Run:
     rejected: list[dict[str, Any]] = field(default_factory=list)  # the first MAX_REJECTED
     changed: list[str] = field(default_factory=list)  # inputs changed since the run
     max_bytes: int = MAX_BYTES  # views stop being added past this size of page
+    query_texts: dict[str, str] = field(default_factory=dict)  # ``find``: the queries' texts
 
 
 def load_run(outdir: str | Path, max_pairs: int = 300, max_groups: int = 300) -> Run:
-    """Read an output directory of ``neardup dedup`` or ``neardup reuse``."""
+    """Read an output directory of ``neardup dedup``, ``reuse`` or ``find``."""
     out = Path(outdir)
     if not out.is_dir():
         raise ReportError(f"{out}: not a directory; give the --output directory of "
-                          "`neardup dedup` or `neardup reuse`")
+                          "`neardup dedup`, `reuse` or `find`")
     check_complete(out)
     summary = next(_jsonl(out / "summary.json", whole=True), {})
     if not isinstance(summary, dict):
         raise ReportError(f"{out / 'summary.json'}: not a neardup summary; run the command "
                           "again to rewrite it")
     command = summary.get("command", "dedup")
-    if command not in ("dedup", "reuse"):
-        raise ReportError(f"{out}: a report covers `dedup` and `reuse` output, this is "
-                          f"`{command}` output")
+    if command not in ("dedup", "reuse", "find"):
+        raise ReportError(f"{out}: a report covers `dedup`, `reuse` and `find` output, this "
+                          f"is `{command}` output")
     histogram = [0] * FINE_BINS
     total = 0
 
     def rows() -> Iterator[dict[str, Any]]:
         nonlocal total
-        for row in _jsonl(out / "pairs.jsonl"):
+        for row in _jsonl(out / ("matches.jsonl" if command == "find" else "pairs.jsonl")):
             if "exact_group" in row:  # a large exact group written as one line
                 n = row["size"] * (row["size"] - 1) // 2
                 histogram[-1] += n
@@ -88,6 +89,10 @@ def load_run(outdir: str | Path, max_pairs: int = 300, max_groups: int = 300) ->
     if command == "dedup":  # borderline pairs first: they need a look
         listed = heapq.nsmallest(max_pairs, rows(), key=lambda r: r["score"])
         groups = _dedup_groups(out / "clusters.jsonl")
+    elif command == "find":  # the most of a query first; queries likewise
+        listed = heapq.nlargest(max_pairs, rows(), key=lambda r: r["score"])
+        groups = heapq.nlargest(max_groups, _jsonl(out / "queries.jsonl"),
+                                key=lambda q: (q["overlap"], q["documents"]))
     else:
         listed = heapq.nlargest(max_pairs, rows(),
                                 key=lambda r: sum(p["words"] for p in r["passages"]))
@@ -118,6 +123,8 @@ def _changed_inputs(summary: dict[str, Any]) -> list[str]:
 def _score(command: str, row: dict[str, Any]) -> float:
     if command == "dedup":
         return float(row["jaccard"])
+    if command == "find":
+        return float(row["overlap"])
     return max(float(row["containment_a"]), float(row["containment_b"]))
 
 
@@ -157,8 +164,10 @@ def _dedup_groups(path: Path) -> list[dict[str, Any]]:
 
 
 def load_texts(run: Run) -> None:
-    """The texts of the listed pairs' documents, read again from the run's inputs."""
-    wanted = {p[k] for p in run.pairs for k in ("a", "b")}
+    """The texts of the listed pairs' documents, read again from the run's inputs (and for
+    ``find``, the queries' texts from the query files)."""
+    sides = ("doc",) if run.command == "find" else ("a", "b")
+    wanted = {p[k] for p in run.pairs for k in sides}
     if not wanted:
         return
     base = Path(run.summary.get("working_dir", "."))
@@ -178,6 +187,14 @@ def load_texts(run: Run) -> None:
         return
     run.texts = read_texts(inputs, wanted, read)
     missing = wanted - run.texts.keys()
+    if run.command == "find":
+        queries = [str(base / p) for p in run.summary.get("queries_from", [])]
+        asked = {p["query"] for p in run.pairs}
+        run.query_texts = read_texts(queries, asked, ReadOptions(**{
+            **run.summary.get("query_read", {}),
+            "more_text_fields": tuple(run.summary.get("query_read", {}).get(
+                "more_text_fields", ()))}))
+        missing |= {f"query {q}" for q in asked - run.query_texts.keys()}
     if missing:
         run.texts_missing = (f"{len(missing):,} documents were not found in the inputs "
                              "(changed since the run?)")
@@ -239,9 +256,13 @@ def render(run: Run) -> str:
         f"<p>Inputs: {_e(', '.join(map(str, s.get('inputs', []))))}. "
         f"Settings: {_e(_settings(s))}.</p>",
         _stats(run),
-        '<nav><a href="#histogram">Similarities</a> · <a href="#groups">Groups</a> · '
-        '<a href="#pairs">Pairs</a> · <a href="#rejected">Rejected</a></nav>',
-        _changed(run), _histogram(run), _groups(run), _pairs(run), _rejected(run),
+        ('<nav><a href="#files">Query files</a> · <a href="#histogram">Overlaps</a> · '
+         '<a href="#groups">Queries</a> · <a href="#pairs">Matches</a> · '
+         '<a href="#rejected">Rejected</a></nav>' if run.command == "find" else
+         '<nav><a href="#histogram">Similarities</a> · <a href="#groups">Groups</a> · '
+         '<a href="#pairs">Pairs</a> · <a href="#rejected">Rejected</a></nav>'),
+        _changed(run), _query_files(run), _histogram(run), _groups(run), _pairs(run),
+        _rejected(run),
         "</body></html>",
     ]
     return "\n".join(parts)
@@ -255,8 +276,27 @@ def _changed(run: Run) -> str:
             "match the run; run the command again.</p>")
 
 
+def _query_files(run: Run) -> str:
+    """``find``: per query file, its items and the share contaminated."""
+    if run.command != "find":
+        return ""
+    rows = ["<tr><th>query file</th><th class=num>items</th><th class=num>contaminated</th>"
+            "<th class=num>share</th></tr>"]
+    for path, n in run.summary.get("per_file", {}).items():
+        share = n["contaminated"] / n["items"] if n["items"] else 0.0
+        rows.append(f"<tr><td>{_e(path)}</td><td class=num>{n['items']:,}</td>"
+                    f"<td class=num>{n['contaminated']:,}</td><td class=num>{share:.1%}</td>"
+                    "</tr>")
+    overlap = run.summary.get("settings", {}).get("min_overlap", 0.5)
+    return (f'<section id="files"><h2>Query files</h2><p>A query is contaminated when the '
+            f"corpus holds at least {overlap:g} of its n-grams.</p>"
+            f'<table>{"".join(rows)}</table></section>')
+
+
 def _rejected(run: Run) -> str:
-    total = int(run.summary.get("rejected", len(run.rejected)))
+    s = run.summary
+    total = int(s.get("rejected", s.get("queries_rejected", 0) + s.get("documents_rejected", 0)
+                      if run.command == "find" else len(run.rejected)))
     head = f"<h2>Rejected ({total:,})</h2>"
     if not run.rejected:
         return f'<section id="rejected">{head}<p>No record was rejected.</p></section>'
@@ -265,7 +305,9 @@ def _rejected(run: Run) -> str:
                  "has them all.</p>")
     rows = ["<tr><th>source</th><th>record</th><th>id</th><th>reason</th></tr>"]
     for r in run.rejected:
-        rows.append(f"<tr><td>{_e(r.get('source'))}</td><td>{_e(r.get('record') or '')}</td>"
+        side = f"{r['side']}: " if "side" in r else ""
+        rows.append(f"<tr><td>{_e(side)}{_e(r.get('source'))}</td>"
+                    f"<td>{_e(r.get('record') or '')}</td>"
                     f"<td>{_e(r.get('id') or '')}</td><td>{_e(r.get('reason'))}</td></tr>")
     return f'<section id="rejected">{head}<table>{"".join(rows)}</table></section>'
 
@@ -281,10 +323,13 @@ def _settings(s: dict[str, Any]) -> str:
 
 def _stats(run: Run) -> str:
     s = run.summary
-    keys = (["documents_read", "kept", "removed", "exact_duplicates", "near_duplicates",
-             "groups", "pairs", "rejected", "seconds"] if run.command == "dedup" else
-            ["documents_read", "pairs", "passages", "groups", "documents_in_groups",
-             "rejected", "seconds"])
+    keys = {"dedup": ["documents_read", "kept", "removed", "exact_duplicates",
+                      "near_duplicates", "groups", "pairs", "rejected", "seconds"],
+            "reuse": ["documents_read", "pairs", "passages", "groups", "documents_in_groups",
+                      "rejected", "seconds"],
+            "find": ["queries", "contaminated", "documents_read", "documents_matched",
+                     "matches", "removed", "queries_rejected", "documents_rejected",
+                     "seconds"]}[run.command]
     cells = "".join(f"<div><dt>{_e(k.replace('_', ' '))}</dt><dd>{_e(_fmt(s.get(k)))}</dd></div>"
                     for k in keys if k in s)
     return f'<dl class="stats">{cells}</dl>'
@@ -313,8 +358,9 @@ def _bins(fine: list[int]) -> tuple[float, float, list[int]]:
 def _histogram(run: Run) -> str:
     low, high, counts = _bins(run.histogram)
     span = high - low
-    what = ("Jaccard similarity of each pair (exact, on 5-token shingles)" if run.command ==
-            "dedup" else "share of the more contained document inside shared passages")
+    what = {"dedup": "Jaccard similarity of each pair (exact, on 5-token shingles)",
+            "reuse": "share of the more contained document inside shared passages",
+            "find": "share of the query's n-grams each matching document holds"}[run.command]
     width, height, left, bottom, right = 660, 180, 40, 30, 20
     bar = (width - left - right) / BINS
     top = max(counts) or 1
@@ -335,14 +381,35 @@ def _histogram(run: Run) -> str:
     axis = (f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" '
             f'y2="{height - bottom}" '
             'stroke="#889"/>')
-    return (f'<section id="histogram"><h2>Similarities of {run.pairs_total:,} pairs</h2>'
+    title = (f"Overlaps of {run.pairs_total:,} matches" if run.command == "find"
+             else f"Similarities of {run.pairs_total:,} pairs")
+    return (f'<section id="histogram"><h2>{title}</h2>'
             f"<p>{_e(what)}.</p>"
             f'<svg role="img" aria-label="histogram of pair similarities" width="{width}" '
             f'height="{height}" viewBox="0 0 {width} {height}">{axis}{"".join(shapes)}</svg>'
             "</section>")
 
 
+def _queries(run: Run) -> str:
+    """``find``: the queries, the most found first."""
+    total = run.summary.get("queries", len(run.groups))
+    head = f"<h2>Queries ({total:,}, the most found first)</h2>"
+    if len(run.groups) < total:
+        head += f'<p class="note">The first {len(run.groups):,} are listed (--max-groups).</p>'
+    rows = ["<tr><th>query</th><th>file</th><th class=num>overlap</th>"
+            "<th class=num>longest passage (tokens)</th><th class=num>documents</th>"
+            "<th>contaminated</th></tr>"]
+    for q in run.groups:
+        rows.append(f"<tr><td>{_e(q['id'])}</td><td>{_e(q['source'])}</td>"
+                    f"<td class=num>{q['overlap']:.3f}</td><td class=num>{q['longest']:,}</td>"
+                    f"<td class=num>{q['documents']:,}</td>"
+                    f"<td>{'yes' if q['contaminated'] else 'no'}</td></tr>")
+    return f'<section id="groups">{head}<table>{"".join(rows)}</table></section>'
+
+
 def _groups(run: Run) -> str:
+    if run.command == "find":
+        return _queries(run)
     total = run.summary.get("groups", len(run.groups))
     shown = len(run.groups)
     head = f"<h2>Groups ({total:,}, largest first)</h2>"
@@ -375,9 +442,10 @@ def _groups(run: Run) -> str:
 
 
 def _pairs(run: Run) -> str:
-    order = ("lowest similarity first" if run.command == "dedup"
-             else "most shared words first")
-    head = f"<h2>Pairs ({run.pairs_total:,}; {order})</h2>"
+    order = {"dedup": "lowest similarity first", "reuse": "most shared words first",
+             "find": "the most of a query first"}[run.command]
+    head = (f"<h2>{'Matches' if run.command == 'find' else 'Pairs'} ({run.pairs_total:,}; "
+            f"{order})</h2>")
     if len(run.pairs) < run.pairs_total:
         head += (f'<p class="note">The first {len(run.pairs):,} are listed and shown '
                  "side by side (--max-pairs).</p>")
@@ -386,23 +454,28 @@ def _pairs(run: Run) -> str:
                  "</p>")
     if not run.pairs:
         return f'<section id="pairs">{head}<p>No pairs.</p></section>'
-    score_name = "Jaccard" if run.command == "dedup" else "containment a / b"
-    rows = [f"<tr><th>#</th><th>a</th><th>b</th><th class=num>{score_name}</th>"
-            "<th></th></tr>"]
+    score_name = {"dedup": "Jaccard", "reuse": "containment a / b",
+                  "find": "overlap"}[run.command]
+    a_name, b_name = ("query", "document") if run.command == "find" else ("a", "b")
+    rows = [f"<tr><th>#</th><th>{a_name}</th><th>{b_name}</th>"
+            f"<th class=num>{score_name}</th><th></th></tr>"]
     views = []
     # What the views may take: the budget less the rest of the page (the table: ~150 bytes
     # and the two ids a row; 200 kB for everything else).
-    budget = run.max_bytes - 200_000 - sum(150 + len(p["a"]) + len(p["b"]) for p in run.pairs)
+    budget = run.max_bytes - 200_000 - sum(150 + len(_ids(run, p)[0]) + len(_ids(run, p)[1])
+                                           for p in run.pairs)
     left_out = 0
     for k, p in enumerate(run.pairs):
         score = (f"{p['jaccard']:.3f}" if run.command == "dedup"
+                 else f"{p['overlap']:.3f}" if run.command == "find"
                  else f"{p['containment_a']:.2f} / {p['containment_b']:.2f}")
         view = _view(run, k, p) if budget > 0 else ""
         if len(view) > budget:  # this view would take the page over its size budget
             view, left_out = "", left_out + 1
         budget -= len(view)
         link = f'<a href="#pair-{k + 1}">side by side</a>' if view else ""
-        rows.append(f"<tr><td>{k + 1}</td><td>{_e(p['a'])}</td><td>{_e(p['b'])}</td>"
+        a_id, b_id = _ids(run, p)
+        rows.append(f"<tr><td>{k + 1}</td><td>{_e(a_id)}</td><td>{_e(b_id)}</td>"
                     f"<td class=num>{score}</td><td>{link}</td></tr>")
         views.append(view)
     if left_out:
@@ -413,14 +486,32 @@ def _pairs(run: Run) -> str:
             f'{"".join(views)}</section>')
 
 
+def _ids(run: Run, p: dict[str, Any]) -> tuple[str, str]:
+    """The two sides of a listed row: a pair's documents, or a match's query and document."""
+    return (p["query"], p["doc"]) if run.command == "find" else (p["a"], p["b"])
+
+
 Mark = tuple[int, int, str, str]  # start, end, css class, label
 
 
 def _view(run: Run, k: int, p: dict[str, Any]) -> str:
-    a_text, b_text = run.texts.get(p["a"]), run.texts.get(p["b"])
+    a_id, b_id = _ids(run, p)
+    a_text = (run.query_texts if run.command == "find" else run.texts).get(a_id)
+    b_text = run.texts.get(b_id)
     if a_text is None or b_text is None:
         return ""
-    if run.command == "dedup":
+    if run.command == "find":
+        marks_a = [(q["query"][0], q["query"][1], "shared", str(n + 1))
+                   for n, q in enumerate(p["passages"])]
+        marks_b = [(q["doc"][0], q["doc"][1], "shared", str(n + 1))
+                   for n, q in enumerate(p["passages"])]
+        marks_a += [_extra(s, e, None, "the query") for s, e in _gaps(a_text, marks_a)]
+        marks_b += [_extra(s, e, None, "the document") for s, e in _gaps(b_text, marks_b)]
+        where = ", ".join(f"{p[k]}" for k in ("site", "date") if p.get(k))
+        caption = (f"{p['overlap']:.0%} of the query's n-grams; {len(p['passages'])} shared "
+                   f"passages ({', '.join(str(q['tokens']) for q in p['passages'])} tokens)"
+                   + (f"; document from {where}" if where else ""))
+    elif run.command == "dedup":
         cleaned = run.summary.get("settings", {}).get("cleaned", False)
         why = explain(a_text, b_text, cleaner=CleanOptions().cleaner() if cleaned else None)
         marks_a: list[Mark] = [(q.a.start, q.a.end, "shared", str(n + 1))
@@ -443,14 +534,15 @@ def _view(run: Run, k: int, p: dict[str, Any]) -> str:
                            for q in p["passages"])
         caption = (f"{len(p['passages'])} shared passages ({idents}); "
                    f"{p['containment_a']:.0%} of a and {p['containment_b']:.0%} of b")
-    return (f'<article class="pair" id="pair-{k + 1}"><h3>Pair {k + 1}: {_e(p["a"])} ↔ '
-            f'{_e(p["b"])}</h3><p>{_e(caption)}. <mark class="shared">shared</mark> '
+    return (f'<article class="pair" id="pair-{k + 1}"><h3>'
+            f'{"Match" if run.command == "find" else "Pair"} {k + 1}: {_e(a_id)} ↔ '
+            f'{_e(b_id)}</h3><p>{_e(caption)}. <mark class="shared">shared</mark> '
             '(numbered alike on both sides) · <mark class="extra">only in this copy</mark>'
             + (' · <mark class="edit">edited inside a shared passage</mark>'
                if run.command == "reuse" else "")
             + (' · <mark class="boilerplate">removed by cleaning</mark>'
                if run.command == "dedup" else "") + '</p><div class="side-by-side">'
-            f'{_doc(p["a"], a_text, marks_a)}{_doc(p["b"], b_text, marks_b)}</div></article>')
+            f'{_doc(a_id, a_text, marks_a)}{_doc(b_id, b_text, marks_b)}</div></article>')
 
 
 def _passage_marks(text: str, span: tuple[int, int], other: str, other_span: tuple[int, int],
