@@ -28,8 +28,12 @@ demo: install
 	$(BIN)/neardup reuse examples/seeds examples/reuse.jsonl -o out/reuse --series-field site
 	@$(BIN)/python -c "import json; g = json.loads(open('out/reuse/groups.jsonl').readline()); \
 	  print('largest passage group:', g['size'], 'copies; origin', g['origin'], '; credits', g['credits'])"
+	$(BIN)/neardup find examples/items.jsonl --in examples/news.jsonl -o out/items --remove \
+	  --query-text-field question --query-text-field answer
+	@echo "queries found in the corpus:"; cat out/items/queries.jsonl
 	$(BIN)/neardup report out/demo
 	$(BIN)/neardup report out/reuse
+	$(BIN)/neardup report out/items
 
 # The report's browser test drives Debian's Chromium; install it where we may (root + apt).
 browser:

@@ -8,8 +8,8 @@ packages installed beside it (real English prose no news document holds; paragra
 sharing 8 words with the news or with an earlier paragraph are dropped). Half the queries
 are planted in 1-3 documents each: verbatim; with case, whitespace and punctuation
 changed; with one word in 40 edited; or a run of 70-90% of their words. The truth: a
-query is contaminated when one of its planted copies holds at least half its 13-grams,
-computed here by brute force over that query and that document alone.
+query is contaminated when its planted copies together hold at least half its 13-grams,
+computed here by brute force over that query and those documents alone.
 
 neardup runs as a whole process (`neardup find`, one and two workers); decon (`pip install
 decontaminate`, Python 3.12: a venv of its own, bench/data/venv-decon, made from pyenv's
@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/contami
 from corpus import DATA, LEE  # noqa: E402
 from run import measure_memory  # noqa: E402
 
-from tests import contamination  # noqa: E402
+from tests import contamination, paragraphs  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DECON_VENV = DATA / "venv-decon"
@@ -92,16 +92,20 @@ def _grams(text: str, n: int = 8) -> set[tuple[str, ...]]:
     return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
 
 
-def build(docs: int, queries: int) -> Path:
-    """The corpus, queries (neardup's and decon's forms) and truth, on first use."""
-    where = DATA / f"find-{docs}-{queries}"
+def build(docs: int, queries: int, share: float = 0.5) -> Path:
+    """The corpus, queries (neardup's and decon's forms) and truth, on first use. Past the
+    docstrings' paragraphs, the queries are paragraphs of real news sentences with 30% of
+    their words swapped (tests/paragraphs.py), distinct from the corpus and each other."""
+    where = DATA / (f"find-{docs}-{queries}" + ("" if share == 0.5 else f"-p{share:g}"))
     if (where / "truth.json").exists():
         return where
     started = time.perf_counter()
     lines = LEE.read_text(encoding="utf-8").splitlines()
     pool = query_texts(lines)
-    made = contamination.planted(lines, docs, queries, seed=1, query_words=(1, 1),
-                                 query_texts=pool)
+    if queries > len(pool):
+        pool = paragraphs.pool_paragraphs(queries, seed=3)
+    made = contamination.planted(lines, docs, queries, planted_share=share, seed=1,
+                                 query_words=(1, 1), query_texts=pool)
     (where / "decon-evals").mkdir(parents=True, exist_ok=True)
     (where / "corpus").mkdir(exist_ok=True)
     with open(where / "corpus" / "corpus.jsonl", "w", encoding="utf-8") as fh:
@@ -112,10 +116,15 @@ def build(docs: int, queries: int) -> Path:
         for k, (q, text) in enumerate(made.queries.items()):
             fh.write(json.dumps({"id": q, "text": text}) + "\n")
             dc.write(json.dumps({"doc_id": k, "eval_key": "bench", "question": text}) + "\n")
-    positive = set()
+    # A query is contaminated by what all its copies hold together, as the tools define it.
+    copies_of: dict[str, list[str]] = {}
     for q, d, _ in made.copies:
-        pairs, _ = contamination.brute_force({q: made.queries[q]}, {d: made.docs[d]}, 13)
-        if pairs.get((q, d)) and pairs[(q, d)].overlap >= 0.5:
+        copies_of.setdefault(q, []).append(d)
+    positive = set()
+    for q, ds in copies_of.items():
+        _, per_query = contamination.brute_force({q: made.queries[q]},
+                                                 {d: made.docs[d] for d in ds}, 13)
+        if per_query[q].overlap >= 0.5:
             positive.add(q)
     (where / "truth.json").write_text(json.dumps({
         "positive": sorted(positive), "planted": sorted({q for q, _, _ in made.copies}),
@@ -191,14 +200,17 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=200_000)
     ap.add_argument("--queries", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--planted-share", type=float, default=0.5,
+                    help="share of the queries planted in the corpus")
+    ap.add_argument("--cores", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--no-peer", action="store_true")
     args = ap.parse_args()
-    where = build(args.docs, args.queries)
+    where = build(args.docs, args.queries, args.planted_share)
     truth = json.loads((where / "truth.json").read_text())
     positive = set(truth["positive"])
     python = None if args.no_peer else decon_python()
     rows = []
-    for cores in (1, 2):
+    for cores in args.cores:
         runs = []
         for _ in range(args.repeat):
             runs.append(("neardup", *run_neardup(where, cores, DATA / "out" / "find")))
@@ -218,6 +230,11 @@ def main() -> None:
     _table(args, truth, rows)
 
 
+def where_name(args: argparse.Namespace) -> str:
+    return f"find-{args.docs}-{args.queries}" + (
+        "" if args.planted_share == 0.5 else f"-p{args.planted_share:g}")
+
+
 def _table(args: argparse.Namespace, truth: dict, rows: list[tuple]) -> None:
     lines = [
         f"`neardup find` against decon: {args.docs:,} documents, {args.queries:,} queries "
@@ -234,7 +251,7 @@ def _table(args: argparse.Namespace, truth: dict, rows: list[tuple]) -> None:
             f"{precision:.4f} | {reported:,} | "
             f"{'yes' if real else '-' if real is None else 'NO'} |")
     text = "\n".join(lines) + "\n"
-    out = HERE / "results" / f"find-{args.docs}-{args.queries}.md"
+    out = HERE / "results" / f"{where_name(args)}.md"
     out.write_text(text)
     print(text)
 

@@ -27,7 +27,7 @@ from neardup.dedup import DedupResult
 from neardup.io.readers import ReadOptions
 
 from . import synth
-from .conftest import ROOT
+from .conftest import LEE, ROOT
 
 if not os.environ.get("CI") and (shutil.which("java") is None and
                                  not os.environ.get("JAVA_HOME")):
@@ -458,3 +458,50 @@ def test_a_remote_output_directory_commits_as_a_local_one(spark: Any, tmp_path: 
     with pytest.raises(OutputError, match="not a neardup output directory"):
         RemoteOutputDir(files, foreign.as_uri(), "dedup").open()
     assert (foreign / "notes.txt").read_text() == "mine"
+
+
+def test_find_on_spark_writes_the_local_engines_files(spark: Any, tmp_path: Path) -> None:
+    """`find` with the query table broadcast to the executors: each output is a directory
+    of part files whose concatenation is the local engine's file, byte for byte (matches
+    in reading order, the rejections of both sides, the removals, kept/ in the inputs'
+    formats), queries.jsonl and summary.json are the local engine's; on a corpus in JSONL
+    and Parquet with a broken line, a repeated id and a text without words."""
+    from neardup import FindOptions, find_files
+
+    from . import contamination
+
+    made = contamination.planted(LEE.read_text(encoding="utf-8").splitlines(), docs=400,
+                                 queries=40, seed=4)
+    docs = [{"id": d, "text": t, "site": f"s{k % 3}"} for k, (d, t) in
+            enumerate(made.docs.items())]
+    lines = [json.dumps(d) for d in docs[:200]]
+    lines[7:7] = ["{broken", json.dumps({"id": docs[3]["id"], "text": "repeated id"}),
+                  json.dumps({"id": "empty", "text": " ... "})]
+    (tmp_path / "a.jsonl").write_text("\n".join(lines) + "\n")
+    pq.write_table(pa.Table.from_pylist(docs[200:]), tmp_path / "b.parquet",
+                   row_group_size=60)
+    (tmp_path / "q.jsonl").write_text("".join(
+        json.dumps({"id": q, "text": t}) + "\n" for q, t in made.queries.items())
+        + json.dumps({"id": "no-text"}) + "\n")
+    corpus = [str(tmp_path / "a.jsonl"), str(tmp_path / "b.parquet")]
+    read = ReadOptions(site_field="site")
+    got = {}
+    for engine, settings in (("local", None), ("spark", SparkSettings(MASTER, 3))):
+        out = tmp_path / engine
+        result = find_files([str(tmp_path / "q.jsonl")], corpus, out, FindOptions(),
+                            read, workers=1, remove=True, spark=settings)
+        got[engine] = {name: _output(out / name) for name in _outputs(out)}
+        summary = json.loads((out / "summary.json").read_text())
+        summary.pop("seconds")
+        got[engine]["summary"] = summary
+        got[engine]["first rejected"] = [r.message() for r in result.rejected[:3]]
+    local, on_spark = got["local"], got["spark"]
+    assert set(local) == {"queries.jsonl", "matches.jsonl", "removed.jsonl", "rejected.jsonl",
+                          "kept/a.jsonl", "kept/b.parquet", "summary", "first rejected"}
+    for name in local:
+        assert on_spark[name] == local[name], name
+    # The result is real: planted copies found and removed, both sides' rejections listed.
+    assert local["summary"]["removed"] > 20 and local["summary"]["contaminated"] > 10
+    rejected = [json.loads(line) for line in local["rejected.jsonl"].decode().splitlines()]
+    assert [(r["side"], r["id"]) for r in rejected] == [
+        ("query", "no-text"), ("corpus", None), ("corpus", docs[3]["id"]), ("corpus", "empty")]

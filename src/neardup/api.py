@@ -421,7 +421,8 @@ def find_files(queries: list[str], corpus: list[str], outdir: str | Path,
                options: FindOptions = FindOptions(), read: ReadOptions = ReadOptions(),
                query_read: ReadOptions = ReadOptions(), workers: int | None = None,
                progress: bool | None = None, force: bool = False, remove: bool = False,
-               kept_format: str = "input", tmp_dir: str | None = None) -> FindResult:
+               kept_format: str = "input", tmp_dir: str | None = None,
+               spark: SparkSettings | None = None) -> FindResult:
     """Find the texts of ``queries`` in ``corpus`` and write ``outdir``: ``queries.jsonl``
     (per query: n-grams, overlap, longest passage, documents, contaminated),
     ``matches.jsonl`` (per query and document sharing an n-gram: overlap and passages,
@@ -429,7 +430,10 @@ def find_files(queries: list[str], corpus: list[str], outdir: str | Path,
     ``side``) and ``summary.json``. With ``remove``, also ``kept/`` (the corpus without
     each document whose overlap with some query reaches ``options.min_overlap``, in its
     input's format, or Parquet with ``kept_format="parquet"``) and ``removed.jsonl``.
-    ``read`` reads the corpus, ``query_read`` the queries. Raises
+    ``read`` reads the corpus, ``query_read`` the queries. With ``spark``, the queries'
+    table is broadcast to the executors, which scan the corpus and write each output but
+    ``queries.jsonl`` and the summary as a directory of part files; the result then holds
+    the queries and stats and the first rejections, not the matches and removals. Raises
     :class:`~neardup.errors.InputError` or :class:`~neardup.errors.OutputError` for
     unusable inputs or outputs before any work starts; outputs appear only when complete."""
     if kept_format not in KEPT_FORMATS:
@@ -438,10 +442,29 @@ def find_files(queries: list[str], corpus: list[str], outdir: str | Path,
         raise InputError("-: the queries are read from files; standard input can hold the "
                          "corpus only")
     check_inputs(queries, query_read)
-    check_inputs(corpus, read)
+    _check_inputs(corpus, read, spark)
     started = time.perf_counter()
     fingerprints = input_fingerprints(corpus)
     expected = FIND_FILES + (("removed.jsonl",) if remove else ())
+    summary = {**summary_header("find", corpus, read, fingerprints),
+               "queries_from": queries, "query_read": asdict(query_read)}
+    if spark is not None:
+        from .engine.spark.find import SparkFind
+
+        finder = Finder(options, LocalEngine(1))
+        finder.set_queries(read_inputs(queries, query_read))
+        on_spark = SparkFind(finder, read, spark,
+                             progress if progress is not None else progress_wanted())
+        with _spark_output(str(outdir), "find", force, spark, tmp_dir, expected) as (out,
+                                                                                   staging):
+            result = on_spark.write(corpus, staging, remove, kept_format, tmp_dir)
+            out.write_text("queries.jsonl",
+                           "".join(jsonl_line(q.to_dict()) for q in result.queries))
+            result.seconds = time.perf_counter() - started
+            out.write_text("summary.json", summary_text(_find_summary(summary, result,
+                                                                      remove)))
+            out.commit()
+        return result
     with OutputDir(outdir, "find", force=force, expected=expected) as out, \
             _stdin_copy(corpus, tmp_dir) as stdin, \
             open(out.file("matches.jsonl"), "w", encoding="utf-8") as matches_file:
@@ -454,8 +477,8 @@ def find_files(queries: list[str], corpus: list[str], outdir: str | Path,
         result = finder.finish()
         write_jsonl(out.file("queries.jsonl"), (q.to_dict() for q in result.queries))
         write_jsonl(out.file("rejected.jsonl"), [
-            *({"side": "query", **row} for row in rejected_rows(result.rejected_queries)),
-            *({"side": "corpus", **row} for row in rejected_rows(result.rejected))])
+            *rejected_rows(result.rejected_queries, "query"),
+            *rejected_rows(result.rejected, "corpus")])
         if remove:
             write_jsonl(out.file("removed.jsonl"), (r.to_dict() for r in result.removals))
             kept = result.sources.records_by_path(np.flatnonzero(result.kept))
@@ -465,14 +488,15 @@ def find_files(queries: list[str], corpus: list[str], outdir: str | Path,
             else:
                 write_kept(corpus, kept, out.subdir("kept"), copy)
         result.seconds = time.perf_counter() - started
-        write_summary(out.file("summary.json"), {
-            **summary_header("find", corpus, read, fingerprints),
-            "queries_from": queries, "query_read": asdict(query_read),
-            **result.stats.to_dict(),
-            "seconds": round(result.seconds, 3),
-            "settings": {**asdict(options), "removed": remove}})
+        write_summary(out.file("summary.json"), _find_summary(summary, result, remove))
         out.commit()
     return result
+
+
+def _find_summary(header: dict[str, Any], result: FindResult, remove: bool) -> dict[str, Any]:
+    """What a find run's ``summary.json`` holds."""
+    return {**header, **result.stats.to_dict(), "seconds": round(result.seconds, 3),
+            "settings": {**asdict(result.options), "removed": remove}}
 
 
 def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = DedupOptions(),

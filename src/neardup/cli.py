@@ -249,7 +249,7 @@ def _local_only(command: str) -> Callable[[Callable[..., Any]], Callable[..., An
         if value == "spark":
             raise click.BadParameter(
                 f"`neardup {command}` runs on the local engine only (--workers sets its "
-                "processes); `dedup`, `pairs` and `clean` run on Spark", ctx, param)
+                "processes); `dedup`, `pairs`, `clean` and `find` run on Spark", ctx, param)
         return value
     return click.option("--engine", type=click.Choice(["local", "spark"]), default="local",
                         show_default=True, callback=check, expose_value=False,
@@ -504,7 +504,6 @@ class _CorpusAfterIn(click.Command):
 
 @main.command(cls=_CorpusAfterIn)
 @_force_option
-@_local_only("find")
 @click.argument("queries", nargs=-1, required=True)
 @click.option("--in", "corpus", multiple=True, required=True,
               help="Corpus inputs to search (any input neardup reads), after QUERIES: "
@@ -536,6 +535,7 @@ class _CorpusAfterIn(click.Command):
               help="Where to keep a copy of standard input for kept/ (default: the system's "
                    "temp dir).")
 @_progress_option
+@_engine_options
 @_input_options
 def find(queries: tuple[str, ...], corpus: tuple[str, ...], output: str, ngram: int,
          min_overlap: float, remove: bool, kept_format: str, query_id_field: str,
@@ -556,10 +556,11 @@ def find(queries: tuple[str, ...], corpus: tuple[str, ...], output: str, ngram: 
     result = api.find_files(list(queries), list(corpus), output,
                             FindOptions(ngram=ngram, min_overlap=min_overlap), read,
                             query_read, workers or None, progress, force, remove,
-                            kept_format, tmp_dir)
+                            kept_format, tmp_dir,
+                            _spark_settings({**settings, "workers": workers}))
     where = f"see {Path(output) / 'rejected.jsonl'}"
     _report_rejections(result.rejected_queries, where)
-    _report_rejections(result.rejected, where)
+    _report_rejections(result.rejected, where, result.stats.documents_rejected)
     s = result.stats
     _warn_if_empty(s.queries_read, queries)
     _warn_if_empty(s.documents_read, corpus)

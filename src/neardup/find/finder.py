@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from itertools import groupby
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,7 @@ from ..document import Document, RawRecord, Rejected, Source
 from ..engine.base import Engine
 from ..intake import Intake, map_batches
 from ..text import TOKEN, normalise
-from .scan import FoundPassage, ScanTask
+from .scan import DocumentMatch, FoundPassage, ScanTask
 from .table import QueryTable
 
 DEFAULT_FIND_NGRAM = 13
@@ -125,9 +126,9 @@ class FindStats:
 @dataclass
 class FindResult:
     queries: list[QueryReport]
-    removals: list[Removal]
+    removals: list[Removal]  #: (on Spark, in removed.jsonl only)
     rejected_queries: list[Rejected]
-    rejected: list[Rejected]
+    rejected: list[Rejected]  #: the corpus's (on Spark, the first: the files hold them all)
     stats: FindStats
     options: FindOptions
     #: Per document number, whether it stays in ``kept/``: not rejected, not removed.
@@ -188,69 +189,96 @@ class Finder:
     def scan(self, records: Iterable[RawRecord], sink: Callable[[Match], None] | None = None
              ) -> None:
         """Stream corpus records through the engine; each match goes to ``sink``."""
-        opts, ids = self.options, self._query_ids
-        ngrams = self.table.ngrams
+        ids = self._query_ids
         task = ScanTask(self.table)
         for first, batch, scanned in map_batches(self.engine, task, records, self.intake):
             number = len(self.intake.ids)
             rejected = self.intake.absorb(first, batch, scanned.ids, scanned.failed,
                                           (scanned.ntokens == 0).tolist())
             self._kept += (~rejected).astype(np.uint8).tobytes()
-            best: dict[int, tuple[float, int]] = {}
-            for m in scanned.matches:
-                if rejected[m.doc]:
-                    continue
-                overlap = len(m.covered) / int(ngrams[m.query])
+            used = [m for m in scanned.matches if not rejected[m.doc]]
+            for m in used:
                 self._covered[self._offsets[m.query] + m.covered] = True
-                self._longest[m.query] = max(self._longest[m.query],
-                                             max(p.tokens for p in m.passages))
+                self._longest[m.query] = max(self._longest[m.query], m.longest)
                 self._documents[m.query] += 1
-                self._matches += 1
-                if m.doc not in best:
-                    self._matched += 1
-                if opts.reaches(overlap) and overlap > best.get(m.doc, (-1.0, 0))[0]:
-                    best[m.doc] = (overlap, m.query)
-                elif m.doc not in best:
-                    best[m.doc] = (-1.0, m.query)
                 if sink is not None:
-                    sink(Match(ids[m.query], scanned.ids[m.doc], overlap, m.passages,
+                    sink(Match(ids[m.query], scanned.ids[m.doc], m.overlap, m.passages,
                                scanned.metas.get(m.doc, {})))
-            for d, (overlap, q) in sorted(best.items()):
-                if overlap >= 0:
+            self._matches += len(used)
+            for d, of_doc in groupby(used, key=lambda m: m.doc):
+                self._matched += 1
+                removing = removal(list(of_doc), self.options)
+                if removing is not None:
                     self._kept[number + d] = 0
                     self._removals.append(Removal(scanned.ids[d],
                                                   self.intake.sources[number + d],
-                                                  ids[q], overlap))
+                                                  ids[removing.query], removing.overlap))
+
+    @property
+    def query_ids(self) -> list[str]:
+        """The queries' ids, by query number."""
+        return self._query_ids
 
     def finish(self) -> FindResult:
-        opts, table = self.options, self.table
-        ngrams = table.ngrams
+        """The result of the queries over the corpus scanned."""
+        ngrams = self.table.ngrams
         found = np.add.reduceat(self._covered, self._offsets[:-1]) if len(ngrams) else ngrams
-        reports: list[QueryReport] = []
+        result = self.result(found, self._longest, self._documents,
+                             self.intake.documents_read, len(self.intake.rejected),
+                             self._matched, self._matches, len(self._removals),
+                             self.intake.rejected)
+        result.removals = self._removals
+        result.kept = np.frombuffer(bytes(self._kept), dtype=np.uint8).astype(bool)
+        result.sources = self.intake.sources
+        return result
+
+    def result(self, found: np.ndarray, longest: np.ndarray, documents: np.ndarray,
+               documents_read: int, documents_rejected: int, matched: int, matches: int,
+               removed: int, rejected: list[Rejected]) -> FindResult:
+        """The result from what the corpus held of each query (positions found anywhere,
+        longest passage, documents; by query number) and the corpus's totals, however
+        they were summed (here, or by an engine that scanned the corpus itself)."""
+        table = self.table
+        ngrams = table.ngrams
         stats = FindStats(queries_read=self.query_intake.documents_read, queries=len(table),
-                          query_ngrams=int(ngrams.sum()),
-                          table_bytes=table.nbytes)
-        for q, qid in enumerate(self._query_ids):
-            overlap = float(found[q]) / int(ngrams[q])
-            report = QueryReport(qid, self._query_sources[q], int(ngrams[q]), overlap,
-                                 int(self._longest[q]), int(self._documents[q]),
-                                 opts.reaches(overlap))
-            reports.append(report)
-            per = stats.per_file.setdefault(report.source, {"items": 0, "contaminated": 0})
-            per["items"] += 1
-            per["contaminated"] += report.contaminated
-            stats.contaminated += report.contaminated
+                          query_ngrams=int(ngrams.sum()), table_bytes=table.nbytes)
+        reports = query_reports(self._query_ids, self._query_sources, ngrams, found, longest,
+                                documents, self.options, stats)
         rejected_queries = self.query_intake.rejected
-        rejected = self.intake.rejected
         stats.queries_rejected = len(rejected_queries)
-        stats.documents_read = self.intake.documents_read
-        stats.documents_rejected = len(rejected)
-        stats.documents_matched = self._matched
-        stats.matches = self._matches
-        stats.removed = len(self._removals)
-        return FindResult(reports, self._removals, rejected_queries, rejected, stats, opts,
-                          np.frombuffer(bytes(self._kept), dtype=np.uint8).astype(bool),
-                          self.intake.sources)
+        stats.documents_read = documents_read
+        stats.documents_rejected = documents_rejected
+        stats.documents_matched = matched
+        stats.matches = matches
+        stats.removed = removed
+        return FindResult(reports, [], rejected_queries, rejected, stats, self.options,
+                          np.zeros(0, dtype=bool), None)
+
+
+def removal(matches: list[DocumentMatch], options: FindOptions) -> DocumentMatch | None:
+    """The match that removes a document (its matches, by query): the one of highest
+    overlap among those reaching ``min_overlap``, the first query on a tie; None if none
+    reaches it."""
+    reaching = [m for m in matches if options.reaches(m.overlap)]
+    return max(reaching, key=lambda m: (m.overlap, -m.query)) if reaching else None
+
+
+def query_reports(ids: list[str], sources: list[str], ngrams: np.ndarray, found: np.ndarray,
+                  longest: np.ndarray, documents: np.ndarray, options: FindOptions,
+                  stats: FindStats) -> list[QueryReport]:
+    """Each query's result from its n-grams found anywhere, its longest passage and the
+    documents holding it; ``stats`` gets the contaminated items, per file and in all."""
+    reports = []
+    for q, qid in enumerate(ids):
+        overlap = float(found[q]) / int(ngrams[q])
+        report = QueryReport(qid, sources[q], int(ngrams[q]), overlap, int(longest[q]),
+                             int(documents[q]), options.reaches(overlap))
+        reports.append(report)
+        per = stats.per_file.setdefault(report.source, {"items": 0, "contaminated": 0})
+        per["items"] += 1
+        per["contaminated"] += report.contaminated
+        stats.contaminated += report.contaminated
+    return reports
 
 
 def _has_tokens(text: str) -> bool:

@@ -56,6 +56,12 @@ class DocumentMatch:
     query: int
     covered: np.ndarray  #: int64 query positions whose n-gram the document holds
     passages: list[FoundPassage]
+    overlap: float = 0.0  #: the share of the query's positions covered
+
+    @property
+    def longest(self) -> int:
+        """Tokens of the longest passage."""
+        return max(p.tokens for p in self.passages)
 
 
 @dataclass
@@ -191,6 +197,8 @@ def _checked(table: QueryTable, texts: list[str], norms: list[str], queries: Tok
             matches.append(current)
         current.passages.append(passage)
         current.covered = np.union1d(current.covered, np.arange(qs, qs + r))
+    ngrams = table.ngrams
     for m in matches:
         m.passages.sort(key=lambda p: (p.query, p.doc))
+        m.overlap = len(m.covered) / int(ngrams[m.query])
     return matches

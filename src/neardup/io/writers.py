@@ -58,10 +58,14 @@ def write_lines(path: Path, chunks: Iterable[bytes]) -> None:
             fh.write(chunk)
 
 
-def rejected_rows(rejected: Iterable[Rejected]) -> Iterable[dict[str, Any]]:
+def rejected_rows(rejected: Iterable[Rejected], side: str | None = None
+                  ) -> Iterable[dict[str, Any]]:
+    """Rows of ``rejected.jsonl``; with ``side``, each says which side of a ``find`` run
+    (``query`` or ``corpus``) the record was read on."""
     for r in rejected:
-        yield {"source": r.source.path, "record": r.source.record, "id": r.id,
+        row = {"source": r.source.path, "record": r.source.record, "id": r.id,
                "reason": r.reason}
+        yield row if side is None else {"side": side, **row}
 
 
 def open_like(path: Path) -> IO[bytes]:

@@ -96,10 +96,12 @@ class PairLines:
 class RejectedLines:
     """On an executor: rows ``(file, number, id, reason)`` of records not compared, in
     reading order, as lines of ``rejected.jsonl`` (an input not read: ``file`` -1, the
-    ``number``-th of ``skipped``)."""
+    ``number``-th of ``skipped``). With ``queries``, each line says its side of a ``find``
+    run: the first ``queries`` of ``skipped`` are the queries'."""
 
-    def __init__(self, names: list[str], skipped: list[Rejected]) -> None:
-        self.names, self.skipped = names, skipped
+    def __init__(self, names: list[str], skipped: list[Rejected],
+                 queries: int | None = None) -> None:
+        self.names, self.skipped, self.queries = names, skipped, queries
 
     def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
@@ -112,7 +114,13 @@ class RejectedLines:
                        Rejected(Source(self.names[file], number), reason, doc_id)
                        for file, number, doc_id, reason in zip(
                            rows["file"], rows["number"], rows["id"], rows["reason"])]
-            lines = "".join(jsonl_line(row) for row in rejected_rows(refused)).encode()
+            if self.queries is None:
+                rows_out = list(rejected_rows(refused))
+            else:
+                rows_out = [next(iter(rejected_rows(
+                    [r], "query" if file < 0 and number < self.queries else "corpus")))
+                    for r, file, number in zip(refused, rows["file"], rows["number"])]
+            lines = "".join(jsonl_line(row) for row in rows_out).encode()
             yield pa.RecordBatch.from_pydict({"value": pa.array([lines[:-1]], pa.binary())})
 
 
@@ -310,10 +318,12 @@ def write_clusters(documents: Any, directory: str, files: HadoopFiles, partition
 
 
 def write_rejected(rejected: Any, names: list[str], skipped: list[Rejected], directory: str,
-                   files: HadoopFiles, partitions: int) -> None:
-    """``rejected.jsonl/``: every record not compared, in reading order."""
+                   files: HadoopFiles, partitions: int, queries: int | None = None) -> None:
+    """``rejected.jsonl/``: every record not compared, in reading order (``queries``: as
+    :class:`RejectedLines` takes it)."""
     write_lines(sorted_by(rejected, partitions, "file", "number")
-                .mapInArrow(RejectedLines(names, skipped), "value binary"), directory, files)
+                .mapInArrow(RejectedLines(names, skipped, queries), "value binary"),
+                directory, files)
 
 
 def kept_targets(inputs: list[str], input_files: list[Any], kept_dir: str, as_parquet: bool

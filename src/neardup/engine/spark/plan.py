@@ -593,6 +593,8 @@ class SparkDedup:
         directory's staging directory), each by the executors as part files
         (:mod:`neardup.engine.spark.outputs`). Returns the stats and the first
         rejections."""
+        from pyspark.sql import functions as F
+
         from . import outputs
 
         with self.outcome(inputs) as outcome:
@@ -608,8 +610,9 @@ class SparkDedup:
             outputs.write_rejected(outcome.rejected, outcome.names, outcome.skipped,
                                    f"{staging}/rejected.jsonl", files, parts)
             shown.step = "writing kept/"
-            self._write_kept(outcome, files, inputs, f"{staging}/kept",
-                             kept_format == "parquet")
+            write_kept(outcome.documents.where(F.col("keep")).select("file", "number"),
+                       self._files, self._line_bases, self.read, files, inputs,
+                       f"{staging}/kept", kept_format == "parquet", parts)
             return DedupSummary(outcome.stats, self.options,
                                 outcome.first_rejections(SHOWN_REJECTIONS))
 
@@ -762,68 +765,72 @@ class SparkDedup:
                 .withColumn("to_kept", F.when(F.col("a") == F.col("b"), F.lit(1.0))
                             .otherwise(F.coalesce("edge_score", "extra_score"))))
 
-    def _write_kept(self, outcome: SparkOutcome, files: HadoopFiles, inputs: list[str],
-                    kept_dir: str, as_parquet: bool) -> None:
-        """``kept/``, by the executors: the inputs are read again, and the records of kept
-        documents (a semi-join on their place) are written as part files, one directory a
-        target (:func:`~neardup.engine.spark.outputs.kept_targets`), in reading order.
-        JSONL lines are copied as they are (gzipped for a gzipped input); Parquet rows
-        keep their columns, with the types Spark reads them as; as Parquet, the documents
-        as :data:`~neardup.io.writers.KEPT_COLUMNS`."""
-        from pyspark.sql import functions as F
+def write_kept(kept: Any, input_files: list[InputFile], line_bases: dict[tuple[int, int], int],
+               read: ReadOptions, files: HadoopFiles, inputs: list[str], kept_dir: str,
+               as_parquet: bool, partitions: int) -> None:
+    """``kept/``, by the executors: the inputs are read again, and the records ``kept``
+    (rows ``file, number``) are picked out by a semi-join on their place and written as
+    part files, one directory a target
+    (:func:`~neardup.engine.spark.outputs.kept_targets`), in reading order.
+    JSONL lines are copied as they are (gzipped for a gzipped input); Parquet rows
+    keep their columns, with the types Spark reads them as; as Parquet, the documents
+    as :data:`~neardup.io.writers.KEPT_COLUMNS`."""
+    from pyspark.sql import functions as F
 
-        from . import outputs
+    from . import outputs
 
-        spark, parts = outcome.documents.sparkSession, outcome.partitions
-        index = {file_key(f.uri): i for i, f in enumerate(self._files)}
-        targets, paths = outputs.kept_targets(inputs, self._files, kept_dir, as_parquet)
-        kept = outcome.documents.where(F.col("keep")).select("file", "number")
-        jsonl = [f.uri for f in self._files if f.kind == "jsonl"]
-        lines = (_read_lines(spark, jsonl).mapInArrow(
-            outputs.PlacedLines(index, self._line_bases), outputs.PlacedLines.SCHEMA)
-            .join(kept, ["file", "number"], "left_semi") if jsonl else None)
-        written = f"{kept_dir}/_parts"
-        if as_parquet:
-            task = outputs.KeptDocuments(outcome.names, self.read, targets, index)
-            frames = [lines.mapInArrow(task, task.schema())] if lines is not None else []
-            frames += [frame.mapInArrow(task, task.schema())
-                       .join(kept, ["file", "number"], "left_semi")
-                       for frame in read_inputs(spark, self._files, self.read)
-                       if "row_index" in frame.columns]
-            rows = outputs.sorted_by(union(frames), parts, "file", "number")
-            (rows.sortWithinPartitions("target", "file", "number").drop("file", "number")
-             .write.partitionBy("target").parquet(written))
-            outputs.name_parts(files, written, ".parquet")
-            outputs.move_targets(files, written, paths)
-            return
-        if lines is not None:
-            target_of = spark.createDataFrame(
-                [(k, t, f.name.lower().endswith(".gz")) for k, (t, f) in
-                 enumerate(zip(targets, self._files))], "file int, target int, gz boolean")
-            lines = lines.join(F.broadcast(target_of), "file")
-            compressed = {f.name.lower().endswith(".gz") for f in self._files
-                          if f.kind == "jsonl"}
-            for gz in sorted(compressed):
-                rows = outputs.sorted_by(lines.where(F.col("gz") == gz), parts, "file",
-                                         "number")
-                outputs.write_lines(rows.sortWithinPartitions("target", "file", "number"),
-                                    f"{written}/{gz}", files, ".jsonl.gz" if gz else ".jsonl",
-                                    "target", "gzip" if gz else "none")
-                outputs.move_targets(files, f"{written}/{gz}", paths)
-        for k, f in enumerate(self._files):
-            if f.kind != "parquet":
-                continue
-            frame = (spark.read.parquet(f.uri)
-                     .withColumn(_KEPT_NUMBER, F.col("_metadata.row_index"))
-                     .join(kept.where(F.col("file") == k)
-                           .select(F.col("number").alias(_KEPT_NUMBER)),
-                           _KEPT_NUMBER, "left_semi"))
-            rows = outputs.sorted_by(frame, parts, _KEPT_NUMBER).drop(_KEPT_NUMBER)
-            rows.write.parquet(f"{written}/{k}")
-            outputs.name_parts(files, f"{written}/{k}", ".parquet")
-            for part in files.children(f"{written}/{k}"):
-                files.rename(part, f"{paths[targets[k]]}/{part.rsplit('/', 1)[-1]}")
-        files.delete(written)
+    spark, parts = kept.sparkSession, partitions
+    names = [f.name for f in input_files]
+    index = {file_key(f.uri): i for i, f in enumerate(input_files)}
+    targets, paths = outputs.kept_targets(inputs, input_files, kept_dir, as_parquet)
+    jsonl = [f.uri for f in input_files if f.kind == "jsonl"]
+    lines = (_read_lines(spark, jsonl).mapInArrow(
+        outputs.PlacedLines(index, line_bases), outputs.PlacedLines.SCHEMA)
+        .join(kept, ["file", "number"], "left_semi") if jsonl else None)
+    written = f"{kept_dir}/_parts"
+    if as_parquet:
+        task = outputs.KeptDocuments(names, read, targets, index)
+        frames = [lines.mapInArrow(task, task.schema())] if lines is not None else []
+        frames += [frame.mapInArrow(task, task.schema())
+                   .join(kept, ["file", "number"], "left_semi")
+                   for frame in read_inputs(spark, input_files, read)
+                   if "row_index" in frame.columns]
+        rows = outputs.sorted_by(union(frames), parts, "file", "number")
+        (rows.sortWithinPartitions("target", "file", "number").drop("file", "number")
+         .write.partitionBy("target").parquet(written))
+        outputs.name_parts(files, written, ".parquet")
+        outputs.move_targets(files, written, paths)
+        return
+    if lines is not None:
+        target_of = spark.createDataFrame(
+            [(k, t, f.name.lower().endswith(".gz")) for k, (t, f) in
+             enumerate(zip(targets, input_files))], "file int, target int, gz boolean")
+        lines = lines.join(F.broadcast(target_of), "file")
+        compressed = {f.name.lower().endswith(".gz") for f in input_files
+                      if f.kind == "jsonl"}
+        for gz in sorted(compressed):
+            rows = outputs.sorted_by(lines.where(F.col("gz") == gz), parts, "file",
+                                     "number")
+            outputs.write_lines(rows.sortWithinPartitions("target", "file", "number"),
+                                f"{written}/{gz}", files, ".jsonl.gz" if gz else ".jsonl",
+                                "target", "gzip" if gz else "none")
+            outputs.move_targets(files, f"{written}/{gz}", paths)
+    for k, f in enumerate(input_files):
+        if f.kind != "parquet":
+            continue
+        frame = (spark.read.parquet(f.uri)
+                 .withColumn(_KEPT_NUMBER, F.col("_metadata.row_index"))
+                 .join(kept.where(F.col("file") == k)
+                       .select(F.col("number").alias(_KEPT_NUMBER)),
+                       _KEPT_NUMBER, "left_semi"))
+        rows = outputs.sorted_by(frame, parts, _KEPT_NUMBER).drop(_KEPT_NUMBER)
+        rows.write.parquet(f"{written}/{k}")
+        outputs.name_parts(files, f"{written}/{k}", ".parquet")
+        for part in files.children(f"{written}/{k}"):
+            files.rename(part, f"{paths[targets[k]]}/{part.rsplit('/', 1)[-1]}")
+    files.delete(written)
+
+
 
 
 
