@@ -110,10 +110,11 @@ static int u64vec_reserve(u64vec *v, Py_ssize_t need) {
     return 0;
 }
 
-/* Token hashes of one normalised str into `tokens`; returns the count or -1.
- * One loop per string kind (1, 2 or 4 bytes a code point) so the inner loop reads
- * characters directly instead of switching on the kind for each one. */
-#define HASH_TOKENS_LOOP(CHAR_T)                                                         \
+/* The tokens of `n` code points at `data` (of type CHAR_T), in order: for each, EMIT runs
+ * with `start` and `i` (its end) and `h` (FNV-1a over its code points) in scope. One loop
+ * per string kind (1, 2 or 4 bytes a code point) so the inner loop reads characters
+ * directly instead of switching on the kind for each one. */
+#define SCAN_TOKENS(CHAR_T, EMIT)                                                         \
     do {                                                                                 \
         const CHAR_T *p = (const CHAR_T *)data;                                          \
         Py_ssize_t i = 0;                                                                \
@@ -128,11 +129,16 @@ static int u64vec_reserve(u64vec *v, Py_ssize_t need) {
             } else {                                                                     \
                 while (i < n && class_of(p[i]) >= WORD) { h = (h ^ (uint64_t)p[i]) * FNV_PRIME; i++; } \
             }                                                                            \
-            if (tokens->len == tokens->cap && u64vec_reserve(tokens, tokens->len + 1) < 0) \
-                return -1;                                                               \
-            tokens->data[tokens->len++] = fmix64(h ^ (uint64_t)(i - start));             \
+            EMIT;                                                                        \
         }                                                                                \
     } while (0)
+
+/* Token hashes of one normalised str into `tokens`; returns the count or -1. */
+#define EMIT_TOKEN_HASH                                                                  \
+    if (tokens->len == tokens->cap && u64vec_reserve(tokens, tokens->len + 1) < 0)      \
+        return -1;                                                                       \
+    tokens->data[tokens->len++] = fmix64(h ^ (uint64_t)(i - start))
+#define HASH_TOKENS_LOOP(CHAR_T) SCAN_TOKENS(CHAR_T, EMIT_TOKEN_HASH)
 
 static Py_ssize_t hash_tokens(PyObject *text, u64vec *tokens) {
     const void *data = PyUnicode_DATA(text);
@@ -974,26 +980,13 @@ PyDoc_STRVAR(token_spans_doc,
 "Where each token of a normalised text stands in it: int32 start and end (exclusive)\n"
 "of token i at [2i] and [2i+1], the tokens being those the hashes are made of.");
 
-#define TOKEN_SPANS_LOOP(CHAR_T)                                                          \
-    do {                                                                                 \
-        const CHAR_T *p = (const CHAR_T *)data;                                          \
-        Py_ssize_t i = 0;                                                                \
-        while (i < n) {                                                                  \
-            uint8_t cls = class_of(p[i]);                                                \
-            if (cls == SEPARATOR) { i++; continue; }                                     \
-            Py_ssize_t start = i;                                                        \
-            if (cls == UNSPACED) {                                                       \
-                i++;                                                                     \
-                while (i < n && class_of(p[i]) == MARK) i++;                             \
-            } else {                                                                     \
-                while (i < n && class_of(p[i]) >= WORD) i++;                             \
-            }                                                                            \
-            if (u64vec_reserve(&spans, spans.len + 1) < 0) goto done;                   \
-            ((int32_t *)spans.data)[2 * spans.len] = (int32_t)start;                     \
-            ((int32_t *)spans.data)[2 * spans.len + 1] = (int32_t)i;                     \
-            spans.len++;                                                                 \
-        }                                                                                \
-    } while (0)
+#define EMIT_TOKEN_SPAN                                                                  \
+    (void)h;                                                                             \
+    if (u64vec_reserve(&spans, spans.len + 1) < 0) goto done;                            \
+    ((int32_t *)spans.data)[2 * spans.len] = (int32_t)start;                             \
+    ((int32_t *)spans.data)[2 * spans.len + 1] = (int32_t)i;                             \
+    spans.len++
+#define TOKEN_SPANS_LOOP(CHAR_T) SCAN_TOKENS(CHAR_T, EMIT_TOKEN_SPAN)
 
 static PyObject *py_token_spans(PyObject *self, PyObject *args) {
     PyObject *text;

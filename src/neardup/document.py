@@ -323,6 +323,22 @@ class RecordBatch:
     def __setstate__(self, state: tuple) -> None:
         self.items, self.ids, self.parsers, self.metas, self.block = state
 
+    def documents(self) -> tuple[list[Document], list[int],
+                                 list[tuple[int, str, str | None]]]:
+        """The records that parsed and their positions in the batch, and ``(position,
+        reason, id)`` of those that did not (what a stage's task sends back to be booked:
+        :meth:`neardup.intake.Intake.absorb`)."""
+        docs: list[Document] = []
+        positions: list[int] = []
+        failed: list[tuple[int, str, str | None]] = []
+        for i, record in self.parsed():
+            if isinstance(record, Rejected):
+                failed.append((i, record.reason, record.id))
+            else:
+                docs.append(record)
+                positions.append(i)
+        return docs, positions, failed
+
     def parsed(self) -> Iterator[tuple[int, Document | Rejected]]:
         """Each record's position in the batch and what it parses to (a record sent
         alone has its source known only to the sender: a rejection of one here carries a

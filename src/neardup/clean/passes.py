@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..document import Document, RawRecord, RecordBatch, Rejected
+from ..document import Document, RawRecord, RecordBatch
 from ..engine.base import Engine
 from ..intake import Intake, map_batches
 from .cleaner import REPEATED_LINE, Cleaner, CleanOptions
@@ -53,10 +53,8 @@ class CleanTask:
     def __call__(self, work: RecordBatch | tuple[list[int], RecordBatch]) -> CleanedBatch:
         positions, batch = work if isinstance(work, tuple) else (None, work)
         out = CleanedBatch([], [], [], [], [], [], [])
-        for i, doc in batch.parsed():
-            if isinstance(doc, Rejected):
-                out.failed.append((i, doc.reason, doc.id))
-                continue
+        docs, at, out.failed = batch.documents()
+        for i, doc in zip(at, docs):
             row = cleaned_row(self.cleaner, doc, self.learned,
                               None if positions is None else positions[i])
             place = len(out.ids)

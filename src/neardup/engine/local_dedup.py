@@ -82,15 +82,9 @@ class SketchTask:
     def __call__(self, batch: RecordBatch) -> SketchedBatch:
         if self._sketcher is None:
             self._sketcher = Sketcher(self.params)
-        texts: list[str] = []
-        ids: list[str] = []
-        failed: list[tuple[int, str, str | None]] = []
-        for i, doc in batch.parsed():
-            if isinstance(doc, Rejected):
-                failed.append((i, doc.reason, doc.id))
-                continue
-            texts.append(compared_text(doc, self.cleaner))
-            ids.append(doc.id)
+        docs, _, failed = batch.documents()
+        texts = [compared_text(doc, self.cleaner) for doc in docs]
+        ids = [doc.id for doc in docs]
         keys, ntokens, bands, sig_bytes, counts, payload = sketch_texts(
             self._sketcher, self.lsh, texts, self.keep_shingles)
         return SketchedBatch(keys, ntokens, bands, sig_bytes, counts,

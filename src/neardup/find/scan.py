@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import _sketch
 from ..align import spans_in_text
-from ..document import Document, RecordBatch, Rejected
+from ..document import RecordBatch
 from ..text import normalise
 from .table import QueryTable
 
@@ -84,13 +84,7 @@ class ScanTask:
         return {**self.__dict__, "_queries": None}
 
     def __call__(self, batch: RecordBatch) -> ScannedBatch:
-        docs: list[Document] = []
-        failed: list[tuple[int, str, str | None]] = []
-        for i, doc in batch.parsed():
-            if isinstance(doc, Rejected):
-                failed.append((i, doc.reason, doc.id))
-            else:
-                docs.append(doc)
+        docs, _, failed = batch.documents()
         if self._queries is None:
             self._queries = TokenCache(self.table.texts)
         ntokens, matches = find_in(self.table, [d.text for d in docs], self._queries)

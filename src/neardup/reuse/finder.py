@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..align import Passage, Span, Tokens, tokenize_with_offsets
-from ..document import Document, RawRecord, RecordBatch, Rejected
+from ..document import RawRecord, RecordBatch, Rejected
 from ..engine.base import (
     Engine,
     PayloadReader,
@@ -191,13 +191,7 @@ class IndexTask:
         if self._sketcher is None:
             # Only the shingle sets are used; one permutation keeps MinHash's cost nil.
             self._sketcher = Sketcher(SketchParams(self.ngram, num_perm=1))
-        docs: list[Document] = []
-        failed: list[tuple[int, str, str | None]] = []
-        for i, doc in batch.parsed():
-            if isinstance(doc, Rejected):
-                failed.append((i, doc.reason, doc.id))
-            else:
-                docs.append(doc)
+        docs, _, failed = batch.documents()
         sk = self._sketcher.sketch([d.text for d in docs], with_shingles=True)
         encoded = [d.text.encode("utf-8", "surrogatepass") for d in docs]
         ref = self.spill.append(np.frombuffer(b"".join(encoded), dtype=np.uint8))
