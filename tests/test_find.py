@@ -200,3 +200,37 @@ def test_find_refuses_queries_on_standard_input(tmp_path: Path) -> None:
                          input="", timeout=60)
     assert run.returncode == 1
     assert run.stderr.strip().count("\n") == 0 and "standard input" in run.stderr
+
+
+def test_false_candidates_from_a_shared_hash_prefix_never_reach_the_output() -> None:
+    """The table keeps a hash prefix, and the filter may pass anything: with a filter of
+    all ones and a table where every hash meets every query n-gram (as if all shared one
+    prefix), the checked passages are still exactly the real ones."""
+    import numpy as np
+
+    from neardup.find.scan import find_in
+    from neardup.find.table import QueryTable
+
+    class EveryRow(QueryTable):
+        def entries(self, found: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            total = int(self.first_rows[-1])
+            rows = np.tile(np.arange(total), len(found))
+            query = np.searchsorted(self.first_rows, rows, side="right") - 1
+            return np.repeat(np.arange(len(found)), total), query, rows - self.first_rows[query]
+
+    rng = random.Random(8)
+    sentences = contamination.sentences(LEE.read_text(encoding="utf-8").splitlines())
+    queries, docs = _texts_with_reuse(sentences, rng, docs=12, queries=8)
+    table = QueryTable.build(list(queries.values()), 13)
+    blind = EveryRow(**{**vars(table), "filter": np.full_like(
+        table.filter, np.iinfo(np.uint64).max)})
+    texts = list(docs.values())
+
+    def found(t: QueryTable) -> list[tuple]:
+        return [(m.doc, m.query, m.covered.tolist(), m.passages) for m in find_in(t, texts)[1]]
+
+    assert found(blind) == found(table)
+    pairs, _ = contamination.brute_force(queries, docs, 13)
+    qids, dids = list(queries), list(docs)
+    assert len(pairs) >= 5
+    assert {(qids[q], dids[d]) for d, q, _, _ in found(blind)} == set(pairs)

@@ -851,10 +851,12 @@ done:
     return result;
 }
 
-static inline int blocked_bloom_holds(const uint64_t *filter, uint64_t word_index,
-                                      uint64_t h) {
-    uint64_t word = filter[word_index];
-    return ((word >> (h & 63)) & 1) && ((word >> ((h >> 6) & 63)) & 1);
+/* The filter reads only the top 12 + log2_words bits of a hash: the word from the top
+ * log2_words, the two bits from the 12 below (the query table keeps no more of a hash). */
+static inline int blocked_bloom_holds(const uint64_t *filter, int log2_words, uint64_t h) {
+    uint64_t word = filter[log2_words ? h >> (64 - log2_words) : 0];
+    return ((word >> ((h >> (58 - log2_words)) & 63)) & 1) &&
+           ((word >> ((h >> (52 - log2_words)) & 63)) & 1);
 }
 
 /* One hit: text d, start token i, hash h. docs and starts hold two int32 a slot. */
@@ -875,7 +877,8 @@ PyDoc_STRVAR(ngram_hits_doc,
 "The shingles of normalised texts that pass a blocked Bloom filter, in text order: each\n"
 "ngram-token shingle's hash (as shingle_sequence() makes it), and the hash of every run\n"
 "of w tokens for each w < ngram set in the bitmask short_widths (bit w). A hash h passes\n"
-"when word filter[h >> (64 - log2_words)] (uint64) has bits h & 63 and (h >> 6) & 63 set.\n"
+"when word filter[h >> (64 - L)] (uint64, L = log2_words <= 52) has bits\n"
+"(h >> (58 - L)) & 63 and (h >> (52 - L)) & 63 set.\n"
 "Returns, as bytes: the text (int32) and start token (int32) of each passing run, its\n"
 "hash (uint64), and each text's token count (int64). Unlike shingle_sequence(), a text of\n"
 "fewer than ngram tokens has no ngram-token shingle.");
@@ -895,7 +898,7 @@ static PyObject *py_ngram_hits(PyObject *self, PyObject *args) {
     if (get_buffer(ofilter, &vf, 0, (Py_ssize_t)8 << log2_words, "filter") < 0) return NULL;
     const uint64_t *filter = (const uint64_t *)vf.buf;
     int shift = 64 - log2_words;
-#define passes(h) blocked_bloom_holds(filter, log2_words ? (h) >> shift : 0, (h))
+#define passes(h) blocked_bloom_holds(filter, log2_words, (h))
     uint64_t top = 1; /* P^(ngram-1) */
     for (int k = 1; k < ngram; k++) top *= SHINGLE_MULT;
     int n_short = 0;

@@ -11,9 +11,10 @@ Per batch (:class:`ScanTask`, run by an engine's workers):
    n-grams is ``r + n - 1`` tokens both texts hold in the same order, as long as the run
    can be (the n-gram after it differs);
 4. each passage is checked token by token: the tokens of both texts, as strings of their
-   normal forms (where the kernel's ``token_spans`` finds them), must be equal; one whose
-   tokens differ (two n-grams with one 64-bit hash) is dropped, so every reported passage
-   is a real token match. Its spans are reported in the texts as read
+   normal forms (where the kernel's ``token_spans`` finds them), must be equal; where they
+   differ (the table keeps a hash prefix, which two n-grams may share) each n-gram of the
+   run is checked alone and only those equal are kept, so every reported passage is a
+   real token match. Its spans are reported in the texts as read
    (:func:`neardup.align.spans_in_text`).
 
 A document's *overlap* with a query is the share of the query's n-gram positions that
@@ -104,23 +105,22 @@ def find_in(table: QueryTable, texts: list[str],
     doc = np.frombuffer(docs, dtype=np.int32)
     if not len(doc):
         return ntok, []
-    first, count = table.rows_of(np.frombuffer(hashes, dtype=np.uint64))
-    held = count > 0
-    if not held.any():
+    index, query, qpos = table.entries(np.frombuffer(hashes, dtype=np.uint64))
+    if not len(index):
         return ntok, []
-    doc, dpos, first, count = (doc[held].astype(np.int64),
-                               np.frombuffer(starts, dtype=np.int32)[held].astype(np.int64),
-                               first[held], count[held])
-    # One row per (document n-gram, query n-gram) with one hash.
-    rows = np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())
-    doc, dpos = np.repeat(doc, count), np.repeat(dpos, count)
-    query = table.queries[rows].astype(np.int64)
-    qpos = table.positions[rows].astype(np.int64)
+    # One row per (document n-gram, query n-gram) with one hash prefix.
+    doc = doc[index].astype(np.int64)
+    dpos = np.frombuffer(starts, dtype=np.int32)[index].astype(np.int64)
     diag = dpos - qpos
     order = np.lexsort((qpos, diag, query, doc))
     doc, query, qpos, diag = doc[order], query[order], qpos[order], diag[order]
-    brk = np.r_[True, (doc[1:] != doc[:-1]) | (query[1:] != query[:-1])
-                | (diag[1:] != diag[:-1]) | (qpos[1:] != qpos[:-1] + 1)]
+    same_place = (doc[1:] == doc[:-1]) & (query[1:] == query[:-1]) & (diag[1:] == diag[:-1])
+    if (same_place & (qpos[1:] == qpos[:-1])).any():  # two hashes of one prefix at a place
+        keep = np.r_[True, ~(same_place & (qpos[1:] == qpos[:-1]))]
+        doc, query, qpos, diag = doc[keep], query[keep], qpos[keep], diag[keep]
+        same_place = (doc[1:] == doc[:-1]) & (query[1:] == query[:-1]) & (diag[1:] ==
+                                                                         diag[:-1])
+    brk = np.r_[True, ~same_place | (qpos[1:] != qpos[:-1] + 1)]
     heads = np.flatnonzero(brk)
     lengths = np.diff(np.r_[heads, len(doc)])
     if queries is None:
@@ -167,6 +167,25 @@ class TokenCache:
         return found
 
 
+def _real_runs(qt: TokenizedText, dt: TokenizedText, qs: int, ds: int, run: int,
+               width: int) -> list[tuple[int, int]]:
+    """The n-grams of a run (``run`` consecutive positions from ``qs`` in the query, ``ds``
+    in the document) whose tokens really are equal, as ``(query position, n-grams)``
+    runs: the whole run, as nearly always; else each n-gram checked alone (a hash prefix
+    two n-grams share put a false one in the run)."""
+    if qt.same_tokens(qs, dt, ds, run + width - 1):
+        return [(qs, run)]
+    out: list[tuple[int, int]] = []
+    for k in range(run):
+        if not qt.same_tokens(qs + k, dt, ds + k, width):
+            continue
+        if out and out[-1][0] + out[-1][1] == qs + k:
+            out[-1] = (out[-1][0], out[-1][1] + 1)
+        else:
+            out.append((qs + k, 1))
+    return out
+
+
 def _checked(table: QueryTable, texts: list[str], norms: list[str], queries: TokenCache,
              doc: np.ndarray, query: np.ndarray, qstart: np.ndarray, diag: np.ndarray,
              runs: np.ndarray) -> list[DocumentMatch]:
@@ -180,17 +199,16 @@ def _checked(table: QueryTable, texts: list[str], norms: list[str], queries: Tok
         if d not in doc_tokens:
             doc_tokens[d] = TokenizedText(texts[d], norms[d])
         dt, qt = doc_tokens[d], queries[q]
-        n = r + int(widths[q]) - 1
-        ds = qs + dg
-        if not qt.same_tokens(qs, dt, ds, n):
-            continue  # two n-grams with one hash: not a match
-        passage = FoundPassage((int(qt.read[qs, 0]), int(qt.read[qs + n - 1, 1])),
-                               (int(dt.read[ds, 0]), int(dt.read[ds + n - 1, 1])), n)
-        if current is None or (current.doc, current.query) != (d, q):
-            current = DocumentMatch(d, q, np.empty(0, np.int64), [])
-            matches.append(current)
-        current.passages.append(passage)
-        current.covered = np.union1d(current.covered, np.arange(qs, qs + r))
+        for start, count in _real_runs(qt, dt, qs, qs + dg, r, int(widths[q])):
+            n = count + int(widths[q]) - 1
+            ds = start + dg
+            passage = FoundPassage((int(qt.read[start, 0]), int(qt.read[start + n - 1, 1])),
+                                   (int(dt.read[ds, 0]), int(dt.read[ds + n - 1, 1])), n)
+            if current is None or (current.doc, current.query) != (d, q):
+                current = DocumentMatch(d, q, np.empty(0, np.int64), [])
+                matches.append(current)
+            current.passages.append(passage)
+            current.covered = np.union1d(current.covered, np.arange(start, start + count))
     ngrams = table.ngrams
     for m in matches:
         m.passages.sort(key=lambda p: (p.query, p.doc))

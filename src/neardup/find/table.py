@@ -5,14 +5,17 @@ tokens ``i`` to ``i + n - 1``), or, when ``t < n``, one: the whole query, which 
 matches only as a whole. The tokens are the README's (:mod:`neardup.text`), so scripts
 written without spaces count a character (with its marks) as a token.
 
-What is kept, per query n-gram position: its 64-bit hash (the hash of
-:func:`neardup.sketch.shingle_sequence`), its query's number and its position, sorted by
-hash: **16 bytes**. In front of it, a blocked Bloom filter of the distinct hashes, at
-least 16 bits each (two bits set in one 64-bit word chosen by the hash's top bits), so the
-scan asks the sorted table only about the corpus n-grams that pass: a corpus n-gram that
-is no query's passes with probability about ``(1 - exp(-2 / 16))**2``, 1.4%, at full load
-(less below it). Nothing decides on the filter or on a hash alone: every match is checked
-token by token before it is reported (:mod:`neardup.find.scan`).
+What is kept, per query n-gram: **8 bytes**, one ``uint64`` *key*: the top ``64 - b`` bits
+of the n-gram's hash (:func:`neardup.sketch.shingle_sequence`), then ``b`` bits giving its
+*row*, its place among all the queries' positions end to end (``b`` the bits ``rows - 1``
+needs). The keys are sorted, so the rows of one hash prefix stand together; a row's query
+and position come from the queries' first rows (8 bytes a query). In front, a blocked
+Bloom filter of the prefixes, at least 16 bits each (two bits in one 64-bit word, all read
+from the prefix): a corpus n-gram that is no query's passes with probability about
+``(1 - exp(-2 / 16))**2``, 1.4%, at full load, and then meets a key of its prefix with
+probability ``rows / 2**(64 - b)`` (below 0.1% up to 100 million rows). Neither decides:
+every match is checked token by token before it is reported (:mod:`neardup.find.scan`),
+so a truncated hash costs a check, never a false match.
 """
 
 from __future__ import annotations
@@ -24,21 +27,22 @@ import numpy as np
 from ..sketch import shingle_sequence
 from ..text import tokens
 
-#: Filter bits per distinct query n-gram, at least (a power of two of words is used).
+#: Filter bits per query n-gram, at least (a power of two of words is used).
 FILTER_BITS_PER_KEY = 16
-TABLE_BYTES_PER_NGRAM = 16  # hash 8, query 4, position 4
+TABLE_BYTES_PER_NGRAM = 8
+_CHUNK = 1 << 22  # rows handled at once while building: bounds the build's extra memory
 
 
 @dataclass
 class QueryTable:
-    """The n-grams of ``len(texts)`` queries, sorted by hash, and their filter."""
+    """The n-grams of ``len(texts)`` queries as sorted keys, and their filter."""
 
     ngram: int
     texts: list[str]  #: each query's text as read (passages are offsets into it)
     ntokens: np.ndarray  #: (queries,) int64: tokens per query
-    hashes: np.ndarray  #: (rows,) uint64, sorted: one row per query n-gram position
-    queries: np.ndarray  #: (rows,) uint32: the row's query
-    positions: np.ndarray  #: (rows,) uint32: the row's position in its query
+    first_rows: np.ndarray  #: (queries + 1,) int64: each query's first row; then all rows
+    keys: np.ndarray  #: (rows,) uint64, sorted: hash prefix, then row
+    row_bits: int
     filter: np.ndarray  #: (2**log2_words,) uint64: the blocked Bloom filter
     log2_words: int
     short_widths: int  #: bit ``w`` set when some query has ``w < ngram`` tokens
@@ -48,25 +52,33 @@ class QueryTable:
         """The table of ``texts`` (each with at least one token)."""
         if ngram < 1 or ngram > 63:
             raise ValueError(f"ngram must be 1 to 63, got {ngram}")
-        sequences = [shingle_sequence(t, ngram) for t in texts]
-        counts = np.array([len(s) for s in sequences], dtype=np.int64)
-        if len(texts) and not counts.all():
-            raise ValueError(f"query {int(np.argmin(counts))} has no words to find")
+        parts, counts = [], []
+        for start in range(0, len(texts), 65536):  # a few arrays, not one a query
+            sequences = [shingle_sequence(t, ngram) for t in texts[start:start + 65536]]
+            counts += [len(s) for s in sequences]
+            parts.append(np.concatenate(sequences))
+        count = np.array(counts, dtype=np.int64)
+        if len(texts) and not count.all():
+            raise ValueError(f"query {int(np.argmin(count))} has no words to find")
+        keys = np.concatenate(parts) if parts else np.empty(0, np.uint64)
+        del parts
         ntokens = np.array([len(tokens(t)) if c == 1 else c + ngram - 1
-                            for t, c in zip(texts, counts.tolist())], dtype=np.int64)
+                            for t, c in zip(texts, counts)], dtype=np.int64)
         short_widths = 0
         for width in np.unique(ntokens[ntokens < ngram]).tolist():
             short_widths |= 1 << width
-        hashes = np.concatenate(sequences) if sequences else np.empty(0, np.uint64)
-        queries = np.repeat(np.arange(len(texts), dtype=np.uint32), counts)
-        starts = np.repeat(np.cumsum(counts) - counts, counts)
-        positions = (np.arange(len(hashes), dtype=np.int64) - starts).astype(np.uint32)
-        order = np.argsort(hashes, kind="stable")  # ties stay in query, position order
-        hashes, queries, positions = hashes[order], queries[order], positions[order]
-        del order
-        words, log2_words = bloom_filter(hashes)
-        return cls(ngram, list(texts), ntokens, hashes, queries, positions, words, log2_words,
-                   short_widths)
+        row_bits = max(1, (len(keys) - 1).bit_length())
+        if row_bits > 40:
+            raise ValueError(f"{len(keys):,} query n-grams: the table holds at most 2**40")
+        prefix = ~np.uint64((1 << row_bits) - 1)
+        for at in range(0, len(keys), _CHUNK):  # in place: hash prefix, then row
+            part = keys[at:at + _CHUNK]
+            part &= prefix
+            part |= np.arange(at, at + len(part), dtype=np.uint64)
+        keys.sort()
+        words, log2_words = bloom_filter(keys, row_bits)
+        return cls(ngram, list(texts), ntokens, np.r_[0, np.cumsum(count)], keys, row_bits,
+                   words, log2_words, short_widths)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -74,7 +86,7 @@ class QueryTable:
     @property
     def ngrams(self) -> np.ndarray:
         """(queries,) int64: n-gram positions per query (1 for a query shorter than n)."""
-        return np.maximum(self.ntokens - self.ngram + 1, 1)
+        return np.diff(self.first_rows)
 
     @property
     def widths(self) -> np.ndarray:
@@ -84,40 +96,48 @@ class QueryTable:
     @property
     def nbytes(self) -> int:
         """Bytes the table holds besides the query texts."""
-        return sum(a.nbytes for a in (self.ntokens, self.hashes, self.queries,
-                                      self.positions, self.filter))
+        return sum(a.nbytes for a in (self.ntokens, self.first_rows, self.keys, self.filter))
 
-    def rows_of(self, found: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For hashes ``found`` (uint64), each one's first row in the table and its number
-        of rows (0 for a hash no query holds)."""
-        hashes, end = self.hashes, len(self.hashes)
-        first = np.searchsorted(hashes, found)
+    def entries(self, found: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For hashes ``found`` (uint64): which of them some query n-gram may have (its
+        prefix's), and for each such one ``(index into found, query, position)``, as
+        int64 arrays."""
+        keys, end = self.keys, len(self.keys)
+        prefix = found & ~np.uint64((1 << self.row_bits) - 1)
+        first = np.searchsorted(keys, prefix)
         count = np.zeros(len(found), dtype=np.int64)
-        # Most hashes hold one row: step past equal rows instead of a second search.
+        # Most prefixes hold one row: step past equal ones instead of a second search.
         active = np.flatnonzero(first < end)
         while len(active):
             at = first[active] + count[active]
-            active = active[(at < end) & (hashes[np.minimum(at, end - 1)] == found[active])]
+            active = active[(at < end) & ((keys[np.minimum(at, end - 1)] & ~np.uint64(
+                (1 << self.row_bits) - 1)) == prefix[active])]
             count[active] += 1
-        return first, count
+        held = np.flatnonzero(count)
+        index = np.repeat(held, count[held])
+        at = np.repeat(first[held] - np.cumsum(count[held]) + count[held], count[held]) \
+            + np.arange(int(count.sum()))
+        rows = (keys[at] & np.uint64((1 << self.row_bits) - 1)).astype(np.int64)
+        query = np.searchsorted(self.first_rows, rows, side="right") - 1
+        return index, query, rows - self.first_rows[query]
 
 
-def bloom_filter(sorted_hashes: np.ndarray) -> tuple[np.ndarray, int]:
-    """The blocked Bloom filter of sorted 64-bit hashes: ``2**k`` words, ``k`` the least
-    giving each distinct hash :data:`FILTER_BITS_PER_KEY` bits; hash ``h`` sets bits
-    ``h & 63`` and ``(h >> 6) & 63`` of word ``h >> (64 - k)``."""
-    distinct = np.unique(sorted_hashes) if len(sorted_hashes) else sorted_hashes
-    need_words = max(1, -(-len(distinct) * FILTER_BITS_PER_KEY // 64))
-    log2_words = int(need_words - 1).bit_length()
+def bloom_filter(keys: np.ndarray, row_bits: int) -> tuple[np.ndarray, int]:
+    """The blocked Bloom filter of the hash prefixes of sorted ``keys``: ``2**L`` words,
+    ``L`` the least giving each key :data:`FILTER_BITS_PER_KEY` bits (at most what the
+    prefix can address); hash ``h`` sets bits ``(h >> (58 - L)) & 63`` and
+    ``(h >> (52 - L)) & 63`` of word ``h >> (64 - L)``."""
+    need_words = max(1, -(-len(keys) * FILTER_BITS_PER_KEY // 64))
+    log2_words = min(int(need_words - 1).bit_length(), max(0, 64 - row_bits - 12), 40)
     words = np.zeros(1 << log2_words, dtype=np.uint64)
-    if not len(distinct):
-        return words, log2_words
-    one = np.uint64(1)
-    bits = (one << (distinct & np.uint64(63))) | (one << ((distinct >> np.uint64(6))
-                                                          & np.uint64(63)))
-    word = (distinct >> np.uint64(64 - log2_words) if log2_words
-            else np.zeros(len(distinct), dtype=np.uint64)).astype(np.int64)
-    # The hashes are sorted, so their words are too: OR each run of one word at once.
-    heads = np.flatnonzero(np.r_[True, word[1:] != word[:-1]])
-    words[word[heads]] = np.bitwise_or.reduceat(bits, heads)
+    one, six = np.uint64(1), np.uint64(63)
+    for at in range(0, len(keys), _CHUNK):
+        h = keys[at:at + _CHUNK]
+        word = (h >> np.uint64(64 - log2_words) if log2_words
+                else np.zeros(len(h), dtype=np.uint64)).astype(np.int64)
+        bits = ((one << ((h >> np.uint64(58 - log2_words)) & six))
+                | (one << ((h >> np.uint64(52 - log2_words)) & six)))
+        # The keys are sorted, so their words are too: OR each run of one word at once.
+        heads = np.flatnonzero(np.r_[True, word[1:] != word[:-1]])
+        words[word[heads]] |= np.bitwise_or.reduceat(bits, heads)
     return words, log2_words
