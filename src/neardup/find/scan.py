@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import _sketch
 from ..align import spans_in_text
-from ..document import RecordBatch
+from ..document import Document, RecordBatch
 from ..text import normalise
 from .table import QueryTable
 
@@ -74,6 +74,12 @@ class ScannedBatch:
     metas: dict[int, dict[str, Any]]  #: site and date of the documents that matched
 
 
+def reported_meta(doc: Document) -> dict[str, Any]:
+    """What a match line says of its document beside its id: its site and date, where the
+    corpus has them."""
+    return {key: doc.meta[key] for key in ("site", "date") if key in doc.meta}
+
+
 class ScanTask:
     """Per batch of records: parse, find the table's n-grams, check the passages."""
 
@@ -89,8 +95,7 @@ class ScanTask:
         if self._queries is None:
             self._queries = TokenCache(self.table.texts)
         ntokens, matches = find_in(self.table, [d.text for d in docs], self._queries)
-        metas = {m.doc: {k: docs[m.doc].meta[k] for k in ("site", "date")
-                         if k in docs[m.doc].meta} for m in matches}
+        metas = {m.doc: reported_meta(docs[m.doc]) for m in matches}
         return ScannedBatch([d.id for d in docs], failed, ntokens, matches, metas)
 
 

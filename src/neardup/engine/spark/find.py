@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from ...document import Document, Rejected
 from ...find.finder import Finder, FindResult, Match, Removal, removal
-from ...find.scan import TokenCache, find_in
+from ...find.scan import TokenCache, find_in, reported_meta
 from ...io.readers import ReadOptions
 from ...io.writers import jsonl_line
 from . import outputs
@@ -101,9 +101,7 @@ class FindPartition:
                             "query": m.query, "overlap": m.overlap,
                             "covered": m.covered.tolist(), "longest": m.longest,
                             "line": jsonl_line(Match(ids[m.query], doc.id, m.overlap,
-                                                     m.passages, {key: doc.meta[key] for key
-                                                                  in ("site", "date")
-                                                                  if key in doc.meta}
+                                                     m.passages, reported_meta(doc)
                                                      ).to_dict())[:-1]}
                             for m in matches] if doc is not None else None),
                         ("removed_by", removing and removing.query),
