@@ -5,9 +5,14 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test install browser java redis bench clean
 
+# The demo installs neardup alone; the tests add their extras (Spark, Playwright, ...).
 $(BIN)/neardup: pyproject.toml setup.py src/neardup/_sketch.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-extras: $(BIN)/neardup
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
@@ -58,7 +63,7 @@ redis:
 
 # Two test processes: most of a Spark test's time is the JVM waiting on itself, and the
 # standalone cluster's module stays in one process (its xdist_group).
-test: install browser java
+test: $(VENV)/.test-extras browser java
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
