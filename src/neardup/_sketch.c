@@ -897,21 +897,20 @@ static PyObject *py_ngram_hits(PyObject *self, PyObject *args) {
     Py_buffer vf;
     if (get_buffer(ofilter, &vf, 0, (Py_ssize_t)8 << log2_words, "filter") < 0) return NULL;
     const uint64_t *filter = (const uint64_t *)vf.buf;
-    int shift = 64 - log2_words;
 #define passes(h) blocked_bloom_holds(filter, log2_words, (h))
-    uint64_t top = 1; /* P^(ngram-1) */
-    for (int k = 1; k < ngram; k++) top *= SHINGLE_MULT;
-    int n_short = 0;
-    Py_ssize_t short_width[64];
-    uint64_t short_top[64]; /* P^(w-1) */
-    for (int w = 1; w < ngram; w++) {
-        if (!((short_widths >> w) & 1)) continue;
-        short_width[n_short] = w;
-        short_top[n_short] = 1;
-        for (int k = 1; k < w; k++) short_top[n_short] *= SHINGLE_MULT;
-        n_short++;
+    /* The widths hashed: each shorter one asked for (queries shorter than ngram), then
+     * ngram; and for each, P^(w-1). */
+    int n_widths = 0;
+    Py_ssize_t width[64];
+    uint64_t top[64];
+    for (int w = 1; w <= ngram; w++) {
+        if (w < ngram && !((short_widths >> w) & 1)) continue;
+        width[n_widths] = w;
+        top[n_widths] = 1;
+        for (int k = 1; k < w; k++) top[n_widths] *= SHINGLE_MULT;
+        n_widths++;
     }
-    u64vec tokens = {0}, docs = {0}, starts = {0}, hashes = {0}, window = {0};
+    u64vec tokens = {0}, docs = {0}, starts = {0}, hashes = {0};
     PyObject *result = NULL, *ntok = NULL;
     Py_ssize_t n = PyList_GET_SIZE(texts);
     ntok = PyBytes_FromStringAndSize(NULL, n * 8);
@@ -927,37 +926,18 @@ static PyObject *py_ngram_hits(PyObject *self, PyObject *args) {
         if (nt < 0) goto done;
         counts[d] = nt;
         const uint64_t *t = tokens.data;
-        /* The ngram-token polynomial rolls: s' = (s - t_i P^(n-1)) P + t_(i+n), exact mod
-         * 2^64, so each start costs one step, not n; so do the shorter widths asked for
-         * (queries shorter than ngram). */
-        uint64_t s = 0;
-        for (Py_ssize_t k = 0; k < ngram - 1 && k < nt; k++) s = s * SHINGLE_MULT + t[k];
-        for (int j = 0; j < n_short; j++) {  /* each shorter width rolls the same way */
-            Py_ssize_t w = short_width[j];
+        /* The w-token polynomial rolls: s' = (s - t_i P^(w-1)) P + t_(i+w), exact mod 2^64,
+         * so each start costs one step, not w. */
+        for (int j = 0; j < n_widths; j++) {
+            Py_ssize_t w = width[j];
             uint64_t r = 0;
             for (Py_ssize_t k = 0; k < w - 1 && k < nt; k++) r = r * SHINGLE_MULT + t[k];
             for (Py_ssize_t i = 0; i + w <= nt; i++) {
-                if (i) r = (r - t[i - 1] * short_top[j]) * SHINGLE_MULT + t[i + w - 1];
+                if (i) r = (r - t[i - 1] * top[j]) * SHINGLE_MULT + t[i + w - 1];
                 else r = r * SHINGLE_MULT + t[w - 1];
                 uint64_t h = fmix64(r);
                 if (passes(h) && add_hit(&docs, &starts, &hashes, d, i, h) < 0) goto done;
             }
-        }
-        /* Full-width shingles in two passes: hash them all, asking for each one's filter
-         * word ahead, then test them, by when the words have come (the filter of a few
-         * hundred thousand queries is larger than a core's own cache). */
-        Py_ssize_t count = nt >= ngram ? nt - ngram + 1 : 0;
-        if (u64vec_reserve(&window, count) < 0) goto done;
-        for (Py_ssize_t i = 0; i < count; i++) {
-            if (i) s = (s - t[i - 1] * top) * SHINGLE_MULT + t[i + ngram - 1];
-            else s = s * SHINGLE_MULT + t[ngram - 1];
-            uint64_t h = fmix64(s);
-            window.data[i] = h;
-            __builtin_prefetch(&filter[log2_words ? h >> shift : 0]);
-        }
-        for (Py_ssize_t i = 0; i < count; i++) {
-            uint64_t h = window.data[i];
-            if (passes(h) && add_hit(&docs, &starts, &hashes, d, i, h) < 0) goto done;
         }
     }
     /* (A NULL buffer would come back as None: give "" when nothing passed.) */
@@ -972,7 +952,6 @@ done:
     PyMem_Free(docs.data);
     PyMem_Free(starts.data);
     PyMem_Free(hashes.data);
-    PyMem_Free(window.data);
     return result;
 #undef passes
 }
