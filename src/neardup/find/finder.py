@@ -142,7 +142,7 @@ class Finder:
     """Takes the queries, then streams the corpus through the engine.
 
     >>> finder = Finder(FindOptions(), LocalEngine(2))
-    >>> finder.set_queries(query_records)           # Document / Rejected / Unparsed
+    >>> finder.set_queries(query_records)           # parsed: Document / Rejected
     >>> finder.scan(corpus_records, sink=print)     # each Match, in reading order
     >>> result = finder.finish()
     """
@@ -156,7 +156,6 @@ class Finder:
         self._query_ids: list[str] = []
         self._query_sources: list[str] = []
         self._covered = np.zeros(0, dtype=bool)
-        self._offsets = np.zeros(1, dtype=np.int64)
         self._longest = np.zeros(0, dtype=np.int64)
         self._documents = np.zeros(0, dtype=np.int64)
         self._kept = bytearray()
@@ -180,9 +179,7 @@ class Finder:
                 self._query_ids.append(item.id)
                 self._query_sources.append(item.source.path if item.source else "<memory>")
         self.table = QueryTable.build(texts, self.options.ngram)
-        ngrams = self.table.ngrams
-        self._offsets = np.r_[0, np.cumsum(ngrams)]
-        self._covered = np.zeros(int(self._offsets[-1]), dtype=bool)
+        self._covered = np.zeros(int(self.table.first_rows[-1]), dtype=bool)
         self._longest = np.zeros(len(texts), dtype=np.int64)
         self._documents = np.zeros(len(texts), dtype=np.int64)
 
@@ -198,7 +195,7 @@ class Finder:
             self._kept += (~rejected).astype(np.uint8).tobytes()
             used = [m for m in scanned.matches if not rejected[m.doc]]
             for m in used:
-                self._covered[self._offsets[m.query] + m.covered] = True
+                self._covered[self.table.first_rows[m.query] + m.covered] = True
                 self._longest[m.query] = max(self._longest[m.query], m.longest)
                 self._documents[m.query] += 1
                 if sink is not None:
@@ -222,7 +219,8 @@ class Finder:
     def finish(self) -> FindResult:
         """The result of the queries over the corpus scanned."""
         ngrams = self.table.ngrams
-        found = np.add.reduceat(self._covered, self._offsets[:-1]) if len(ngrams) else ngrams
+        found = (np.add.reduceat(self._covered, self.table.first_rows[:-1]) if len(ngrams)
+                 else ngrams)
         result = self.result(found, self._longest, self._documents,
                              self.intake.documents_read, len(self.intake.rejected),
                              self._matched, self._matches, len(self._removals),

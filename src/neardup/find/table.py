@@ -29,7 +29,6 @@ from ..text import tokens
 
 #: Filter bits per query n-gram, at least (a power of two of words is used).
 FILTER_BITS_PER_KEY = 16
-TABLE_BYTES_PER_NGRAM = 8
 _CHUNK = 1 << 22  # rows handled at once while building: bounds the build's extra memory
 
 
