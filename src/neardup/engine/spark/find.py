@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 
 from ...document import Document, Rejected
-from ...find.finder import Finder, FindResult, Match, Removal, removal
+from ...find.finder import Finder, FindOptions, FindResult, Match, Removal, removal
 from ...find.scan import TokenCache, find_in, reported_meta
 from ...io.readers import ReadOptions
 from ...io.writers import jsonl_line
@@ -68,9 +68,8 @@ class FindPartition:
               "removed_by int, removed_overlap double")
 
     def __init__(self, files: dict[str, int], read: ReadOptions, queries: Any,
-                 finder: Finder) -> None:
-        self.files, self.read, self.queries = files, read, queries
-        self.options = finder.options
+                 options: FindOptions) -> None:
+        self.files, self.read, self.queries, self.options = files, read, queries, options
 
     def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
         table, ids = self.queries.value
@@ -148,7 +147,7 @@ class SparkFind:
         finder = self.finder
         queries = spark.sparkContext.broadcast((finder.table, finder.query_ids))
         task = FindPartition({file_key(f.uri): i for i, f in enumerate(run.files)}, self.read,
-                             queries, finder)
+                             queries, finder.options)
         shown.step = "scanning"
         scanned = union([frame.mapInArrow(task, FindPartition.SCHEMA)
                          for frame in read_inputs(spark, run.files, self.read)])
