@@ -5,6 +5,8 @@ person sees in Chromium."""
 from __future__ import annotations
 
 import json
+import os
+import re
 import socket
 import subprocess
 import sys
@@ -33,13 +35,14 @@ def _free_port() -> int:
 class Server:
     """`neardup serve INDEX` in a subprocess, stopped at the end; its stderr kept."""
 
-    def __init__(self, index: Path, *args: str) -> None:
+    def __init__(self, index: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = index.parent / f"serve-{self.port}.log"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "neardup", "serve", str(index), "--port", str(self.port),
-             *args], stdout=subprocess.DEVNULL, stderr=open(self.log, "wb"))
+             *args], stdout=subprocess.DEVNULL, stderr=open(self.log, "wb"),
+            env={**os.environ, **(env or {})})
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # bounded: 30 s, 0.1 s apart
             try:
@@ -202,8 +205,69 @@ def test_a_token_guards_every_request(corpus: list[tuple[str, str]], tmp_path: P
         ok = httpx.get(f"{server.url}/v1/stats", headers={"authorization": "Bearer s3cret"})
         assert ok.status_code == 200 and ok.json()["documents"] == 20
         assert httpx.get(f"{server.url}/healthz").status_code == 200
+        schema = httpx.get(f"{server.url}/openapi.json",
+                           headers={"authorization": "Bearer s3cret"}).json()
+        assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+        assert schema["paths"]["/v1/stats"]["get"]["security"] == [{"bearer": []}]
+        assert "security" not in schema["paths"]["/healthz"]["get"]
     finally:
         server.stop()
+
+
+def test_a_failed_commit_is_logged_and_the_writer_goes_on(corpus: list[tuple[str, str]],
+                                                         tmp_path: Path) -> None:
+    """The commit of one addition raises (a named test hook): that request gets a 500
+    in one line, the server logs the cause in one line, nothing of it is stored, and the
+    next addition is committed."""
+    index = tmp_path / "faulty.ndx"
+    with Index.create(index) as ix:
+        ix.add(corpus[:20])
+    marker = tmp_path / "fault-hit"
+    server = Server(index, env={"NEARDUP_FAULT": "serve-commit:raise",
+                                "NEARDUP_FAULT_MARKER": str(marker)})
+    try:
+        (first_id, first), (second_id, second) = corpus[20], corpus[21]
+        failed = httpx.post(f"{server.url}/v1/documents", timeout=30,
+                            json={"documents": [{"id": first_id, "text": first}]})
+        assert marker.read_text().startswith("serve-commit raise ")  # the window was hit
+        assert failed.status_code == 500
+        assert failed.json() == {"detail": "internal error: InjectedFault: fault injected at "
+                                           "serve-commit"}
+        assert httpx.get(f"{server.url}/v1/documents/{first_id}").status_code == 404
+        ok = httpx.post(f"{server.url}/v1/documents", timeout=30,
+                        json={"documents": [{"id": second_id, "text": second}]})
+        assert ok.status_code == 200 and ok.json()["added"] == 1
+        assert httpx.get(f"{server.url}/v1/documents/{second_id}").json()["text"] == second
+    finally:
+        log = server.stop()
+    errors = [line for line in log.splitlines() if line.startswith("ERROR")]
+    assert len(errors) == 1 and "Traceback" not in log, log
+    assert errors[0].startswith("ERROR:    POST /v1/documents answered 500: InjectedFault: "
+                                "fault injected at serve-commit (raised at faults.py:")
+
+
+def test_schemathesis_finds_nothing_the_schema_does_not_say(
+        corpus: list[tuple[str, str]], tmp_path: Path) -> None:
+    """A third-party fuzzer, schemathesis, generates requests from `/openapi.json` and
+    checks every answer against it (statuses, bodies, headers, required fields, links
+    between operations), bounded: 25 examples an operation, one seed, 5 minutes at most."""
+    index = tmp_path / "fuzzed.ndx"
+    with Index.create(index) as ix:
+        ix.add(corpus[:200])
+    server = Server(index)
+    try:
+        run = subprocess.run(
+            [str(Path(sys.executable).parent / "schemathesis"), "--no-color", "run",
+             f"{server.url}/openapi.json", "--checks", "all", "--max-examples", "25",
+             "--seed", "23", "--report-dir", str(tmp_path / "report")],
+            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    finally:
+        log = server.stop()
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert "No issues found" in run.stdout
+    for phase in ("Coverage", "Fuzzing", "Stateful"):
+        assert re.search(rf"✅\s+{phase}", run.stdout), run.stdout[-2000:]
+    assert "Traceback" not in log and "ERROR" not in log
 
 
 def test_serving_beyond_loopback_needs_a_token(tmp_path: Path) -> None:

@@ -6,12 +6,18 @@ then the first process to reach it (``NEARDUP_FAULT_MARKER`` is created once, an
 the process killed, so a test can assert the window was hit) does ACTION:
 
 - ``kill-executor``: SIGKILL the Spark executor this Python worker serves (its JVM).
+- ``kill``: SIGKILL this process.
+- ``raise``: raise :class:`InjectedFault` here (an unexpected error where one can occur).
 """
 
 from __future__ import annotations
 
 import os
 import signal
+
+
+class InjectedFault(RuntimeError):
+    """The error the ``raise`` action raises."""
 
 
 def at(point: str) -> None:
@@ -27,6 +33,8 @@ def at(point: str) -> None:
     target = _executor_pid() if action == "kill-executor" else os.getpid()
     os.write(fd, f"{point} {action} {target}\n".encode())
     os.close(fd)
+    if action == "raise":
+        raise InjectedFault(f"fault injected at {point}")
     os.kill(target, signal.SIGKILL)
 
 

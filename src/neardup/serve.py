@@ -5,37 +5,49 @@
   [{"id", "jaccard"}, ...]}`` for a text, ``{"results": [{"id", "matches"}, ...]}`` for
   documents. Nothing is added.
 - ``POST /v1/documents``: ``{"documents": [{"id", "text"}, ...]}``. Adds them, and answers
-  as ``neardup index add`` prints: ``{"pairs", "added", "known", "rejected"}``. Additions are
-  serialised: one writer, and requests waiting together are committed in one transaction.
+  as ``neardup index add`` prints, with the ids now held: ``{"pairs", "ids", "added",
+  "known", "rejected"}``. Additions are serialised: one writer, and requests waiting
+  together are committed in one transaction.
 - ``GET`` / ``DELETE /v1/documents/{id}``: a stored document (its text), or its removal.
 - ``GET /v1/stats``, ``GET /healthz``, the OpenAPI schema at ``/openapi.json``, and at
   ``/`` a page to paste a text or drop a file and see what the index knows like it.
 
 Queries run in each server process as they come, with the process's own read-only
-connection; ``workers`` processes answer at once. Malformed
-JSON gets 422, a body over ``max_body`` bytes 413, an unknown id 404; an unexpected error is
-a 500 with a one-line message, never a traceback, and the server goes on. With a token,
-every request but ``/healthz`` needs ``Authorization: Bearer TOKEN``.
+connection; ``workers`` processes answer at once. Every error is ``{"detail": "one
+line"}``, and every status is in the schema (:mod:`neardup.serve_models`): a body that is
+not JSON gets 400, one that breaks the schema 422, one over ``max_body`` bytes 413, an
+unknown id 404. An unexpected error is a 500, logged with its cause in one line, never a
+traceback, and the server goes on. With a token, every request but ``/healthz`` needs
+``Authorization: Bearer TOKEN``.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI reads the request models from the
-# endpoints' annotations at run time, and they are defined inside create_app.
+# endpoints' annotations at run time, and they are imported inside create_app (pydantic
+# comes with the [serve] extra; the rest of this module does without it).
 import asyncio
 import hmac
 import ipaddress
 import json
+import logging
 import os
 import threading
+import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from . import faults
 from .align import explain as explain_texts
 from .document import Document, Source
 from .errors import NeardupError
 from .index import Index, IndexAdded, Match
+
+#: uvicorn's own error log, so that a request's failure reads like the server's others.
+_log = logging.getLogger("uvicorn.error")
 
 #: The largest request body accepted unless told otherwise.
 DEFAULT_MAX_BODY = 16 << 20
@@ -61,30 +73,53 @@ class _Pending:
 
 @dataclass
 class _Writer:
-    """The one writer: additions queue here and are committed in groups."""
+    """The one writer: additions queue here and are committed in groups.
+
+    A failed commit fails the requests of its group and the writer goes on; should the
+    writer's task end all the same, :meth:`submit` answers 503 instead of waiting on it."""
 
     index: Index
     queue: asyncio.Queue[_Pending] = field(default_factory=asyncio.Queue)
+    task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self.run())
 
     async def run(self) -> None:
         while True:
-            first = await self.queue.get()
-            group = [first]
+            group = [await self.queue.get()]
             while not self.queue.empty() and sum(len(p.docs) for p in group) < MAX_DOCUMENTS:
                 group.append(self.queue.get_nowait())
             try:
                 added = await asyncio.to_thread(self._add, [d for p in group for d in p.docs])
+                parts = _split(added, group)
             except Exception as err:  # noqa: BLE001 - each waiting request gets the error
                 for pending in group:
                     if not pending.done.done():
                         pending.done.set_exception(err)
                 continue
-            for pending, part in zip(group, _split(added, group)):
+            for pending, part in zip(group, parts):
                 if not pending.done.done():
                     pending.done.set_result(part)
 
     def _add(self, docs: list[Document]) -> IndexAdded:
+        faults.at("serve-commit")
         return self.index.add(docs, batch_size=len(docs) + 1)
+
+    async def submit(self, docs: list[Document]) -> IndexAdded:
+        """Queue ``docs`` and wait until they are committed (or refused)."""
+        assert self.task is not None
+        done: asyncio.Future[IndexAdded] = asyncio.get_running_loop().create_future()
+        await self.queue.put(_Pending(docs, done))
+        await asyncio.wait([done, self.task], return_when=asyncio.FIRST_COMPLETED)
+        if not done.done():
+            raise _WriterStopped("the index writer stopped; restart neardup serve "
+                                 "(the server's log says why)")
+        return done.result()
+
+
+class _WriterStopped(RuntimeError):
+    """The writer's task ended: additions cannot be committed until a restart."""
 
 
 def _split(added: IndexAdded, group: list[_Pending]) -> list[IndexAdded]:
@@ -160,8 +195,12 @@ class _Guard:
         try:
             await self.app(scope, receive, watched)
         except Exception as err:  # noqa: BLE001 - one line, never a traceback
+            cause = f"{type(err).__name__}: {err}"
+            frame = traceback.extract_tb(err.__traceback__)[-1]
+            _log.error("%s %s answered 500: %s (raised at %s:%d)", scope["method"],
+                       scope["path"], cause, Path(frame.filename).name, frame.lineno)
             if not started:
-                await _reply(send, 500, f"internal error: {type(err).__name__}: {err}")
+                await _reply(send, 500, f"internal error: {cause}")
 
 
 async def _reply(send: Any, status: int, detail: str) -> None:
@@ -177,20 +216,22 @@ def create_app(index_path: str | Path, token: str | None = None,
     """The ASGI application serving the index at ``index_path``."""
     from fastapi import FastAPI, HTTPException, Request
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import HTMLResponse, JSONResponse, ORJSONResponse
-    from pydantic import BaseModel, Field
+    from fastapi.responses import HTMLResponse, JSONResponse, Response
+    from fastapi.routing import APIRoute
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
-    class DocumentIn(BaseModel):
-        id: str = Field(min_length=1)
-        text: str
-
-    class QueryIn(BaseModel):
-        text: str | None = None
-        documents: list[DocumentIn] | None = Field(default=None, max_length=MAX_DOCUMENTS)
-        explain: bool = False
-
-    class DocumentsIn(BaseModel):
-        documents: list[DocumentIn] = Field(max_length=MAX_DOCUMENTS)
+    from .serve_models import (
+        AddedOut,
+        DocumentOut,
+        DocumentsAnswer,
+        DocumentsIn,
+        HealthOut,
+        Problem,
+        QueryIn,
+        RemovedOut,
+        StatsOut,
+        TextAnswer,
+    )
 
     path = Path(index_path)
     Index(path, readonly=True).close()  # a missing or foreign file fails here, at start
@@ -206,17 +247,32 @@ def create_app(index_path: str | Path, token: str | None = None,
     async def lifespan(app: Any) -> AsyncIterator[None]:
         writer = _Writer(Index(path))
         state["writer"] = writer
-        task = asyncio.create_task(writer.run())
+        writer.start()
         try:
             yield
         finally:
-            task.cancel()
+            assert writer.task is not None
+            writer.task.cancel()
             writer.index.close()
 
     app = FastAPI(title="neardup", summary="A near-duplicate index: what is known like a "
                   "text, with exact Jaccard.", version="1", lifespan=lifespan)
 
     app.add_middleware(_Guard, token=token, max_body=max_body)
+    if token is not None:
+        _declare_bearer(app)
+
+    def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+        """The error answers a route gives besides its own: each a :class:`Problem`."""
+        why = {400: "The body is not JSON in UTF-8.",
+               401: "No valid bearer token (the server was started with one).",
+               404: "No document with this id in the index.",
+               409: "The index refused the request.",
+               413: "The body is over the server's size limit.",
+               422: "The request does not match its schema.",
+               500: "An unexpected error; the server logs its cause and goes on.",
+               503: "The index writer stopped; restart the server."}
+        return {s: {"model": Problem, "description": why[s]} for s in statuses}
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, err: RequestValidationError) -> JSONResponse:
@@ -227,6 +283,22 @@ def create_app(index_path: str | Path, token: str | None = None,
     @app.exception_handler(NeardupError)
     async def user_error(request: Request, err: NeardupError) -> JSONResponse:
         return JSONResponse({"detail": str(err)}, status_code=409)
+
+    @app.exception_handler(_WriterStopped)
+    async def writer_stopped(request: Request, err: _WriterStopped) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, status_code=503)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
+        headers = dict(err.headers or {})
+        if err.status_code == 405:
+            # Starlette names the methods of the first route on the path only; a path
+            # served by two routes (GET and DELETE a document) allows the methods of both.
+            allowed = {m for r in app.routes if isinstance(r, APIRoute)
+                       and r.path_regex.match(request.url.path) for m in r.methods}
+            headers["Allow"] = ", ".join(sorted(allowed))
+        return JSONResponse({"detail": str(err.detail)}, status_code=err.status_code,
+                            headers=headers)
 
     def matches(index: Index, text: str, found: list[Match], explain: bool
                 ) -> list[dict[str, Any]]:
@@ -240,8 +312,15 @@ def create_app(index_path: str | Path, token: str | None = None,
             rows.append(row)
         return rows
 
-    @app.post("/v1/query", response_class=ORJSONResponse)
-    async def query(body: QueryIn) -> ORJSONResponse:
+    def json_answer(body: dict[str, Any]) -> Response:
+        return Response(orjson.dumps(body), media_type="application/json")
+
+    @app.post("/v1/query", responses={
+        200: {"model": TextAnswer | DocumentsAnswer, "description": "`matches` for a text, "
+              "`results` for documents."}, **problems(400, 401, 413, 422, 500)})
+    async def query(body: QueryIn) -> Response:
+        """What the index knows like a text, or like each of several documents. Nothing
+        is added."""
         # Run here, not in a thread: a query is a fraction of a millisecond of CPU, less
         # than the hop to a thread and back, and it holds the GIL either way.
         if (body.text is None) == (body.documents is None):
@@ -249,48 +328,66 @@ def create_app(index_path: str | Path, token: str | None = None,
         index = reader()
         if body.text is not None:
             result = index.query([Document("text", body.text, Source("<request>"))])[0]
-            return ORJSONResponse(
+            return json_answer(
                 {"matches": matches(index, body.text, result.matches, body.explain)})
         docs = [Document(d.id, d.text, Source("<request>", k))
                 for k, d in enumerate(body.documents or [])]
         results = index.query(docs)
-        return ORJSONResponse({"results": [
+        return json_answer({"results": [
             {"id": r.id, "matches": matches(index, d.text, r.matches, body.explain)}
             for d, r in zip(docs, results)]})
 
-    @app.post("/v1/documents")
+    @app.post("/v1/documents", responses={
+        200: {"model": AddedOut, "description": "Committed: the pairs the new documents "
+              "form, and how many were added, known or rejected.", "links": {
+                  "GetDocument": {"operationId": "get_document",
+                                  "parameters": {"doc_id": "$response.body#/ids/0"}},
+                  "DeleteDocument": {"operationId": "delete_document",
+                                     "parameters": {"doc_id": "$response.body#/ids/0"}}}},
+        409: {"model": AddedOut | Problem, "description": "A document's id is in the index "
+              "with another text (the rest are committed), or the index refused the "
+              "request."}, **problems(400, 401, 413, 422, 500, 503)})
     async def add(body: DocumentsIn) -> JSONResponse:
+        """Add documents; answered once they are committed. Requests that arrive together
+        are committed together, by one writer."""
         docs = [Document(d.id, d.text, Source("<request>", k))
                 for k, d in enumerate(body.documents)]
-        done: asyncio.Future[IndexAdded] = asyncio.get_running_loop().create_future()
-        await state["writer"].queue.put(_Pending(docs, done))
-        added = await done  # committed when it returns
+        added = await state["writer"].submit(docs)
+        refused = {r.id for r in added.rejected}
         return JSONResponse({
-            "pairs": [p.to_dict() for p in added.pairs], "added": len(added.added),
+            "pairs": [p.to_dict() for p in added.pairs],
+            "ids": [d.id for d in docs if d.id not in refused], "added": len(added.added),
             "known": added.known,
             "rejected": [{"id": r.id, "reason": r.reason} for r in added.rejected]},
             status_code=409 if added.conflicts else 200)
 
-    @app.get("/v1/documents/{doc_id}")
+    @app.get("/v1/documents/{doc_id}", response_model=DocumentOut, operation_id="get_document",
+             responses=problems(401, 404, 422, 500))
     def get_document(doc_id: str) -> dict[str, Any]:
+        """A stored document's text."""
         text = reader().text(doc_id)
         if text is None:
             raise HTTPException(404, f"no document {doc_id!r} in the index")
         return {"id": doc_id, "text": text}
 
-    @app.delete("/v1/documents/{doc_id}")
+    @app.delete("/v1/documents/{doc_id}", response_model=RemovedOut,
+                operation_id="delete_document",
+                responses=problems(401, 404, 409, 422, 500))
     async def delete_document(doc_id: str) -> dict[str, Any]:
+        """Remove a document (a take-down request)."""
         removed = await asyncio.to_thread(state["writer"].index.remove, [doc_id])
         if not removed:
             raise HTTPException(404, f"no document {doc_id!r} in the index")
         return {"removed": doc_id}
 
-    @app.get("/v1/stats")
+    @app.get("/v1/stats", response_model=StatsOut, responses=problems(401, 500))
     def stats() -> dict[str, Any]:
+        """The index: documents, settings and size on disk."""
         return reader().stats()
 
-    @app.get("/healthz")
+    @app.get("/healthz", response_model=HealthOut, responses=problems(500))
     def healthz() -> dict[str, str]:
+        """Whether the server answers (needs no token)."""
         return {"status": "ok"}
 
     @app.get("/", response_class=HTMLResponse)
@@ -298,6 +395,23 @@ def create_app(index_path: str | Path, token: str | None = None,
         return PAGE
 
     return app
+
+
+def _declare_bearer(app: Any) -> None:
+    """Say in the schema that every operation but ``/healthz`` needs the bearer token."""
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema: dict[str, Any] = plain()
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer"}}
+        for route, operations in schema["paths"].items():
+            for operation in operations.values():
+                if route != "/healthz":
+                    operation["security"] = [{"bearer": []}]
+        return schema
+
+    app.openapi = openapi
 
 
 def check_bind(host: str, token: str | None) -> None:
