@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install browser java redis bench clean
+.PHONY: demo test docs install browser java redis bench clean
 
 # The demo installs neardup alone; the tests add their extras (Spark, Playwright, ...).
 $(BIN)/neardup: pyproject.toml setup.py src/neardup/_sketch.c
@@ -39,6 +39,16 @@ demo: install
 	$(BIN)/neardup report out/demo
 	$(BIN)/neardup report out/reuse
 	$(BIN)/neardup report out/items
+
+# The documentation site, strict (a broken link or a missing page fails), offline, into
+# out/site/. `make test` builds it too (tests/test_docs.py), and runs the pages' examples.
+$(VENV)/.docs-extras: $(BIN)/neardup
+	$(BIN)/pip install --quiet -e '.[docs]'
+	touch $@
+
+docs: $(VENV)/.docs-extras
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	@echo "the site: out/site/index.html"
 
 # The report's browser test drives Debian's Chromium; install it where we may (root + apt).
 browser:

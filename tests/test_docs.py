@@ -1,7 +1,8 @@
-"""The documentation cannot drift from the code: the site builds strict (every link and page
-resolves), every ``sh`` and ``python`` block of the README and the site runs as written on a
-copy of ``examples/``, and every command line shown in a ``text`` block (a synopsis, a
-cluster command, a benchmark) names commands, options, extras and scripts that exist.
+"""The documentation cannot drift from the code: the site builds strict (every link and
+page resolves), every ``sh`` and ``python`` block of the README and the site runs as written
+on a copy of ``examples/`` (a ``console`` transcript prints what it shows), and every
+command line shown in a ``text`` block (a synopsis, a cluster command, a benchmark) names
+commands, options, extras and scripts that exist.
 
 The Spark page's commands are ``text`` blocks: a JVM's start and a plan of stages take
 about 40 s even on ``examples/``, and ``tests/test_spark.py`` runs the same command lines
@@ -40,7 +41,7 @@ def blocks(page: Path) -> list[tuple[str, str]]:
 
 
 def runnable(page: Path) -> bool:
-    return any(lang in ("sh", "python") for lang, _ in blocks(page))
+    return any(lang in ("sh", "python", "console") for lang, _ in blocks(page))
 
 
 def _name(page: Path) -> str:
@@ -67,12 +68,25 @@ def test_the_site_builds_strict(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("page", [p for p in PAGES if runnable(p)], ids=_name)
 def test_the_pages_commands_run_as_written(page: Path, tmp_path: Path) -> None:
-    """Each ``sh`` block runs in bash (``-e``: every command must succeed) and each
-    ``python`` block in Python, in the page's order, in a directory holding a copy of
-    ``examples/``, with this environment's ``neardup`` first on the path."""
+    """Each ``sh`` block runs in bash (``-e``: every command must succeed), each
+    ``python`` block in Python, and each ``console`` transcript command by command, its
+    output compared line by line with what the page shows; in the page's order, in a
+    directory holding a copy of ``examples/``, with this environment's ``neardup`` first
+    on the path."""
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     for k, (lang, code) in enumerate(blocks(page)):
+        if lang == "console":
+            for command, shown in transcript(code):
+                run = subprocess.run(["bash", "-euo", "pipefail", "-c", command], cwd=tmp_path,
+                                     env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, timeout=300)
+                printed = [line.rstrip() for line in run.stdout.splitlines() if line.strip()]
+                assert run.returncode == 0 and _same(shown, printed), (
+                    f"{_name(page)}, block {k + 1}: `{command}` printed (status "
+                    f"{run.returncode}):\n" + "\n".join(printed) + "\n--- the page shows:\n"
+                    + "\n".join(shown))
+            continue
         if lang == "sh":
             command = ["bash", "-euo", "pipefail", "-c", code]
         elif lang == "python":
@@ -90,6 +104,32 @@ def test_the_pages_commands_run_as_written(page: Path, tmp_path: Path) -> None:
             elided = shown.endswith("...") and any(p.startswith(shown[:-3]) for p in printed)
             assert shown in printed or elided, f"{_name(page)}, block {k + 1} shows {shown!r}, " \
                 f"which it does not print:\n{run.stdout[-2000:]}{run.stderr[-2000:]}"
+
+
+def transcript(code: str) -> list[tuple[str, list[str]]]:
+    """A ``console`` block: each ``$ command`` (continued by a trailing backslash) and the
+    non-empty lines shown after it."""
+    steps: list[tuple[str, list[str]]] = []
+    lines = code.splitlines()
+    k = 0
+    while k < len(lines):
+        line = lines[k]
+        k += 1
+        if line.startswith("$ "):
+            command = line[2:]
+            while command.endswith("\\") and k < len(lines):
+                command, k = command[:-1] + lines[k], k + 1
+            steps.append((command, []))
+        elif line.strip() and steps:
+            steps[-1][1].append(line.rstrip())
+    return steps
+
+
+def _same(shown: list[str], printed: list[str]) -> bool:
+    """The lines shown are the lines printed; a shown line ending in ``...`` (a time
+    follows, or an elided tail) stands for any line that starts with the rest."""
+    return len(shown) == len(printed) and all(
+        p == s or (s.endswith("...") and p.startswith(s[:-3])) for s, p in zip(shown, printed))
 
 
 def _commands(code: str) -> list[list[str]]:
@@ -172,7 +212,8 @@ def test_the_command_lines_shown_exist(page: Path) -> None:
 
 def test_every_command_is_run_somewhere() -> None:
     """Each command of `neardup` (and of `neardup index`) appears in a block that runs."""
-    run = " ".join(code for page in PAGES for lang, code in blocks(page) if lang == "sh")
+    run = " ".join(code for page in PAGES for lang, code in blocks(page)
+                   if lang in ("sh", "console"))
     names = [name for name, command in neardup_command.commands.items()  # type: ignore
              if not isinstance(command, click.Group)]
     names += [f"index {name}" for name in neardup_command.commands["index"].commands]  # type: ignore

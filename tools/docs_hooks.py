@@ -1,20 +1,27 @@
-"""mkdocs hook: the HTTP API page, rendered from the schema the service itself serves.
+"""mkdocs hooks: the home page is the README, the HTTP API page is rendered from the
+schema the service itself serves, and two renderings of generated references are mended.
 
-The app that ``neardup serve`` runs is built over an empty index and asked for its
-``/openapi.json``; the page lists every operation with its request body and every status
-it answers, then every body schema. The schema is also published beside the page, as
-``reference/openapi.json``, for client generators. Nothing is fetched.
+The README links into ``docs/`` as a repository shows it; on the site, where ``docs/`` is
+the root, those links lose the prefix. For the HTTP page, the app that ``neardup serve``
+runs is built over an empty index and asked for its ``/openapi.json``; the page lists every
+operation with its request body and every status it answers, then every body schema. The
+schema is also published beside the page, as ``reference/openapi.json``, for client
+generators. Nothing is fetched.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
 MARKER = "<!-- openapi -->"
 PAGE = "reference/http.md"
+HOME = "index.md"
+PYTHON = "reference/python.md"
+CLI = "reference/cli.md"
 _schema: dict[str, Any] = {}
 
 
@@ -129,11 +136,31 @@ def render(schema: dict[str, Any]) -> str:
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    if page.file.src_uri == HOME:
+        readme = Path(config["config_file_path"]).parent / "README.md"
+        return readme.read_text(encoding="utf-8").replace("](docs/", "](")
     if page.file.src_uri != PAGE:
         return markdown
     if MARKER not in markdown:
         raise ValueError(f"{PAGE} lost its {MARKER} line, where the operations go")
     return markdown.replace(MARKER, render(service_schema()))
+
+
+#: A Sphinx role as the docstrings write it (``:func:`x```, ``:class:`~a.B```), once
+#: mkdocstrings has made its target code: the role and the ``~`` go, the code stays.
+SPHINX_ROLE = re.compile(r":(?:func|class|meth|mod|attr|data|exc|obj):(<code>)~?")
+
+
+#: mkdocs-click 0.9 prints click 8.3's marker for "no default" as a default.
+NO_DEFAULT = "<code>Sentinel.UNSET</code>"
+
+
+def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
+    if page.file.src_uri == PYTHON:
+        return SPHINX_ROLE.sub(r"\1", html)
+    if page.file.src_uri == CLI:
+        return html.replace(NO_DEFAULT, "none")
+    return html
 
 
 def on_files(files: Any, config: Any) -> Any:
