@@ -4,6 +4,7 @@ person sees in Chromium."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -315,3 +316,30 @@ def test_the_page_shows_a_person_what_matches(server: Server, browser: Any,
         assert page.locator(".match").count() == 0
     finally:
         page.close()
+
+
+def test_a_stopped_writer_answers_503_instead_of_waiting(corpus: list[tuple[str, str]],
+                                                         tmp_path: Path) -> None:
+    """Should the writer's task end (here: cancelled, as at shutdown), an addition is
+    refused at once with the one-line reason, not left waiting forever."""
+    from neardup.document import Document, Source
+    from neardup.serve import _Writer, _WriterStopped
+
+    async def scenario() -> str:
+        with Index.create(tmp_path / "stopped.ndx") as index:
+            writer = _Writer(index)
+            writer.start()
+            assert writer.task is not None
+            writer.task.cancel()
+            doc_id, text = corpus[0]
+            try:
+                await asyncio.wait_for(writer.submit([Document(doc_id, text, Source("t"))]),
+                                       timeout=10)
+            except _WriterStopped as err:
+                return str(err)
+            return "committed"
+
+    # In a thread of its own: the browser fixture's event loop may run in this one.
+    with ThreadPoolExecutor(1) as thread:
+        said = thread.submit(asyncio.run, scenario()).result(timeout=60)
+    assert said == "the index writer stopped; restart neardup serve (the server's log says why)"

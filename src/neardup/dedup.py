@@ -46,7 +46,8 @@ from .text import DEFAULT_NGRAM
 
 @dataclass(frozen=True)
 class DedupOptions:
-    """Settings of a dedup run; the defaults are the README's definition."""
+    """Settings of a dedup run; the defaults are the definition in the docs ("What similar
+    means")."""
 
     threshold: float = 0.8
     ngram: int = DEFAULT_NGRAM

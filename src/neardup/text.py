@@ -4,7 +4,7 @@ This module is the reference. The compiled sketcher (:mod:`neardup.sketch`)
 must produce the same tokens, and :mod:`neardup.align` maps them back to
 character offsets in the original text.
 
-Definition (the README states it too):
+Definition (the docs state it too, in "What similar means"):
 
 * **normalise**: Unicode NFKC, then ``str.casefold``;
 * **characters** of the normalised text fall in four classes:

@@ -105,7 +105,7 @@ class MemoryLimit:
     and each chunk of work; it measures (PSS over the process tree, a few milliseconds for
     a large process) at most every ``every`` seconds. Everything that grows with the pairs
     is made and tested in bounded chunks; what grows with the corpus is fixed per document
-    (README: memory), so a run that passes the limit does so by its number of documents."""
+    (docs: How it works), so a run that passes the limit does so by its number of documents."""
 
     def __init__(self, limit: int | None = None, every: float = 1.0,
                  advice: str = RUN_ADVICE) -> None:

@@ -2,7 +2,7 @@
 
 A query of ``t`` tokens has ``t - n + 1`` n-grams (its *positions*: n-gram ``i`` covers
 tokens ``i`` to ``i + n - 1``), or, when ``t < n``, one: the whole query, which then
-matches only as a whole. The tokens are the README's (:mod:`neardup.text`), so scripts
+matches only as a whole. The tokens are those of :mod:`neardup.text`, so scripts
 written without spaces count a character (with its marks) as a token.
 
 What is kept, per query n-gram: **8 bytes**, one ``uint64`` *key*: the top ``64 - b`` bits
