@@ -6,8 +6,9 @@ headline and dateline, sometimes extended by local paragraphs, and, in digitised
 archives, full of OCR errors. This module makes such copies from real articles:
 
 - **abridged**: the first 40-90% of the article's sentences, the bottom dropped;
-- **extended**: sentences appended from articles kept out of the corpus, each sentence
-  used once (a local addition: text no other document holds);
+- **extended**: 1-3 sentences appended, each the words of a sentence from articles kept
+  out of the corpus in a new order (a local addition: text no other document holds, even
+  across corpora of several seeds);
 - **headline and dateline**: a new first line from the article's own words, and
   ``CITY, Mon. D (AGENCY) -`` before the body;
 - **OCR noise** on 1-8% of characters: the usual confusions (``rn``/``m``, ``cl``/``d``,
@@ -108,16 +109,17 @@ def dateline(rng: np.random.Generator) -> str:
 def copy_of(original: str, additions: list[str], rng: np.random.Generator
             ) -> tuple[str, str]:
     """One printed copy of ``original``: abridged (always: 40-90% kept), and each of a
-    new headline and dateline, an extension taken (and removed) from the sentences
-    ``additions`` and OCR noise with its own chance. Answers the text and what was done."""
+    new headline and dateline, an extension made from the sentences ``additions`` and OCR
+    noise with its own chance. Answers the text and what was done."""
     sentences = split_sentences(original)
     keep = float(rng.uniform(0.4, 0.9))
     body = sentences[:max(2, round(len(sentences) * keep))]
     done = [f"abridged{keep:.0%}"]
-    if rng.random() < 0.3 and additions:
+    if rng.random() < 0.3:
         for _ in range(int(rng.integers(1, 4))):
-            if additions:
-                body = body + [additions.pop()]
+            words = additions[int(rng.integers(len(additions)))].split()
+            shuffled = " ".join(words[k] for k in rng.permutation(len(words)))
+            body = body + [shuffled[:1].upper() + shuffled[1:].rstrip(".") + "."]
         done.append("extended")
     text = " ".join(body)
     if rng.random() < 0.7:
@@ -140,12 +142,13 @@ def generate(articles: list[str], seed: int = 0, max_copies: int = 4,
     originals get none), shuffled."""
     rng = np.random.default_rng(seed)
     long_enough = [a for a in articles if len(a.split()) >= min_words]
-    local = set(rng.choice(len(long_enough), round(len(long_enough) * local_share),
-                           replace=False).tolist())
+    # The same articles are kept out whatever the seed: corpora of several seeds together
+    # must not extend one seed's copies with another seed's originals.
+    local = set(np.random.default_rng(0).choice(
+        len(long_enough), round(len(long_enough) * local_share), replace=False).tolist())
     originals = [a for k, a in enumerate(long_enough) if k not in local]
     additions = [s for k, a in enumerate(long_enough) if k in local
                  for s in split_sentences(a)]
-    rng.shuffle(additions)
     rows: list[tuple[str, int, str]] = []
     for n, original in enumerate(originals):
         rows.append((original, n, "original"))
