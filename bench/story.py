@@ -1,4 +1,4 @@
-"""The story rule against today's rule, on copies planted in real news (bench/story_corpus.py):
+"""The story rule against today's rule, on copies planted in real news (tests/story_copies.py):
 adjusted Rand index of the groups, pair precision and recall, documents/s on one core,
 and memory per document.
 
@@ -19,11 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import story_corpus  # noqa: E402
+
 
 from neardup import DedupOptions, find_pairs  # noqa: E402
 from neardup.cluster import components  # noqa: E402
 from neardup.story import StoryOptions, find_stories  # noqa: E402
+from tests import story_copies as story_corpus  # noqa: E402
 from tests import synth  # noqa: E402
 
 LEE = Path(__file__).resolve().parent.parent / "tests" / "data" / "lee_background.cor"

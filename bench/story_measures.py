@@ -1,5 +1,5 @@
 """Which measure tells copies of one story from other stories? Brute force over every pair
-of a planted story corpus (bench/story_corpus.py on the Lee corpus's ABC news), for each
+of a planted story corpus (tests/story_copies.py on the Lee corpus's ABC news), for each
 candidate measure and threshold: the groups its pairs make (connected components), their
 adjusted Rand index against the planted stories, and pair precision and recall.
 
@@ -20,8 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import story_corpus  # noqa: E402
 
+
+from tests import story_copies as story_corpus  # noqa: E402
 from tests import synth  # noqa: E402
 
 LEE = Path(__file__).resolve().parent.parent / "tests" / "data" / "lee_background.cor"

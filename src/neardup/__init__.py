@@ -20,6 +20,7 @@ from .api import (
     find_texts,
     reuse_files,
     run_files,
+    stories,
 )
 from .clean import Cleaned, CleanOptions, Removal
 from .cluster import KeepPolicy
@@ -29,6 +30,7 @@ from .find import FindOptions, FindResult, Match, QueryReport
 from .index import Index
 from .report import write_report
 from .reuse import ReuseGroup, ReuseOptions, ReusePair, ReuseResult
+from .story import StoryOptions, StoryPair, StoryResult
 
 __version__ = "0.1.0"
 
@@ -40,4 +42,5 @@ __all__ = [
     "find_pairs", "run_files", "find_reuse", "ReuseGroup", "ReuseOptions", "ReusePair",
     "ReuseResult", "reuse_files", "write_report",
     "FindOptions", "FindResult", "Match", "QueryReport", "find_files", "find_texts",
+    "StoryOptions", "StoryPair", "StoryResult", "stories",
 ]

@@ -35,7 +35,7 @@ from .align import Explanation
 from .align import explain as _explain_texts
 from .clean import Cleaned, CleanOptions
 from .clean.passes import CleanTask, FirstPass, first_pass, needs_first_pass
-from .dedup import DedupOptions, DedupResult, DedupSummary, Pair, payload_dtype
+from .dedup import DedupOptions, DedupResult, DedupSummary, Pair, compared_text, payload_dtype
 from .document import Docs, Document, as_documents
 from .engine import LocalEngine, default_workers
 from .engine.local import MemoryLimit
@@ -71,6 +71,7 @@ from .io.writers import (
 from .progress import progress_wanted, reporter, track
 from .reuse import ReuseFinder, ReuseOptions, ReuseResult
 from .store import LiveTempDir, SpilledColumns, SpilledParts, SpilledRows, SpillStore
+from .story import StoryOptions, StoryResult, find_stories
 from .text import DEFAULT_NGRAM
 
 
@@ -99,6 +100,21 @@ def find_pairs(docs: Docs, threshold: float = 0.8, *, workers: int = 1,
     """
     result = dedup(docs, threshold, workers=workers, options=options)
     return [p for p in result.iter_pairs(max_group_pairs=None) if isinstance(p, Pair)]
+
+
+def stories(docs: Docs, options: StoryOptions = StoryOptions(),
+            clean: CleanOptions | None = CleanOptions(), *, workers: int = 1) -> StoryResult:
+    """Group documents that are copies of one story (:mod:`neardup.story`): abridged,
+    extended, re-headlined or OCR-noisy. Texts are cleaned first as ``dedup`` cleans them
+    (``clean=None`` compares them as they are); learning boilerplate reads ``docs``
+    twice, so they are held."""
+    documents = list(as_documents(docs))
+    learned = None
+    if clean is not None and clean.learn:
+        learned = first_pass(documents, clean, LocalEngine(workers)).lines
+    cleaner = clean.cleaner(learned) if clean is not None else None
+    return find_stories([d.id for d in documents],
+                        [compared_text(d, cleaner) for d in documents], options)
 
 
 def _spill_stores(options: DedupOptions

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 import orjson
+from click.core import ParameterSource
 
 from . import api
 from .align import Explanation
@@ -37,6 +38,7 @@ from .io.readers import (
 from .io.writers import KEPT_FORMATS
 from .report import write_report
 from .reuse import ReuseOptions
+from .story import DEFAULT_STORY_THRESHOLD, StoryOptions, containment, story_shingles
 from .text import DEFAULT_NGRAM
 
 SHOWN_REJECTIONS = 10
@@ -357,12 +359,33 @@ def dedup(inputs: tuple[str, ...], output: str, keep: str, kept_format: str, for
         f"{result.seconds:.1f}s -> {output}", err=True)
 
 
+_MATCH_OPTION = click.option(
+    "--match", type=click.Choice(["jaccard", "story"]), default="jaccard", show_default=True,
+    help="What makes two documents match: Jaccard of their shingle sets (near-identical "
+         "texts), or one story (one holds the other's, up to abridgement, extension, a new "
+         "headline and dateline, and OCR noise: containment of OCR-normalised word pairs, "
+         f"default threshold {DEFAULT_STORY_THRESHOLD}).")
+
+
+def _threshold(match: str, given: float) -> float:
+    """The threshold asked for, or the story rule's default when none was given."""
+    ctx = click.get_current_context()
+    if match == "story" and ctx.get_parameter_source("threshold") is ParameterSource.DEFAULT:
+        return DEFAULT_STORY_THRESHOLD
+    return given
+
+
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
+@_MATCH_OPTION
 @_comparison_options
-def pairs(inputs: tuple[str, ...], **settings: Any) -> None:
-    """Print every matching pair as JSON lines: {"a", "b", "jaccard"}."""
+def pairs(inputs: tuple[str, ...], match: str, **settings: Any) -> None:
+    """Print every matching pair as JSON lines: {"a", "b", "jaccard"} (with --match story:
+    {"a", "b", "containment"})."""
     run = _run_settings(settings)
+    if match == "story":
+        _story_pairs(list(inputs), run, _threshold(match, settings["threshold"]))
+        return
     out = sys.stdout.buffer
     result = api.print_pairs(list(inputs), out, run.options, run.read, run.workers,
                              run.progress, run.max_group_pairs, run.spark)
@@ -612,15 +635,68 @@ def report(outdir: str, output: str | None, max_pairs: int, max_groups: int) -> 
 @click.option("--clean/--raw", default=True, show_default=True,
               help="Mark which differences cleaning removes (junk patterns, title and date "
                    "line) and give the Jaccard after cleaning too.")
+@_MATCH_OPTION
 def explain(a: str, b: str, corpus: tuple[str, ...], threshold: float, ngram: int,
-            id_field: str, text_field: str, as_json: bool, clean: bool) -> None:
+            id_field: str, text_field: str, as_json: bool, clean: bool, match: str) -> None:
     """Show why A and B match: Jaccard, containment, shared passages, each one's extras."""
     texts = _load_pair(a, b, list(corpus), ReadOptions(id_field, text_field))
-    result = api.explain(texts[a], texts[b], ngram, a, b, CleanOptions() if clean else None)
+    cleaning = CleanOptions() if clean else None
+    result = api.explain(texts[a], texts[b], ngram, a, b, cleaning)
+    story = None
+    if match == "story":
+        cleaner = cleaning.cleaner() if cleaning is not None else None
+        compared = [cleaner.clean(texts[k]).text if cleaner else texts[k] for k in (a, b)]
+        story = _StoryScore(*(story_shingles(t) for t in compared),
+                            threshold=_threshold(match, threshold))
     if as_json:
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        body = result.to_dict()
+        if story is not None:
+            body["story"] = story.to_dict()
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2))
     else:
-        click.echo(format_explanation(result, threshold))
+        click.echo(format_explanation(result, threshold, story))
+
+
+@dataclass
+class _StoryScore:
+    """The story rule on two texts, for ``explain --match story``."""
+
+    a: Any
+    b: Any
+    threshold: float
+
+    @property
+    def containment(self) -> float:
+        return containment(self.a, self.b)
+
+    @property
+    def shared(self) -> int:
+        return round(self.containment * min(len(self.a), len(self.b)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"containment": round(self.containment, 6), "shingles_a": len(self.a),
+                "shingles_b": len(self.b), "shared_shingles": self.shared,
+                "threshold": self.threshold, "one_story": self.containment >= self.threshold}
+
+
+def _story_pairs(inputs: list[str], run: _Run, threshold: float) -> None:
+    """``pairs --match story``: the local engine's story rule over the inputs."""
+    if run.spark is not None:
+        raise click.UsageError("--match story runs on the local engine only, for now; "
+                               "leave out --engine spark")
+    check_inputs(inputs, run.read)
+    docs: list[Document] = []
+    rejected: list[Rejected] = []
+    for record in read_inputs(inputs, run.read):
+        (rejected if isinstance(record, Rejected) else docs).append(record)  # type: ignore
+    result = api.stories(docs, StoryOptions(threshold=threshold), run.options.clean,
+                         workers=run.workers or 1)
+    out = sys.stdout.buffer
+    for pair in result.pairs:
+        out.write(orjson.dumps(pair.to_dict()) + b"\n")
+    out.flush()
+    _report_rejections(rejected, "use `neardup dedup` for rejected.jsonl")
+    _warn_if_empty(len(docs) + len(rejected), tuple(inputs))
 
 
 def _load_pair(a: str, b: str, corpus: list[str], read: ReadOptions) -> dict[str, str]:
@@ -651,7 +727,8 @@ def _preview(text: str, width: int = 90) -> str:
                       ensure_ascii=False)
 
 
-def format_explanation(e: Explanation, threshold: float = 0.8) -> str:
+def format_explanation(e: Explanation, threshold: float = 0.8,
+                       story: _StoryScore | None = None) -> str:
     # The verdict is on what dedup compares: the cleaned texts when cleaning is on.
     score = e.jaccard if e.jaccard_cleaned is None else e.jaccard_cleaned
     cleaned = "" if e.jaccard_cleaned is None else " after cleaning"
@@ -659,6 +736,10 @@ def format_explanation(e: Explanation, threshold: float = 0.8) -> str:
                f"exact duplicates{cleaned}" if score == 1.0 else
                f"near duplicates{cleaned}" if score >= threshold else
                f"not duplicates{cleaned}")
+    if story is not None:
+        verdict = (f"{'one story' if story.containment >= story.threshold else 'not one story'}"
+                   f"{cleaned}")
+        threshold = story.threshold
     lines = [
         f"A: {e.a}",
         f"B: {e.b}",
@@ -668,6 +749,9 @@ def format_explanation(e: Explanation, threshold: float = 0.8) -> str:
         f"{e.containment_b_in_a:.3f} of B is in A",
         *([f"After cleaning (junk patterns, title and date line): Jaccard "
            f"{e.jaccard_cleaned:.3f}"] if e.jaccard_cleaned is not None else []),
+        *([f"Story (word pairs after OCR normalisation{cleaned}): {story.containment:.3f} "
+           f"of the shorter is in the other  ({story.shared} shared of {len(story.a)} in A, "
+           f"{len(story.b)} in B)"] if story is not None else []),
         f"Verdict at threshold {threshold}: {verdict}",
         "",
         f"Shared passages ({_plural(len(e.passages), 'passage')}, "
