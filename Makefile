@@ -26,6 +26,9 @@ demo: install
 	@echo "pairs:";    cat out/demo/pairs.jsonl
 	@echo "clusters:"; cat out/demo/clusters.jsonl
 	@echo
+	@echo "copies of one story (abridged, re-headlined, OCR noise), --match story:"
+	$(BIN)/neardup pairs examples/stories.jsonl --match story
+	@echo
 	$(BIN)/neardup clean examples/seeds -o out/clean
 	@echo "canonical text of the seed story (first 300 characters):"
 	@$(BIN)/python -c "import json; print(json.loads(open('out/clean/cleaned.jsonl').readline())['text'][:300])"

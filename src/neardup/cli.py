@@ -89,7 +89,8 @@ def _comparison_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--threshold", "-t", type=click.FloatRange(0, 1, min_open=True),
                      default=0.8, show_default=True,
-                     help="Minimum Jaccard similarity of shingle sets for a match."),
+                     help="Minimum Jaccard similarity of shingle sets for a match (with "
+                          f"--match story: the containment, default {DEFAULT_STORY_THRESHOLD})."),
         click.option("--ngram", type=click.IntRange(1), default=DEFAULT_NGRAM, show_default=True,
                      help="Tokens per shingle."),
         click.option("--num-perm", type=click.IntRange(8, 1024), default=128, show_default=True,
