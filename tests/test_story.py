@@ -154,3 +154,39 @@ def test_the_command_line_pairs_and_explains_stories(planted: story_copies.Story
     default = run("pairs", str(news)).stdout
     assert default == run("pairs", str(news), "--match", "jaccard").stdout
     assert '"jaccard"' in default
+
+
+def test_dedup_match_story_writes_groups_kept_and_summary(planted: story_copies.StoryCorpus,
+                                                          tmp_path: Path) -> None:
+    """`dedup --match story` as a user runs it, on JSONL with a record of no words and a
+    repeated id: every story keeps one copy (its original) in kept/, every record read is
+    kept, removed or rejected, and the report shows the groups by containment."""
+    corpus = tmp_path / "papers.jsonl"
+    rows = [{"id": i, "text": t} for i, t in zip(planted.ids, planted.texts)]
+    rows += [{"id": "blank", "text": "  ...  "}, {"id": planted.ids[0], "text": "again"}]
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "neardup", "dedup", str(corpus), "-o",
+                          str(tmp_path / "out"), "--match", "story", "--raw"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+    out = tmp_path / "out"
+    summary = json.loads((out / "summary.json").read_text())
+    stories = len(set(planted.story))
+    assert summary["settings"]["match"] == "story"
+    assert summary["rejected"] == 2
+    assert summary["documents_read"] == len(rows) == (summary["kept"] + summary["removed"]
+                                                      + summary["rejected"])
+    assert summary["kept"] == stories
+    kept = [json.loads(line)["id"] for line in (out / "kept" / "papers.jsonl").open()]
+    kind_of = dict(zip(planted.ids, planted.kind))
+    assert sorted(kept) == sorted(i for i in planted.ids if kind_of[i] == "original")
+    rows_of = [json.loads(line) for line in (out / "clusters.jsonl").open()]
+    assert {r["id"] for r in rows_of if r["keep"]} <= set(kept)
+    assert all(0.4 <= r["containment_to_kept"] <= 1.0 for r in rows_of)
+    rejected = [json.loads(line) for line in (out / "rejected.jsonl").open()]
+    assert [r["id"] for r in rejected] == ["blank", planted.ids[0]]
+    assert f"{summary['kept']:,} kept" in run.stderr
+    report = subprocess.run([sys.executable, "-m", "neardup", "report", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert report.returncode == 0, report.stderr
+    assert "containment to the kept one" in (out / "report.html").read_text()

@@ -40,6 +40,7 @@ from .document import Docs, Document, as_documents
 from .engine import LocalEngine, default_workers
 from .engine.local import MemoryLimit
 from .engine.local_dedup import Deduplicator
+from .engine.local_story import StoryRun, run_stories
 from .engine.spark import SparkSettings
 from .errors import InputError
 from .find import Finder, FindOptions, FindResult, Match
@@ -550,6 +551,63 @@ def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = D
         write_summary(out.file("summary.json"), summary_dict(result, inputs, read, fingerprints))
         out.commit()
     return result
+
+
+def story_files(inputs: list[str], outdir: str | Path, options: StoryOptions = StoryOptions(),
+                read: ReadOptions = ReadOptions(), clean: CleanOptions | None = CleanOptions(),
+                workers: int | None = None, progress: bool | None = None, force: bool = False,
+                kept_format: str = "input") -> StoryRun:
+    """``dedup --match story``: group the copies of each story in the inputs (see
+    :mod:`neardup.story`) and write ``outdir`` as :func:`dedup_files` does: ``pairs.jsonl``
+    (``{"a", "b", "containment"}``), ``clusters.jsonl`` (``containment_to_kept`` for
+    each member), ``rejected.jsonl``, ``kept/`` and ``summary.json``. Texts are cleaned
+    as ``dedup`` cleans them unless ``clean`` is None. Runs on the local engine."""
+    if kept_format not in KEPT_FORMATS:
+        raise ValueError(f"kept_format is one of {', '.join(KEPT_FORMATS)}, not {kept_format!r}")
+    _check_inputs(inputs, read, None)
+    started = time.perf_counter()
+    fingerprints = input_fingerprints(inputs)
+    with OutputDir(outdir, "dedup", force=force, expected=DEDUP_FILES) as out, \
+            _stdin_copy(inputs, None) as stdin:
+        learned, replay = None, stdin
+        if clean is not None and clean.learn:
+            learned = _learn(inputs, read, stdin, clean, workers, progress).lines
+            replay = stdin.replay() if stdin is not None else None
+        cleaner = clean.cleaner(learned) if clean is not None else None
+        intake = Intake()
+        with track(_records(inputs, read, replay), input_size(inputs), progress,
+                   count=lambda: intake.documents_read) as reading:
+            run = run_stories(reading, options, cleaner, LocalEngine(workers), intake)
+        result = run.result
+        write_jsonl(out.file("pairs.jsonl"), (p.to_dict() for p in result.pairs))
+        write_jsonl(out.file("clusters.jsonl"), result.iter_cluster_rows())
+        rejected = intake.rejected
+        write_jsonl(out.file("rejected.jsonl"), rejected_rows(rejected))
+        kept = intake.sources.records_by_path(np.flatnonzero(result.keep))
+        stdin_name = stdin.copy.name if stdin else None
+        if kept_format == "parquet":
+            write_kept_parquet(inputs, kept, out.subdir("kept"), read, stdin_name)
+        else:
+            write_kept(inputs, kept, out.subdir("kept"), stdin_name)
+        sizes = np.bincount(result.label, minlength=1)
+        in_groups = sizes[result.label] > 1
+        summary = {
+            **summary_header("dedup", inputs, read, fingerprints),
+            "documents_read": len(intake.ids) + len(rejected) - int(run.rejected.sum()),
+            "kept": int(result.keep.sum()),
+            "removed": int((in_groups & ~result.keep & ~run.rejected).sum()),
+            "rejected": len(rejected), "groups": int((sizes > 1).sum()),
+            "pairs": len(result.pairs),
+            "candidates": result.candidates,
+            "seconds": round(time.perf_counter() - started, 3),
+            "settings": {"match": "story", "threshold": options.threshold,
+                         "min_shared": options.min_shared,
+                         "max_doc_frequency": options.max_doc_frequency,
+                         "star_above": options.star_above, "cleaned": clean is not None},
+        }
+        write_summary(out.file("summary.json"), summary)
+        out.commit()
+    return run
 
 
 def _dedup_on_spark(inputs: list[str], outdir: str, options: DedupOptions, read: ReadOptions,

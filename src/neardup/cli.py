@@ -6,12 +6,14 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 import orjson
 from click.core import ParameterSource
 
@@ -329,37 +331,6 @@ def main() -> None:
     """
 
 
-@main.command()
-@_force_option
-@click.argument("inputs", nargs=-1, required=True)
-@click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
-              help="Directory for pairs.jsonl, clusters.jsonl, rejected.jsonl, summary.json "
-                   "and kept/.")
-@click.option("--keep", type=click.Choice([p.value for p in KeepPolicy]), default="first",
-              show_default=True, help="Which copy of each group to keep.")
-@click.option("--kept-format", type=click.Choice(KEPT_FORMATS), default="input",
-              show_default=True,
-              help="kept/ as each input's own format (records copied whole), or as Parquet: "
-                   "id, text, url, title, site, date, source and record of each kept "
-                   "document, one file per input.")
-@_comparison_options
-def dedup(inputs: tuple[str, ...], output: str, keep: str, kept_format: str, force: bool,
-          **settings: Any) -> None:
-    """Group duplicates, keep one copy of each group, write the results to --output."""
-    run = _run_settings(settings, keep)
-    result = api.dedup_files(list(inputs), output, run.options, run.read, run.workers,
-                             run.progress, run.max_group_pairs, force, run.spark, kept_format)
-    first = result.first_rejected if isinstance(result, DedupSummary) else result.rejected
-    _report_rejections(first, f"see {Path(output) / 'rejected.jsonl'}", result.stats.rejected)
-    _warn_if_empty(result.stats.documents_read, inputs)
-    s = result.stats
-    click.echo(
-        f"{s.documents_read:,} read: {s.kept:,} kept, {s.removed:,} removed "
-        f"({s.exact_duplicates:,} exact, {s.near_duplicates:,} near duplicates) in "
-        f"{_plural(s.groups, 'group')}, {s.rejected:,} rejected; {_plural(s.pairs, 'pair')}; "
-        f"{result.seconds:.1f}s -> {output}", err=True)
-
-
 _MATCH_OPTION = click.option(
     "--match", type=click.Choice(["jaccard", "story"]), default="jaccard", show_default=True,
     help="What makes two documents match: Jaccard of their shingle sets (near-identical "
@@ -374,6 +345,42 @@ def _threshold(match: str, given: float) -> float:
     if match == "story" and ctx.get_parameter_source("threshold") is ParameterSource.DEFAULT:
         return DEFAULT_STORY_THRESHOLD
     return given
+
+
+@main.command()
+@_force_option
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
+              help="Directory for pairs.jsonl, clusters.jsonl, rejected.jsonl, summary.json "
+                   "and kept/.")
+@click.option("--keep", type=click.Choice([p.value for p in KeepPolicy]), default="first",
+              show_default=True, help="Which copy of each group to keep.")
+@click.option("--kept-format", type=click.Choice(KEPT_FORMATS), default="input",
+              show_default=True,
+              help="kept/ as each input's own format (records copied whole), or as Parquet: "
+                   "id, text, url, title, site, date, source and record of each kept "
+                   "document, one file per input.")
+@_MATCH_OPTION
+@_comparison_options
+def dedup(inputs: tuple[str, ...], output: str, keep: str, kept_format: str, force: bool,
+          match: str, **settings: Any) -> None:
+    """Group duplicates, keep one copy of each group, write the results to --output."""
+    run = _run_settings(settings, keep)
+    if match == "story":
+        _story_dedup(list(inputs), output, run, _threshold(match, settings["threshold"]),
+                     keep, kept_format, force)
+        return
+    result = api.dedup_files(list(inputs), output, run.options, run.read, run.workers,
+                             run.progress, run.max_group_pairs, force, run.spark, kept_format)
+    first = result.first_rejected if isinstance(result, DedupSummary) else result.rejected
+    _report_rejections(first, f"see {Path(output) / 'rejected.jsonl'}", result.stats.rejected)
+    _warn_if_empty(result.stats.documents_read, inputs)
+    s = result.stats
+    click.echo(
+        f"{s.documents_read:,} read: {s.kept:,} kept, {s.removed:,} removed "
+        f"({s.exact_duplicates:,} exact, {s.near_duplicates:,} near duplicates) in "
+        f"{_plural(s.groups, 'group')}, {s.rejected:,} rejected; {_plural(s.pairs, 'pair')}; "
+        f"{result.seconds:.1f}s -> {output}", err=True)
 
 
 @main.command()
@@ -678,6 +685,33 @@ class _StoryScore:
         return {"containment": round(self.containment, 6), "shingles_a": len(self.a),
                 "shingles_b": len(self.b), "shared_shingles": self.shared,
                 "threshold": self.threshold, "one_story": self.containment >= self.threshold}
+
+
+def _story_dedup(inputs: list[str], output: str, run: _Run, threshold: float, keep: str,
+                 kept_format: str, force: bool) -> None:
+    """``dedup --match story``: the story rule's groups, written as dedup writes its own."""
+    if run.spark is not None:
+        raise click.UsageError("--match story runs on the local engine only, for now; "
+                               "leave out --engine spark")
+    if keep != "first":
+        raise click.UsageError("--match story keeps the copy with the most of the story "
+                               "(see `neardup.story`); leave out --keep")
+    started = time.perf_counter()
+    done = api.story_files(inputs, output, StoryOptions(threshold=threshold), run.read,
+                           run.options.clean, run.workers, run.progress, force, kept_format)
+    rejected = done.intake.rejected
+    _report_rejections(rejected, f"see {Path(output) / 'rejected.jsonl'}")
+    result = done.result
+    sizes = np.bincount(result.label, minlength=1)
+    in_groups = sizes[result.label] > 1
+    kept, removed = int(result.keep.sum()), int((in_groups & ~result.keep).sum())
+    read = kept + removed + len(rejected)
+    _warn_if_empty(read, tuple(inputs))
+    click.echo(
+        f"{read:,} read: {kept:,} kept, {removed:,} removed (copies of a story) in "
+        f"{_plural(int((sizes > 1).sum()), 'group')}, {len(rejected):,} rejected; "
+        f"{_plural(len(result.pairs), 'pair')}; {time.perf_counter() - started:.1f}s "
+        f"-> {output}", err=True)
 
 
 def _story_pairs(inputs: list[str], run: _Run, threshold: float) -> None:

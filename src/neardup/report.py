@@ -120,9 +120,18 @@ def _changed_inputs(summary: dict[str, Any]) -> list[str]:
     return changed
 
 
+def _story(run: Run) -> bool:
+    """Whether the run grouped stories (``dedup --match story``), not near-identical texts."""
+    return bool(run.summary.get("settings", {}).get("match") == "story")
+
+
+def _measure(run: Run) -> str:
+    return "containment" if _story(run) else "Jaccard"
+
+
 def _score(command: str, row: dict[str, Any]) -> float:
-    if command == "dedup":
-        return float(row["jaccard"])
+    if command == "dedup":  # a `--match story` run scores its pairs by containment
+        return float(row["jaccard"] if "jaccard" in row else row["containment"])
     if command == "find":
         return float(row["overlap"])
     return max(float(row["containment_a"]), float(row["containment_b"]))
@@ -358,7 +367,9 @@ def _bins(fine: list[int]) -> tuple[float, float, list[int]]:
 def _histogram(run: Run) -> str:
     low, high, counts = _bins(run.histogram)
     span = high - low
-    what = {"dedup": "Jaccard similarity of each pair (exact, on 5-token shingles)",
+    what = {"dedup": ("containment of the shorter copy's story shingles in the other's"
+                      if _story(run) else
+                      "Jaccard similarity of each pair (exact, on 5-token shingles)"),
             "reuse": "share of the more contained document inside shared passages",
             "find": "share of the query's n-grams each matching document holds"}[run.command]
     width, height, left, bottom, right = 660, 180, 40, 30, 20
@@ -420,9 +431,10 @@ def _groups(run: Run) -> str:
     rows = []
     if run.command == "dedup":
         rows.append("<tr><th>#</th><th class=num>size</th><th>kept</th>"
-                    "<th>members (Jaccard to the kept one)</th></tr>")
+                    f"<th>members ({_measure(run)} to the kept one)</th></tr>")
+        to_kept = "containment_to_kept" if _story(run) else "jaccard_to_kept"
         for k, g in enumerate(run.groups):
-            members = ", ".join(f"{_e(m['id'])} ({m['jaccard_to_kept']:.3f})"
+            members = ", ".join(f"{_e(m['id'])} ({m[to_kept]:.3f})"
                                 for m in g["members"] if not m["keep"])
             rows.append(f"<tr><td>{k + 1}</td><td class=num>{len(g['members'])}</td>"
                         f"<td>{_e(g['kept'])}</td><td>{members}</td></tr>")
@@ -454,7 +466,7 @@ def _pairs(run: Run) -> str:
                  "</p>")
     if not run.pairs:
         return f'<section id="pairs">{head}<p>No pairs.</p></section>'
-    score_name = {"dedup": "Jaccard", "reuse": "containment a / b",
+    score_name = {"dedup": _measure(run), "reuse": "containment a / b",
                   "find": "overlap"}[run.command]
     a_name, b_name = ("query", "document") if run.command == "find" else ("a", "b")
     rows = [f"<tr><th>#</th><th>{a_name}</th><th>{b_name}</th>"
@@ -466,7 +478,7 @@ def _pairs(run: Run) -> str:
                                            for p in run.pairs)
     left_out = 0
     for k, p in enumerate(run.pairs):
-        score = (f"{p['jaccard']:.3f}" if run.command == "dedup"
+        score = (f"{_score('dedup', p):.3f}" if run.command == "dedup"
                  else f"{p['overlap']:.3f}" if run.command == "find"
                  else f"{p['containment_a']:.2f} / {p['containment_b']:.2f}")
         view = _view(run, k, p) if budget > 0 else ""
@@ -520,7 +532,7 @@ def _view(run: Run, k: int, p: dict[str, Any]) -> str:
                                for n, q in enumerate(why.passages)]
         marks_a += [_extra(x.start, x.end, x.boilerplate, "a") for x in why.only_a]
         marks_b += [_extra(x.start, x.end, x.boilerplate, "b") for x in why.only_b]
-        caption = (f"Jaccard {p['jaccard']:.3f}; {len(why.passages)} shared runs, "
+        caption = (f"{_measure(run)} {_score('dedup', p):.3f}; {len(why.passages)} shared runs, "
                    f"{len(why.only_a)} extra spans in a, {len(why.only_b)} in b")
     else:
         marks_a, marks_b = [], []

@@ -126,7 +126,7 @@ class StoryResult:
     ``label[d]`` numbers ``d``'s group (the smallest document number in it); ``keep[d]``
     says whether ``d`` is its group's kept copy: the member holding the most shingles that
     another member also holds (the most of the story, with the least noise), then the
-    longest, then the first read.
+    longest (the most shingles), then the first read.
     """
 
     ids: list[str]
@@ -134,6 +134,8 @@ class StoryResult:
     label: np.ndarray
     keep: np.ndarray
     shared_with_group: np.ndarray
+    #: ``C(d, kept copy of d's group)``; ``nan`` for a document in no group.
+    containment_to_kept: np.ndarray
     candidates: int
     stats: CandidateStats = field(default_factory=CandidateStats)
 
@@ -154,20 +156,28 @@ class StoryResult:
         return [self.ids[d] for d in np.flatnonzero(self.keep)]
 
     def iter_cluster_rows(self) -> Iterator[dict[str, Any]]:
-        """``{"id", "cluster", "size", "keep"}`` for each document in a group of two or
-        more, as ``clusters.jsonl`` holds them."""
+        """``{"id", "cluster", "size", "keep", "containment_to_kept"}`` for each document
+        in a group of two or more, by group, then reading order (``clusters.jsonl``)."""
         sizes = np.bincount(self.label, minlength=len(self.ids))
-        for d, label in enumerate(self.label.tolist()):
-            if sizes[label] > 1:
-                yield {"id": self.ids[d], "cluster": int(label), "size": int(sizes[label]),
-                       "keep": bool(self.keep[d])}
+        members = np.flatnonzero(sizes[self.label] > 1)
+        for d in members[np.lexsort((members, self.label[members]))].tolist():
+            label = int(self.label[d])
+            yield {"id": self.ids[d], "cluster": label, "size": int(sizes[label]),
+                   "keep": bool(self.keep[d]),
+                   "containment_to_kept": round(float(self.containment_to_kept[d]), 6)}
 
 
 def find_stories(ids: list[str], texts: list[str],
                  options: StoryOptions = StoryOptions()) -> StoryResult:
     """The story rule over ``texts`` (the texts compared: cleaned or not, as the caller
     decides), ``ids[d]`` naming each. Pairs come in order of their first document."""
-    shingles = [story_shingles(t) for t in texts]
+    return story_groups(ids, [story_shingles(t) for t in texts], options)
+
+
+def story_groups(ids: list[str], shingles: list[np.ndarray],
+                 options: StoryOptions = StoryOptions()) -> StoryResult:
+    """The story rule over documents given by their shingle sets (:func:`story_shingles`;
+    an empty set for a document that is not compared, which then stays alone)."""
     counts = np.array([len(s) for s in shingles], dtype=np.int64)
     parts = [s for s in shingles if len(s)]
     candidates, _, stats = shared_shingle_pairs(
@@ -179,11 +189,15 @@ def find_stories(ids: list[str], texts: list[str],
         if score >= options.threshold:
             pairs.append(StoryPair(ids[a], ids[b], score))
             edges.append((a, b))
-    n = len(texts)
-    label = components(n, np.array(edges, dtype=np.int64).reshape(-1, 2))
+    label = components(len(shingles), np.array(edges, dtype=np.int64).reshape(-1, 2))
     shared = _shared_with_group(shingles, label)
     keep = _kept(label, shared, counts)
-    return StoryResult(ids, pairs, label, keep, shared, len(candidates), stats)
+    to_kept = np.full(len(shingles), np.nan)
+    kept_of = {int(label[d]): d for d in np.flatnonzero(keep).tolist()}
+    sizes = np.bincount(label, minlength=len(shingles))
+    for d in np.flatnonzero(sizes[label] > 1).tolist():
+        to_kept[d] = containment(shingles[d], shingles[kept_of[int(label[d])]])
+    return StoryResult(ids, pairs, label, keep, shared, to_kept, len(candidates), stats)
 
 
 def _shared_with_group(shingles: list[np.ndarray], label: np.ndarray) -> np.ndarray:
@@ -204,7 +218,8 @@ def _shared_with_group(shingles: list[np.ndarray], label: np.ndarray) -> np.ndar
 
 
 def _kept(label: np.ndarray, shared: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """One kept member a group: most shingles shared, then most shingles, then first."""
+    """One kept member a group: the most shingles shared with the group, then the most
+    shingles (the longest), then the first read."""
     best: dict[int, int] = {}
     for d, g in enumerate(label.tolist()):
         b = best.get(g)
