@@ -310,16 +310,28 @@ def _has_word(s: str) -> bool:
 
 
 def explain(a_text: str, b_text: str, ngram: int = DEFAULT_NGRAM, a_id: str = "A",
-            b_id: str = "B", cleaner: Cleaner | None = None) -> Explanation:
+            b_id: str = "B", cleaner: Cleaner | None = None,
+            story: bool = False) -> Explanation:
     """Exact Jaccard, containment both ways, shared passages and extras of two texts.
 
     With a ``cleaner``, each extra span that cleaning removes is marked with the reason,
-    and the Jaccard of the cleaned texts is given too.
+    and the Jaccard of the cleaned texts is given too. With ``story``, passages are
+    aligned on the story rule's tokens (:func:`neardup.story.story_tokens`: OCR
+    confusions and dropped vowels do not break them) and joined across small
+    differences, each with its ``identity``, so that a noisy copy's shared story shows as
+    passages rather than as scattered runs of five words.
     """
     ta, tb = tokenize_with_offsets(a_text), tokenize_with_offsets(b_text)
     sa, sb = shingles(ta.words, ngram), shingles(tb.words, ngram)
     common = len(sa & sb)
-    runs, cov_a, cov_b = align(ta, tb, ngram) if ta.words and tb.words else ([], [], [])
+    if story:
+        passages = _story_passages(ta, tb)
+        cov_a = _covered(ta, [p.a for p in passages])
+        cov_b = _covered(tb, [p.b for p in passages])
+    else:
+        runs, cov_a, cov_b = align(ta, tb, ngram) if ta.words and tb.words else ([], [], [])
+        passages = [Passage(token_span(ta, i, i + n - 1), token_span(tb, j, j + n - 1))
+                    for i, j, n in runs]
     only_a = _extra_spans(ta, cov_a or [False] * len(ta.words))
     only_b = _extra_spans(tb, cov_b or [False] * len(tb.words))
     jaccard_cleaned = None
@@ -335,10 +347,26 @@ def explain(a_text: str, b_text: str, ngram: int = DEFAULT_NGRAM, a_id: str = "A
         containment_b_in_a=common / len(sb) if sb else 0.0,
         shingles_a=len(sa), shingles_b=len(sb), shared_shingles=common,
         exact=ta.words == tb.words and bool(ta.words),
-        passages=[Passage(token_span(ta, i, i + n - 1), token_span(tb, j, j + n - 1))
-                  for i, j, n in runs],
-        only_a=only_a, only_b=only_b, jaccard_cleaned=jaccard_cleaned,
+        passages=passages, only_a=only_a, only_b=only_b, jaccard_cleaned=jaccard_cleaned,
     )
+
+
+def _story_passages(ta: Tokens, tb: Tokens) -> list[Passage]:
+    # Imported here: both modules build on this one.
+    from .reuse.passages import shared_passages
+    from .story import ALIGN_MAX_GAP, ALIGN_MIN_WORDS, ALIGN_NGRAM, story_tokens
+
+    return shared_passages(story_tokens(ta), story_tokens(tb), min_words=ALIGN_MIN_WORDS,
+                           max_gap=ALIGN_MAX_GAP, ngram=ALIGN_NGRAM)
+
+
+def _covered(t: Tokens, spans: list[Span]) -> list[bool]:
+    """Which of ``t``'s tokens lie inside one of ``spans`` (character offsets)."""
+    starts = np.array(t.starts, dtype=np.int64)
+    covered = np.zeros(len(starts), dtype=bool)
+    for span in spans:
+        covered[(starts >= span.start) & (starts < span.end)] = True
+    return covered.tolist()
 
 
 def _mark(spans: list[Span], removed: list[Removal]) -> list[Span]:

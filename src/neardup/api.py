@@ -137,13 +137,15 @@ def _reuse_finder(options: ReuseOptions, workers: int | None,
 
 
 def explain(a: str, b: str, ngram: int = DEFAULT_NGRAM, a_id: str = "A",
-            b_id: str = "B", clean: CleanOptions | None = None) -> Explanation:
+            b_id: str = "B", clean: CleanOptions | None = None,
+            story: bool = False) -> Explanation:
     """Why two texts match: exact Jaccard, containment, shared passages, each side's extras.
     With ``clean``, extras that cleaning removes are marked, and the cleaned Jaccard given
-    (learned boilerplate needs a corpus, so only patterns and the header rule apply)."""
+    (learned boilerplate needs a corpus, so only patterns and the header rule apply). With
+    ``story``, passages are aligned through OCR noise (:func:`neardup.align.explain`)."""
     # No learned lines given: cleaner() applies the patterns and the header rule only.
     return _explain_texts(a, b, ngram, a_id, b_id,
-                          clean.cleaner() if clean is not None else None)
+                          clean.cleaner() if clean is not None else None, story)
 
 
 def find_reuse(docs: Docs, options: ReuseOptions = ReuseOptions(), *,

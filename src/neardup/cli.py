@@ -649,7 +649,7 @@ def explain(a: str, b: str, corpus: tuple[str, ...], threshold: float, ngram: in
     """Show why A and B match: Jaccard, containment, shared passages, each one's extras."""
     texts = _load_pair(a, b, list(corpus), ReadOptions(id_field, text_field))
     cleaning = CleanOptions() if clean else None
-    result = api.explain(texts[a], texts[b], ngram, a, b, cleaning)
+    result = api.explain(texts[a], texts[b], ngram, a, b, cleaning, match == "story")
     story = None
     if match == "story":
         cleaner = cleaning.cleaner() if cleaning is not None else None
@@ -792,9 +792,13 @@ def format_explanation(e: Explanation, threshold: float = 0.8,
         f"Shared passages ({_plural(len(e.passages), 'passage')}, "
         f"{_plural(sum(p.words for p in e.passages), 'word')}):",
     ]
+    if story is not None:
+        lines[-1] = lines[-1][:-2] + "; aligned on OCR-normalised words, joined across " \
+            "small differences):"
     for p in e.passages:
+        same = f"  {p.identity:.0%} identical" if story is not None else ""
         lines.append(f"  {p.words:>5} words  A[{p.a.start}:{p.a.end}]  B[{p.b.start}:{p.b.end}]"
-                     f"  {_preview(p.a.text, 60)}")
+                     f"{same}  {_preview(p.a.text, 60)}")
     for label, spans in (("A", e.only_a), ("B", e.only_b)):
         lines.append("")
         lines.append(f"Only in {label} ({_plural(len(spans), 'span')}, "

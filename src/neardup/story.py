@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from . import _sketch
+from .align import Tokens
 from .cluster import components
 from .reuse.candidates import CandidateStats, shared_shingle_pairs
 from .text import normalise
@@ -76,6 +77,36 @@ def story_text(text: str) -> str:
     for pair, letter in _PAIRS:  # the pairs first: "rn" before its "n" becomes "u"
         text = text.replace(pair, letter)
     return _INNER_VOWEL.sub("", text.translate(_SINGLE))
+
+
+#: How ``explain --match story`` aligns two copies: runs of this many equal story tokens
+#: anchor a passage, runs at most :data:`ALIGN_MAX_GAP` tokens apart on both sides are
+#: joined, and passages under :data:`ALIGN_MIN_WORDS` tokens are not shown.
+ALIGN_NGRAM = 3
+ALIGN_MAX_GAP = 6
+ALIGN_MIN_WORDS = 8
+_LINE_BREAK_HYPHEN = re.compile(r"-[ \t]*\r?\n[ \t]*")
+
+
+def story_tokens(tokens: Tokens) -> Tokens:
+    """``tokens`` (of :func:`neardup.align.tokenize_with_offsets`) as the story rule reads
+    them: a word hyphenated at a line end is one token again, and each token is its story
+    text; the spans stay those of the original text, so an alignment on these tokens
+    points into the text as it was written, noise and all."""
+    words: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    k, text = 0, tokens.text
+    while k < len(tokens.words):
+        word, start, end = tokens.words[k], tokens.starts[k], tokens.ends[k]
+        if k + 1 < len(tokens.words) and _LINE_BREAK_HYPHEN.fullmatch(
+                text, end, tokens.starts[k + 1]):
+            word, end, k = word + tokens.words[k + 1], tokens.ends[k + 1], k + 1
+        words.append(story_text(word))
+        starts.append(start)
+        ends.append(end)
+        k += 1
+    return Tokens(text, words, starts, ends)
 
 
 def story_shingles(text: str) -> np.ndarray:
