@@ -216,3 +216,27 @@ def test_explain_aligns_a_noisy_copy_through_the_noise(planted: story_copies.Sto
             assert p.a.text == original[story][p.a.start:p.a.end]
             assert p.b.text == copy[p.b.start:p.b.end]
             assert 0.5 <= p.identity <= 1.0
+
+
+@pytest.mark.parametrize("lang", ["zh", "th", "my"])
+def test_abridged_copies_in_scripts_without_spaces(lang: str) -> None:
+    """Real prose written without spaces (tests/data/multilingual): passages of one source
+    (the same topics, other text) and copies of some, cut to their first 60% under a new
+    first line. The story rule groups each copy with its original and nothing else (each
+    character is a token there, so its shingles are runs of four characters)."""
+    from . import multilingual
+    from .synth import distinct_texts
+
+    built = multilingual.build(lang, seed=3, doc_chars=300)
+    # The sources repeat passages (a newspaper's recurring items, the Declaration's
+    # formulas): only passages sharing no 16-character run with another are distinct.
+    passages = distinct_texts([t for k, t in built.docs.items()
+                               if re.fullmatch(r"\w+-\d{4}", k)], ngram=16)
+    docs = {f"{lang}-{n:04d}": t for n, t in enumerate(passages)}
+    assert len(docs) >= 8
+    copied = sorted(docs)[::3]
+    for k in copied:
+        text = docs[k]
+        docs[f"{k}-copy"] = f"{multilingual.HEADERS[lang][0]}\n{text[:int(len(text) * 0.6)]}"
+    result = neardup.stories(docs, clean=None)
+    assert sorted(result.groups()) == sorted([k, f"{k}-copy"] for k in copied)

@@ -19,7 +19,8 @@ Definition (``neardup.text`` gives the tokens):
    ``a e i o u y`` after a word's first character is dropped. What is left is a skeleton
    that a misread letter, a confused pair or a dropped vowel changes no more.
 2. **Shingles**: the set ``S(d)`` of runs of :data:`STORY_NGRAM` (2) tokens of the story
-   text, hashed to 64 bits (:func:`story_shingles`).
+   text, hashed to 64 bits (:func:`story_shingles`); of :data:`UNSPACED_NGRAM` (4) in a
+   text mostly in scripts written without spaces, where each character is a token.
 3. **Containment** ``C(a, b) = |S(a) ∩ S(b)| / min(|S(a)|, |S(b)|)``: the share of the
    shorter copy's shingles the other holds (:func:`containment`). An abridged copy keeps
    its original's shingles, so ``C`` stays near 1 whatever is cut; a headline, a dateline
@@ -54,10 +55,13 @@ from . import _sketch
 from .align import Tokens
 from .cluster import components
 from .reuse.candidates import CandidateStats, shared_shingle_pairs
-from .text import normalise
+from .text import UNSPACED, char_class_pattern, normalise
 
-#: Tokens per story shingle.
+#: Tokens per story shingle: two words; in text written without spaces, where each
+#: character is a token, :data:`UNSPACED_NGRAM` characters (two characters of Thai or
+#: Chinese are shared by almost any two texts).
 STORY_NGRAM = 2
+UNSPACED_NGRAM = 4
 #: The containment at which two documents are one story.
 DEFAULT_STORY_THRESHOLD = 0.4
 #: OCR's usual confusions, each class written as one letter; applied in this order.
@@ -66,6 +70,7 @@ OCR_CLASSES: tuple[tuple[str, str], ...] = (
     ("5", "s"), ("c", "e"), ("u", "n"), ("b", "h"), ("f", "t"), ("a", "o"))
 _HYPHENATED = re.compile(r"(\w)-[ \t]*\r?\n[ \t]*(\w)")
 _INNER_VOWEL = re.compile(r"\B[aeiouy]")
+_UNSPACED_CHAR = re.compile(f"[{char_class_pattern(UNSPACED)}]")
 _SINGLE = str.maketrans({a: b for a, b in OCR_CLASSES if len(a) == 1})
 _PAIRS = tuple((a, b) for a, b in OCR_CLASSES if len(a) == 2)
 
@@ -112,9 +117,17 @@ def story_tokens(tokens: Tokens) -> Tokens:
 def story_shingles(text: str) -> np.ndarray:
     """``S(text)``: the sorted, distinct 64-bit hashes of the story text's 2-token runs (a
     text of one token has one shingle, none has none)."""
-    sequence = np.frombuffer(_sketch.shingle_sequence(story_text(text), STORY_NGRAM),
+    skeleton = story_text(text)
+    sequence = np.frombuffer(_sketch.shingle_sequence(skeleton, story_ngram(skeleton)),
                              dtype=np.uint64)
     return np.unique(sequence)
+
+
+def story_ngram(skeleton: str) -> int:
+    """:data:`UNSPACED_NGRAM` for a text mostly written without spaces (more characters
+    of those scripts than space-separated words), else :data:`STORY_NGRAM`."""
+    unspaced = len(_UNSPACED_CHAR.findall(skeleton))
+    return UNSPACED_NGRAM if unspaced and unspaced > len(skeleton.split()) else STORY_NGRAM
 
 
 def containment(a: np.ndarray, b: np.ndarray) -> float:
