@@ -500,12 +500,8 @@ def find_files(queries: list[str], corpus: list[str], outdir: str | Path,
             *rejected_rows(result.rejected, "corpus")])
         if remove:
             write_jsonl(out.file("removed.jsonl"), (r.to_dict() for r in result.removals))
-            kept = result.sources.records_by_path(np.flatnonzero(result.kept))
-            copy = stdin.copy.name if stdin else None
-            if kept_format == "parquet":
-                write_kept_parquet(corpus, kept, out.subdir("kept"), read, copy)
-            else:
-                write_kept(corpus, kept, out.subdir("kept"), copy)
+            _write_kept(kept_format, corpus, result.sources.records_by_path(
+                np.flatnonzero(result.kept)), out, read, stdin.copy.name if stdin else None)
         result.seconds = time.perf_counter() - started
         write_summary(out.file("summary.json"), _find_summary(summary, result, remove))
         out.commit()
@@ -585,12 +581,8 @@ def story_files(inputs: list[str], outdir: str | Path, options: StoryOptions = S
         write_jsonl(out.file("clusters.jsonl"), result.iter_cluster_rows())
         rejected = intake.rejected
         write_jsonl(out.file("rejected.jsonl"), rejected_rows(rejected))
-        kept = intake.sources.records_by_path(np.flatnonzero(result.keep))
-        stdin_name = stdin.copy.name if stdin else None
-        if kept_format == "parquet":
-            write_kept_parquet(inputs, kept, out.subdir("kept"), read, stdin_name)
-        else:
-            write_kept(inputs, kept, out.subdir("kept"), stdin_name)
+        _write_kept(kept_format, inputs, intake.sources.records_by_path(
+            np.flatnonzero(result.keep)), out, read, stdin.copy.name if stdin else None)
         sizes = np.bincount(result.label, minlength=1)
         in_groups = sizes[result.label] > 1
         summary = {
@@ -669,16 +661,22 @@ class _DedupOutputs:
     def __call__(self, part: str) -> None:
         result, out = self.result, self.out
         if part == "kept":
-            kept = result.sources.records_by_path(np.flatnonzero(result.keep))
-            if self.kept_format == "parquet":
-                write_kept_parquet(self.inputs, kept, out.subdir("kept"), self.read,
-                                   self.stdin_copy)
-            else:
-                write_kept(self.inputs, kept, out.subdir("kept"), self.stdin_copy)
+            _write_kept(self.kept_format, self.inputs, result.sources.records_by_path(
+                np.flatnonzero(result.keep)), out, self.read, self.stdin_copy)
             return
         write_lines(out.file("pairs.jsonl"), result.pair_lines(self.max_group_pairs))
         write_lines(out.file("clusters.jsonl"), result.cluster_lines())
         write_jsonl(out.file("rejected.jsonl"), rejected_rows(result.rejected))
+
+
+def _write_kept(kept_format: str, inputs: list[str], kept: dict[str, np.ndarray],
+                out: OutputDir, read: ReadOptions, stdin_copy: str | None) -> None:
+    """``kept/``: the kept records (by path, as ``Sources.records_by_path`` gives them) in
+    their inputs' own format, or as Parquet."""
+    if kept_format == "parquet":
+        write_kept_parquet(inputs, kept, out.subdir("kept"), read, stdin_copy)
+    else:
+        write_kept(inputs, kept, out.subdir("kept"), stdin_copy)
 
 
 def summary_dict(result: DedupResult | DedupSummary, inputs: list[str],
