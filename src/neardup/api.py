@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+import orjson
 
 from .align import Explanation
 from .align import explain as _explain_texts
@@ -551,6 +552,36 @@ def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = D
     return result
 
 
+def _stories_of_files(inputs: list[str], options: StoryOptions, read: ReadOptions,
+                      clean: CleanOptions | None, workers: int | None, progress: bool | None,
+                      stdin: _StdinCopy | None) -> StoryRun:
+    """The story rule over the inputs: boilerplate learned first (when ``clean`` learns),
+    then the records read, cleaned and shingled by the workers."""
+    learned, replay = None, stdin
+    if clean is not None and clean.learn:
+        learned = _learn(inputs, read, stdin, clean, workers, progress).lines
+        replay = stdin.replay() if stdin is not None else None
+    cleaner = clean.cleaner(learned) if clean is not None else None
+    intake = Intake()
+    with track(_records(inputs, read, replay), input_size(inputs), progress,
+               count=lambda: intake.documents_read) as reading:
+        return run_stories(reading, options, cleaner, LocalEngine(workers), intake)
+
+
+def print_story_pairs(inputs: list[str], stream: IO[bytes],
+                      options: StoryOptions = StoryOptions(), read: ReadOptions = ReadOptions(),
+                      clean: CleanOptions | None = CleanOptions(), workers: int | None = None,
+                      progress: bool | None = None) -> StoryRun:
+    """``pairs --match story``: write each pair of one story to ``stream`` as a line of
+    ``pairs.jsonl`` (``{"a", "b", "containment"}``)."""
+    _check_inputs(inputs, read, None)
+    with _stdin_copy(inputs, None) as stdin:
+        run = _stories_of_files(inputs, options, read, clean, workers, progress, stdin)
+    for pair in run.result.pairs:
+        stream.write(orjson.dumps(pair.to_dict()) + b"\n")
+    return run
+
+
 def story_files(inputs: list[str], outdir: str | Path, options: StoryOptions = StoryOptions(),
                 read: ReadOptions = ReadOptions(), clean: CleanOptions | None = CleanOptions(),
                 workers: int | None = None, progress: bool | None = None, force: bool = False,
@@ -567,16 +598,8 @@ def story_files(inputs: list[str], outdir: str | Path, options: StoryOptions = S
     fingerprints = input_fingerprints(inputs)
     with OutputDir(outdir, "dedup", force=force, expected=DEDUP_FILES) as out, \
             _stdin_copy(inputs, None) as stdin:
-        learned, replay = None, stdin
-        if clean is not None and clean.learn:
-            learned = _learn(inputs, read, stdin, clean, workers, progress).lines
-            replay = stdin.replay() if stdin is not None else None
-        cleaner = clean.cleaner(learned) if clean is not None else None
-        intake = Intake()
-        with track(_records(inputs, read, replay), input_size(inputs), progress,
-                   count=lambda: intake.documents_read) as reading:
-            run = run_stories(reading, options, cleaner, LocalEngine(workers), intake)
-        result = run.result
+        run = _stories_of_files(inputs, options, read, clean, workers, progress, stdin)
+        result, intake = run.result, run.intake
         write_jsonl(out.file("pairs.jsonl"), (p.to_dict() for p in result.pairs))
         write_jsonl(out.file("clusters.jsonl"), result.iter_cluster_rows())
         rejected = intake.rejected

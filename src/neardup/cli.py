@@ -719,19 +719,14 @@ def _story_pairs(inputs: list[str], run: _Run, threshold: float) -> None:
     if run.spark is not None:
         raise click.UsageError("--match story runs on the local engine only, for now; "
                                "leave out --engine spark")
-    check_inputs(inputs, run.read)
-    docs: list[Document] = []
-    rejected: list[Rejected] = []
-    for record in read_inputs(inputs, run.read):
-        (rejected if isinstance(record, Rejected) else docs).append(record)  # type: ignore
-    result = api.stories(docs, StoryOptions(threshold=threshold), run.options.clean,
-                         workers=run.workers or 1)
     out = sys.stdout.buffer
-    for pair in result.pairs:
-        out.write(orjson.dumps(pair.to_dict()) + b"\n")
+    done = api.print_story_pairs(inputs, out, StoryOptions(threshold=threshold), run.read,
+                                 run.options.clean, run.workers, run.progress)
     out.flush()
+    rejected = done.intake.rejected
     _report_rejections(rejected, "use `neardup dedup` for rejected.jsonl")
-    _warn_if_empty(len(docs) + len(rejected), tuple(inputs))
+    _warn_if_empty(len(done.intake.ids) + len(rejected) - int(done.rejected.sum()),
+                   tuple(inputs))
 
 
 def _load_pair(a: str, b: str, corpus: list[str], read: ReadOptions) -> dict[str, str]:
