@@ -76,7 +76,7 @@ _PAIRS = tuple((a, b) for a, b in OCR_CLASSES if len(a) == 2)
 
 
 def story_text(text: str) -> str:
-    """The skeleton of ``text`` that the story rule compares (steps 1 of the module's
+    """The skeleton of ``text`` that the story rule compares (step 1 of the module's
     definition)."""
     text = normalise(_HYPHENATED.sub(r"\1\2", text))
     for pair, letter in _PAIRS:  # the pairs first: "rn" before its "n" becomes "u"
@@ -115,8 +115,8 @@ def story_tokens(tokens: Tokens) -> Tokens:
 
 
 def story_shingles(text: str) -> np.ndarray:
-    """``S(text)``: the sorted, distinct 64-bit hashes of the story text's 2-token runs (a
-    text of one token has one shingle, none has none)."""
+    """``S(text)``: the sorted, distinct 64-bit hashes of the story text's runs of
+    :func:`story_ngram` tokens (a text of fewer tokens has one shingle, none has none)."""
     skeleton = story_text(text)
     sequence = np.frombuffer(_sketch.shingle_sequence(skeleton, story_ngram(skeleton)),
                              dtype=np.uint64)
