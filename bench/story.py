@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from neardup import DedupOptions, find_pairs  # noqa: E402
 from neardup.cluster import components  # noqa: E402
-from neardup.story import StoryOptions, find_stories  # noqa: E402
+from neardup.story import DEFAULT_STORY_THRESHOLD, StoryOptions, find_stories  # noqa: E402
 from tests import story_copies as story_corpus  # noqa: E402
 from tests import synth  # noqa: E402
 
@@ -64,7 +64,8 @@ def main() -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     ari = story_corpus.adjusted_rand_index(c.story, stories.label.tolist())
     precision, recall = story_corpus.pair_scores(c.story, stories.label.tolist())
-    print(f"| `--match story` (containment >= 0.4) | {ari:.4f} | {precision:.4f} | "
+    print(f"| `--match story` (containment >= {DEFAULT_STORY_THRESHOLD}) | {ari:.4f} | "
+          f"{precision:.4f} | "
           f"{recall:.4f} | {n / seconds:,.0f} | {stories.candidates:,} |")
     started = time.perf_counter()
     pairs = find_pairs(dict(zip(c.ids, c.texts)), options=DedupOptions(clean=None))

@@ -54,14 +54,16 @@ def skeleton_tokens(text: str) -> list[str]:
     return re.findall(r"\w+", re.sub(r"\B[aeiouy]", "", text))
 
 
-def brute_force(ids: list[str], texts: list[str], threshold: float = 0.4,
+def brute_force(ids: list[str], texts: list[str], threshold: float = 0.35,
                 min_shared: int = 5) -> dict[tuple[str, str], float]:
-    """Every pair whose bigram containment reaches ``threshold``, among those sharing at
-    least ``min_shared`` bigrams (the candidates' floor), by comparing all pairs."""
+    """Every pair whose containment of 3-word shingles reaches ``threshold``, among those
+    sharing at least ``min_shared`` shingles (the candidates' floor), by comparing all
+    pairs."""
     sets = []
     for text in texts:
         toks = skeleton_tokens(text)
-        sets.append(set(zip(toks, toks[1:])) if len(toks) > 1 else {tuple(toks)} - {()})
+        sets.append(set(zip(toks, toks[1:], toks[2:])) if len(toks) > 2
+                    else {tuple(toks)} - {()})
     found = {}
     for a in range(len(texts)):
         for b in range(a + 1, len(texts)):
@@ -139,8 +141,8 @@ def test_the_command_line_pairs_and_explains_stories(planted: story_copies.Story
         return done
 
     story = run("explain", str(a), str(b), "--match", "story").stdout
-    assert "Verdict at threshold 0.4: one story" in story
-    assert re.search(r"Story \(word pairs after OCR normalisation.*\): 0\.\d{3} of the "
+    assert "Verdict at threshold 0.35: one story" in story
+    assert re.search(r"Story \(3-word runs after OCR normalisation.*\): 0\.\d{3} of the "
                      r"shorter is in the other", story)
     assert "not duplicates" in run("explain", str(a), str(b)).stdout
     pairs = [json.loads(line) for line in
@@ -182,7 +184,7 @@ def test_dedup_match_story_writes_groups_kept_and_summary(planted: story_copies.
     assert sorted(kept) == sorted(i for i in planted.ids if kind_of[i] == "original")
     rows_of = [json.loads(line) for line in (out / "clusters.jsonl").open()]
     assert {r["id"] for r in rows_of if r["keep"]} <= set(kept)
-    assert all(0.4 <= r["containment_to_kept"] <= 1.0 for r in rows_of)
+    assert all(0.35 <= r["containment_to_kept"] <= 1.0 for r in rows_of)
     rejected = [json.loads(line) for line in (out / "rejected.jsonl").open()]
     assert [r["id"] for r in rejected] == ["blank", planted.ids[0]]
     assert f"{summary['kept']:,} kept" in run.stderr

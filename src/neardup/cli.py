@@ -335,7 +335,7 @@ _MATCH_OPTION = click.option(
     "--match", type=click.Choice(["jaccard", "story"]), default="jaccard", show_default=True,
     help="What makes two documents match: Jaccard of their shingle sets (near-identical "
          "texts), or one story (one holds the other's, up to abridgement, extension, a new "
-         "headline and dateline, and OCR noise: containment of OCR-normalised word pairs, "
+         "headline and dateline, and OCR noise: containment of OCR-normalised 3-word runs, "
          f"default threshold {DEFAULT_STORY_THRESHOLD}).")
 
 
@@ -779,7 +779,7 @@ def format_explanation(e: Explanation, threshold: float = 0.8,
         f"{e.containment_b_in_a:.3f} of B is in A",
         *([f"After cleaning (junk patterns, title and date line): Jaccard "
            f"{e.jaccard_cleaned:.3f}"] if e.jaccard_cleaned is not None else []),
-        *([f"Story (word pairs after OCR normalisation{cleaned}): {story.containment:.3f} "
+        *([f"Story (3-word runs after OCR normalisation{cleaned}): {story.containment:.3f} "
            f"of the shorter is in the other  ({story.shared} shared of {len(story.a)} in A, "
            f"{len(story.b)} in B)"] if story is not None else []),
         f"Verdict at threshold {threshold}: {verdict}",

@@ -18,7 +18,7 @@ Definition (``neardup.text`` gives the tokens):
    ``c``->``e``, ``u``->``n``, ``b``->``h``, ``f``->``t``, ``a``->``o``), and every vowel
    ``a e i o u y`` after a word's first character is dropped. What is left is a skeleton
    that a misread letter, a confused pair or a dropped vowel changes no more.
-2. **Shingles**: the set ``S(d)`` of runs of :data:`STORY_NGRAM` (2) tokens of the story
+2. **Shingles**: the set ``S(d)`` of runs of :data:`STORY_NGRAM` (3) tokens of the story
    text, hashed to 64 bits (:func:`story_shingles`); of :data:`UNSPACED_NGRAM` (4) in a
    text mostly in scripts written without spaces, where each character is a token.
 3. **Containment** ``C(a, b) = |S(a) ∩ S(b)| / min(|S(a)|, |S(b)|)``: the share of the
@@ -26,14 +26,16 @@ Definition (``neardup.text`` gives the tokens):
    its original's shingles, so ``C`` stays near 1 whatever is cut; a headline, a dateline
    or a local paragraph adds shingles only to one side.
 4. **One story** when ``C(a, b) >= threshold`` (default :data:`DEFAULT_STORY_THRESHOLD`,
-   0.4); groups are the connected components of those pairs.
+   0.35); groups are the connected components of those pairs.
 
 The threshold and shingles were chosen by measurement (``python bench/story_measures.py``:
 brute force over every pair of copies planted in real ABC news, abridged to 40-90%,
-extended, re-headlined, with OCR noise on 1-8% of characters). Bigram containment on the
-skeleton gave an adjusted Rand index of at least 0.95 for every threshold from 0.25 to
-0.65 on three seeds; 0.4 sits in the middle. Jaccard of 5-word shingles at 0.8 gave 0.06
-to 0.08 there.
+extended, re-headlined, with OCR noise on 1-8% of characters). Containment of 3-word
+shingles on the skeleton gave an adjusted Rand index of at least 0.95 for every threshold
+from 0.15 to 0.55 on three seeds, and 1.0 at its best on each; 0.35 sits in the middle.
+2-word shingles did almost as well on that corpus (0.25 to 0.60) but joined a 40-word
+copy to another story on the same topic through the names both use (``python
+bench/story.py --seeds 3``); Jaccard of 5-word shingles at 0.8 gave 0.08 there.
 
 Candidates come from an inverted index of the shingles
 (:func:`neardup.reuse.candidates.shared_shingle_pairs`): two documents are compared when
@@ -57,13 +59,13 @@ from .cluster import components
 from .reuse.candidates import CandidateStats, shared_shingle_pairs
 from .text import UNSPACED, char_class_pattern, normalise
 
-#: Tokens per story shingle: two words; in text written without spaces, where each
-#: character is a token, :data:`UNSPACED_NGRAM` characters (two characters of Thai or
+#: Tokens per story shingle: three words; in text written without spaces, where each
+#: character is a token, :data:`UNSPACED_NGRAM` characters (a few characters of Thai or
 #: Chinese are shared by almost any two texts).
-STORY_NGRAM = 2
+STORY_NGRAM = 3
 UNSPACED_NGRAM = 4
 #: The containment at which two documents are one story.
-DEFAULT_STORY_THRESHOLD = 0.4
+DEFAULT_STORY_THRESHOLD = 0.35
 #: OCR's usual confusions, each class written as one letter; applied in this order.
 OCR_CLASSES: tuple[tuple[str, str], ...] = (
     ("rn", "m"), ("cl", "d"), ("vv", "w"), ("0", "o"), ("1", "l"), ("i", "l"), ("|", "l"),
