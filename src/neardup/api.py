@@ -602,19 +602,11 @@ def story_files(inputs: list[str], outdir: str | Path, options: StoryOptions = S
         result, intake = run.result, run.intake
         write_jsonl(out.file("pairs.jsonl"), (p.to_dict() for p in result.pairs))
         write_jsonl(out.file("clusters.jsonl"), result.iter_cluster_rows())
-        rejected = intake.rejected
-        write_jsonl(out.file("rejected.jsonl"), rejected_rows(rejected))
+        write_jsonl(out.file("rejected.jsonl"), rejected_rows(intake.rejected))
         _write_kept(kept_format, inputs, intake.sources.records_by_path(
             np.flatnonzero(result.keep)), out, read, stdin.copy.name if stdin else None)
-        sizes = np.bincount(result.label, minlength=1)
-        in_groups = sizes[result.label] > 1
         summary = {
-            **summary_header("dedup", inputs, read, fingerprints),
-            "documents_read": len(intake.ids) + len(rejected) - int(run.rejected.sum()),
-            "kept": int(result.keep.sum()),
-            "removed": int((in_groups & ~result.keep & ~run.rejected).sum()),
-            "rejected": len(rejected), "groups": int((sizes > 1).sum()),
-            "pairs": len(result.pairs),
+            **summary_header("dedup", inputs, read, fingerprints), **run.counts(),
             "candidates": result.candidates,
             "seconds": round(time.perf_counter() - started, 3),
             "settings": {"match": "story", "threshold": options.threshold,

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import numpy as np
 import orjson
 from click.core import ParameterSource
 
@@ -699,19 +698,14 @@ def _story_dedup(inputs: list[str], output: str, run: _Run, threshold: float, ke
     started = time.perf_counter()
     done = api.story_files(inputs, output, StoryOptions(threshold=threshold), run.read,
                            run.options.clean, run.workers, run.progress, force, kept_format)
-    rejected = done.intake.rejected
-    _report_rejections(rejected, f"see {Path(output) / 'rejected.jsonl'}")
-    result = done.result
-    sizes = np.bincount(result.label, minlength=1)
-    in_groups = sizes[result.label] > 1
-    kept, removed = int(result.keep.sum()), int((in_groups & ~result.keep).sum())
-    read = kept + removed + len(rejected)
-    _warn_if_empty(read, tuple(inputs))
+    _report_rejections(done.intake.rejected, f"see {Path(output) / 'rejected.jsonl'}")
+    n = done.counts()
+    _warn_if_empty(n["documents_read"], tuple(inputs))
     click.echo(
-        f"{read:,} read: {kept:,} kept, {removed:,} removed (copies of a story) in "
-        f"{_plural(int((sizes > 1).sum()), 'group')}, {len(rejected):,} rejected; "
-        f"{_plural(len(result.pairs), 'pair')}; {time.perf_counter() - started:.1f}s "
-        f"-> {output}", err=True)
+        f"{n['documents_read']:,} read: {n['kept']:,} kept, {n['removed']:,} removed (copies "
+        f"of a story) in {_plural(n['groups'], 'group')}, {n['rejected']:,} rejected; "
+        f"{_plural(n['pairs'], 'pair')}; {time.perf_counter() - started:.1f}s -> {output}",
+        err=True)
 
 
 def _story_pairs(inputs: list[str], run: _Run, threshold: float) -> None:
@@ -723,10 +717,8 @@ def _story_pairs(inputs: list[str], run: _Run, threshold: float) -> None:
     done = api.print_story_pairs(inputs, out, StoryOptions(threshold=threshold), run.read,
                                  run.options.clean, run.workers, run.progress)
     out.flush()
-    rejected = done.intake.rejected
-    _report_rejections(rejected, "use `neardup dedup` for rejected.jsonl")
-    _warn_if_empty(len(done.intake.ids) + len(rejected) - int(done.rejected.sum()),
-                   tuple(inputs))
+    _report_rejections(done.intake.rejected, "use `neardup dedup` for rejected.jsonl")
+    _warn_if_empty(done.counts()["documents_read"], tuple(inputs))
 
 
 def _load_pair(a: str, b: str, corpus: list[str], read: ReadOptions) -> dict[str, str]:

@@ -53,6 +53,18 @@ class StoryRun:
     intake: Intake
     rejected: np.ndarray  # per document booked: refused (no words, or a repeated id)
 
+    def counts(self) -> dict[str, int]:
+        """What ``summary.json`` and the command line report: every record read is kept
+        (alone, or its group's kept copy), removed (another copy of a story kept) or
+        rejected, so ``documents_read = kept + removed + rejected``."""
+        result = self.result
+        sizes = np.bincount(result.label, minlength=1)
+        removed = int(((sizes[result.label] > 1) & ~result.keep & ~self.rejected).sum())
+        kept, rejected = int(result.keep.sum()), len(self.intake.rejected)
+        return {"documents_read": kept + removed + rejected, "kept": kept, "removed": removed,
+                "rejected": rejected, "groups": int((sizes > 1).sum()),
+                "pairs": len(result.pairs)}
+
 
 def run_stories(records: Iterable[RawRecord], options: StoryOptions, cleaner: Cleaner | None,
                 engine: Engine, intake: Intake | None = None) -> StoryRun:
