@@ -139,14 +139,24 @@ def _reuse_finder(options: ReuseOptions, workers: int | None,
 
 def explain(a: str, b: str, ngram: int = DEFAULT_NGRAM, a_id: str = "A",
             b_id: str = "B", clean: CleanOptions | None = None,
-            story: bool = False) -> Explanation:
+            story: bool = False, learned: dict[int, int] | None = None) -> Explanation:
     """Why two texts match: exact Jaccard, containment, shared passages, each side's extras.
-    With ``clean``, extras that cleaning removes are marked, and the cleaned Jaccard given
-    (learned boilerplate needs a corpus, so only patterns and the header rule apply). With
-    ``story``, passages are aligned through OCR noise (:func:`neardup.align.explain`)."""
-    # No learned lines given: cleaner() applies the patterns and the header rule only.
+    With ``clean``, extras that cleaning removes are marked, and the cleaned Jaccard given:
+    the patterns and the header rule, and the boilerplate ``learned`` from a corpus
+    (:func:`learn_boilerplate`) when given, so that the texts compared are those ``dedup``
+    compares on that corpus. With ``story``, passages are aligned through OCR noise
+    (:func:`neardup.align.explain`)."""
     return _explain_texts(a, b, ngram, a_id, b_id,
-                          clean.cleaner() if clean is not None else None, story)
+                          clean.cleaner(learned) if clean is not None else None, story)
+
+
+def learn_boilerplate(inputs: list[str], read: ReadOptions = ReadOptions(),
+                      clean: CleanOptions = CleanOptions(), workers: int | None = None,
+                      progress: bool | None = None) -> dict[int, int]:
+    """The boilerplate lines ``dedup`` learns from ``inputs`` (its first pass), for
+    :func:`explain`: line key -> the number of different articles it stood beside."""
+    check_inputs(inputs, read)
+    return _learn(inputs, read, None, clean, workers, progress).lines
 
 
 def find_reuse(docs: Docs, options: ReuseOptions = ReuseOptions(), *,

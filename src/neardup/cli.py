@@ -646,12 +646,17 @@ def report(outdir: str, output: str | None, max_pairs: int, max_groups: int) -> 
 def explain(a: str, b: str, corpus: tuple[str, ...], threshold: float, ngram: int,
             id_field: str, text_field: str, as_json: bool, clean: bool, match: str) -> None:
     """Show why A and B match: Jaccard, containment, shared passages, each one's extras."""
-    texts = _load_pair(a, b, list(corpus), ReadOptions(id_field, text_field))
+    read = ReadOptions(id_field, text_field)
+    texts = _load_pair(a, b, list(corpus), read)
     cleaning = CleanOptions() if clean else None
-    result = api.explain(texts[a], texts[b], ngram, a, b, cleaning, match == "story")
+    # With --in, the boilerplate dedup would learn from that corpus is removed too: the
+    # texts compared are the ones dedup compares there.
+    learned = (api.learn_boilerplate(list(corpus), read, cleaning, progress=False)
+               if corpus and cleaning is not None else None)
+    result = api.explain(texts[a], texts[b], ngram, a, b, cleaning, match == "story", learned)
     story = None
     if match == "story":
-        cleaner = cleaning.cleaner() if cleaning is not None else None
+        cleaner = cleaning.cleaner(learned) if cleaning is not None else None
         compared = [cleaner.clean(texts[k]).text if cleaner else texts[k] for k in (a, b)]
         story = _StoryScore(*(story_shingles(t) for t in compared),
                             threshold=_threshold(match, threshold))
@@ -661,7 +666,7 @@ def explain(a: str, b: str, corpus: tuple[str, ...], threshold: float, ngram: in
             body["story"] = story.to_dict()
         click.echo(json.dumps(body, ensure_ascii=False, indent=2))
     else:
-        click.echo(format_explanation(result, threshold, story))
+        click.echo(format_explanation(result, threshold, story, learned is not None))
 
 
 @dataclass
@@ -750,7 +755,7 @@ def _preview(text: str, width: int = 90) -> str:
 
 
 def format_explanation(e: Explanation, threshold: float = 0.8,
-                       story: _StoryScore | None = None) -> str:
+                       story: _StoryScore | None = None, learned: bool = False) -> str:
     # The verdict is on what dedup compares: the cleaned texts when cleaning is on.
     score = e.jaccard if e.jaccard_cleaned is None else e.jaccard_cleaned
     cleaned = "" if e.jaccard_cleaned is None else " after cleaning"
@@ -769,7 +774,8 @@ def format_explanation(e: Explanation, threshold: float = 0.8,
         f"({e.shared_shingles} shared of {e.shingles_a} in A, {e.shingles_b} in B)",
         f"Containment: {e.containment_a_in_b:.3f} of A is in B, "
         f"{e.containment_b_in_a:.3f} of B is in A",
-        *([f"After cleaning (junk patterns, title and date line): Jaccard "
+        *([f"After cleaning (junk patterns, title and date line"
+           f"{', boilerplate learned from --in' if learned else ''}): Jaccard "
            f"{e.jaccard_cleaned:.3f}"] if e.jaccard_cleaned is not None else []),
         *([f"Story (3-word runs after OCR normalisation{cleaned}): {story.containment:.3f} "
            f"of the shorter is in the other  ({story.shared} shared of {len(story.a)} in A, "
