@@ -691,12 +691,16 @@ class _StoryScore:
                 "threshold": self.threshold, "one_story": self.containment >= self.threshold}
 
 
-def _story_dedup(inputs: list[str], output: str, run: _Run, threshold: float, keep: str,
-                 kept_format: str, force: bool) -> None:
-    """``dedup --match story``: the story rule's groups, written as dedup writes its own."""
+def _local_story(run: _Run) -> None:
     if run.spark is not None:
         raise click.UsageError("--match story runs on the local engine only, for now; "
                                "leave out --engine spark")
+
+
+def _story_dedup(inputs: list[str], output: str, run: _Run, threshold: float, keep: str,
+                 kept_format: str, force: bool) -> None:
+    """``dedup --match story``: the story rule's groups, written as dedup writes its own."""
+    _local_story(run)
     if keep != "first":
         raise click.UsageError("--match story keeps the copy with the most of the story "
                                "(see `neardup.story`); leave out --keep")
@@ -715,9 +719,7 @@ def _story_dedup(inputs: list[str], output: str, run: _Run, threshold: float, ke
 
 def _story_pairs(inputs: list[str], run: _Run, threshold: float) -> None:
     """``pairs --match story``: the local engine's story rule over the inputs."""
-    if run.spark is not None:
-        raise click.UsageError("--match story runs on the local engine only, for now; "
-                               "leave out --engine spark")
+    _local_story(run)
     out = sys.stdout.buffer
     done = api.print_story_pairs(inputs, out, StoryOptions(threshold=threshold), run.read,
                                  run.options.clean, run.workers, run.progress)
