@@ -343,3 +343,16 @@ def test_a_stopped_writer_answers_503_instead_of_waiting(corpus: list[tuple[str,
     with ThreadPoolExecutor(1) as thread:
         said = thread.submit(asyncio.run, scenario()).result(timeout=60)
     assert said == "the index writer stopped; restart neardup serve (the server's log says why)"
+
+
+def test_the_schema_of_an_explanation_is_the_explanation_sent() -> None:
+    """serve_models restates align's Explanation as the HTTP contract: the fields must stay
+    the ones `to_dict` sends, or a generated client misses one."""
+    from dataclasses import fields
+
+    from neardup.align import Explanation, Passage, Span
+    from neardup.serve_models import ExplanationOut, PassageOut, SpanOut
+
+    assert set(ExplanationOut.model_fields) == {f.name for f in fields(Explanation)}
+    assert set(PassageOut.model_fields) == {f.name for f in fields(Passage)} | {"words"}
+    assert set(SpanOut.model_fields) == {f.name for f in fields(Span)}
