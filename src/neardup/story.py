@@ -187,9 +187,7 @@ class StoryResult:
 
     def groups(self) -> list[list[str]]:
         """Groups of two or more, the kept copy first, in reading order of their first."""
-        members: dict[int, list[int]] = {}
-        for d, label in enumerate(self.label.tolist()):
-            members.setdefault(label, []).append(d)
+        members = _members(self.label)
         out = []
         for label in sorted(members):
             group = members[label]
@@ -249,10 +247,7 @@ def story_groups(ids: list[str], shingles: list[np.ndarray],
 def _shared_with_group(shingles: list[np.ndarray], label: np.ndarray) -> np.ndarray:
     """For each document, how many of its shingles another member of its group holds."""
     shared = np.zeros(len(shingles), dtype=np.int64)
-    members: dict[int, list[int]] = {}
-    for d, g in enumerate(label.tolist()):
-        members.setdefault(g, []).append(d)
-    for group in members.values():
+    for group in _members(label).values():
         if len(group) < 2:
             continue
         values, seen = np.unique(np.concatenate([shingles[d] for d in group]),
@@ -261,6 +256,14 @@ def _shared_with_group(shingles: list[np.ndarray], label: np.ndarray) -> np.ndar
         for d in group:
             shared[d] = _sketch.intersection_size(shingles[d], common)
     return shared
+
+
+def _members(label: np.ndarray) -> dict[int, list[int]]:
+    """The documents of each group, by label, in reading order."""
+    members: dict[int, list[int]] = {}
+    for d, g in enumerate(label.tolist()):
+        members.setdefault(g, []).append(d)
+    return members
 
 
 def _kept(label: np.ndarray, shared: np.ndarray, sizes: np.ndarray) -> np.ndarray:
