@@ -188,38 +188,6 @@ def test_band_pairs_on_executors_equal_brute_force_on_shared_paragraphs(
             assert score == pytest.approx(truth[k], abs=1e-6)
 
 
-def test_dedup_on_spark_writes_the_local_engines_files(corpus: list[str],
-                                                       tmp_path: Path) -> None:
-    """The command line, as a user runs it: the executors write each output as a directory
-    of part files whose concatenation, in name order, is the local engine's file byte for
-    byte (kept/ in the inputs' formats: JSONL lines as read, Parquet rows with their
-    columns). A run into a directory holding the other engine's output replaces it. Inputs
-    and output are given relative to the working directory. (kept/ as Parquet: the next
-    test.)"""
-    outputs = {}
-    out = tmp_path / "out"
-    given = [os.path.relpath(p, tmp_path) for p in corpus]  # paths relative to where it runs
-    for engine in ("local", "spark", "local"):
-        run = subprocess.run([sys.executable, "-m", "neardup", "dedup", *given, "-o", "out",
-                              "--engine", engine, "--workers", "2"], cwd=tmp_path,
-                             capture_output=True, text=True, timeout=600)
-        assert run.returncode == 0, run.stderr
-        assert "Traceback" not in run.stderr
-        # Nothing of the JVM's start-up chatter reaches the user.
-        assert "incubator" not in run.stderr and "log level" not in run.stderr
-        files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
-        manifest = json.loads((out / ".neardup-run.json").read_text())
-        assert manifest["state"] == "complete"
-        assert set(manifest["files"]) == files - {".neardup.lock", ".neardup-run.json"}
-        outputs[engine] = {name: _output(out / name) for name in _outputs(out)}
-    local, spark = outputs["local"], outputs["spark"]
-    assert spark.keys() == local.keys()
-    assert {"kept/first.jsonl", "kept/second.parquet"} <= local.keys()
-    for name in local:
-        assert spark[name] == local[name], name
-        assert len(local[name]), name
-
-
 def _outputs(out: Path) -> list[str]:
     """A run's outputs: files, or Spark's directories of part files."""
     names = []

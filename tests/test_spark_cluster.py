@@ -2,14 +2,18 @@
 from the pyspark package's own ``bin/spark-class``, on 127.0.0.1, each worker one core and
 2 GiB (executors at Spark's default 1 GiB). Two ``neardup dedup`` drivers run on it at once,
 an application of one core each: the outputs are the local engine's, also for the one
-whose executor is killed in the middle of the job.
+whose executor is killed in the middle of the job. The command lines are a user's: inputs
+and output relative to the working directory, into a directory that holds the other
+engine's output, which the run replaces (and the local engine then replaces the Spark one).
 
 Needs Java 17 (``make test`` installs it where it can); under CI=true a missing one fails.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -43,17 +47,53 @@ def _dedup(inputs: list[str], out: Path, *extra: str) -> list[str]:
 def _check(run: subprocess.CompletedProcess[str]) -> None:
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr and "Exception" not in run.stderr, run.stderr
+    # Nothing of the JVM's start-up chatter reaches the user.
+    assert "incubator" not in run.stderr and "log level" not in run.stderr, run.stderr
+
+
+def _committed(out: Path) -> dict[str, object]:
+    """A finished run's outputs by name, after checking its manifest lists exactly the
+    files on disk."""
+    files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    manifest = json.loads((out / ".neardup-run.json").read_text())
+    assert manifest["state"] == "complete"
+    assert set(manifest["files"]) == files - {".neardup.lock", ".neardup-run.json"}
+    return {name: _output(out / name) for name in _outputs(out)}
 
 
 @pytest.fixture(scope="module")
-def cluster_runs(standalone: str, corpus: list[str],  # noqa: F811
+def local_run(corpus: list[str], tmp_path_factory: pytest.TempPathFactory  # noqa: F811
+              ) -> Path:
+    """The local engine's output directory for the corpus, the inputs given relative to a
+    directory beside the cluster runs' (so their names read the same in all outputs)."""
+    root = tmp_path_factory.mktemp("local")
+    given = [os.path.relpath(p, root) for p in corpus]
+    _check(subprocess.run(_dedup(given, Path("out")), capture_output=True, text=True,
+                          cwd=root, timeout=900))
+    return root / "out"
+
+
+@pytest.fixture(scope="module")
+def local_outputs(local_run: Path) -> dict[str, object]:
+    """The local engine's outputs for the corpus, by name."""
+    outputs = _committed(local_run)
+    assert {"pairs.jsonl", "clusters.jsonl", "rejected.jsonl", "kept/first.jsonl",
+            "kept/second.parquet"} <= outputs.keys()
+    assert all(len(content) for content in outputs.values())  # type: ignore[arg-type]
+    return outputs
+
+
+@pytest.fixture(scope="module")
+def cluster_runs(standalone: str, corpus: list[str], local_run: Path,  # noqa: F811
                  tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Two ``neardup dedup`` drivers on the cluster at once, each an application of one
     core (``spark.cores.max=1``, so each has an executor on its own worker): one left
     alone, one whose executor is SIGKILLed as it starts verifying (the named fault
     point; the master starts it a new executor, and Spark runs the lost tasks there).
-    Their output directories, and the marker the fault point writes."""
+    Their output directories, and the marker the fault point writes. Both are given
+    relative paths, and both write into a copy of the local engine's output."""
     root = tmp_path_factory.mktemp("cluster")
+    given = [os.path.relpath(p, root) for p in corpus]  # relative to where they run
     marker = root / "fault-marker"
     fault = ["--spark-conf", "spark.executorEnv.NEARDUP_FAULT=verifying:kill-executor",
              "--spark-conf", f"spark.executorEnv.NEARDUP_FAULT_MARKER={marker}"]
@@ -61,10 +101,12 @@ def cluster_runs(standalone: str, corpus: list[str],  # noqa: F811
     # Executors of one core on a 2-core machine: the JVM settings the README gives for
     # small executors (they halve the executors' CPU).
     small = ["--spark-conf", f"spark.executor.extraJavaOptions={SMALL_EXECUTOR_JVM}"]
+    for name in runs:
+        shutil.copytree(local_run, root / name)
     started = {name: subprocess.Popen(
-        _dedup(corpus, root / name, "--engine", "spark", "--master", standalone,
+        _dedup(given, Path(name), "--engine", "spark", "--master", standalone,
                "--spark-conf", "spark.cores.max=1", *small, *extra),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root,
         env={**os.environ, **driver_env()}) for name, extra in runs.items()}
     for name, process in started.items():
         try:
@@ -77,23 +119,11 @@ def cluster_runs(standalone: str, corpus: list[str],  # noqa: F811
     return {"alone": root / "alone", "killed": root / "killed", "marker": marker}
 
 
-@pytest.fixture(scope="module")
-def local_outputs(corpus: list[str], tmp_path_factory: pytest.TempPathFactory  # noqa: F811
-                  ) -> dict[str, object]:
-    """The local engine's outputs for the corpus, by name."""
-    out = tmp_path_factory.mktemp("local") / "out"
-    _check(subprocess.run(_dedup(corpus, out), capture_output=True, text=True, timeout=900))
-    outputs = {name: _output(out / name) for name in _outputs(out)}
-    assert {"pairs.jsonl", "clusters.jsonl", "rejected.jsonl", "kept/first.jsonl",
-            "kept/second.parquet"} <= outputs.keys()
-    return outputs
-
-
 def test_a_standalone_cluster_writes_the_local_engines_outputs(
         cluster_runs: dict[str, Path], local_outputs: dict[str, object]) -> None:
     out = cluster_runs["alone"]
     assert (out / "pairs.jsonl").is_dir()  # written by the executors, as part files
-    assert {name: _output(out / name) for name in _outputs(out)} == local_outputs
+    assert _committed(out) == local_outputs
 
 
 def test_an_executor_killed_mid_job_changes_nothing(
@@ -104,3 +134,17 @@ def test_an_executor_killed_mid_job_changes_nothing(
     assert (point, action) == ("verifying", "kill-executor") and int(pid) > 1
     out = cluster_runs["killed"]
     assert {name: _output(out / name) for name in _outputs(out)} == local_outputs
+
+
+def test_the_local_engine_then_replaces_the_spark_run(
+        cluster_runs: dict[str, Path], local_outputs: dict[str, object],
+        corpus: list[str]) -> None:  # noqa: F811
+    """Into a directory of Spark's part-file outputs, a local run writes its own files and
+    leaves none of Spark's. (Last: it overwrites the run the first test reads.)"""
+    out = cluster_runs["alone"]
+    assert (out / "pairs.jsonl").is_dir()
+    given = [os.path.relpath(p, out.parent) for p in corpus]
+    _check(subprocess.run(_dedup(given, Path(out.name)), capture_output=True, text=True,
+                          cwd=out.parent, timeout=900))
+    assert (out / "pairs.jsonl").is_file()
+    assert _committed(out) == local_outputs
