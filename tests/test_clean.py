@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import neardup
@@ -170,6 +172,68 @@ def test_dedup_clean_in_python_learns_templates(lee_texts) -> None:
     assert ("short-0", "short-1") not in {(p.a, p.b) for p in cleaned}
     # The ten wire copies of one story stay duplicates of each other either way.
     assert sum(1 for p in cleaned if p.a.startswith("wire") and p.b.startswith("wire")) == 45
+
+
+def _edited_families(lee_texts: list[str]) -> dict[str, str]:
+    """20 texts in 8 copies each, as papers print a wire story: one sentence a line, a
+    title line of their own, one word of the main (longest) paragraph changed in every
+    copy, and a word in 200 elsewhere."""
+    rng = np.random.default_rng(24)
+    docs = {}
+    for f, text in enumerate(lee_texts[200:220]):
+        lines = synth.sentences([text])
+        longest = max(range(len(lines)), key=lambda i: len(lines[i]))
+        for c in range(8):
+            copy = []
+            for i, line in enumerate(lines):
+                words = line.split()
+                edits = [k for k in range(len(words)) if rng.random() < 0.005]
+                if i == longest:
+                    edits.append(int(rng.integers(len(words))))
+                for k in edits:
+                    words[k] = f"edit{int(rng.integers(10**6))}"
+                copy.append(" ".join(words))
+            docs[f"text{f}-copy{c}"] = f"Copy {c} of text {f}\n" + "\n".join(copy)
+    return docs
+
+
+def _five_word_jaccard(a: str, b: str) -> float:
+    """The test's own measure: Jaccard of lower-cased 5-word runs."""
+    def runs(text: str) -> set[tuple[str, ...]]:
+        words = re.findall(r"\w+", text.lower())
+        return {tuple(words[i:i + 5]) for i in range(len(words) - 4)}
+    x, y = runs(a), runs(b)
+    return len(x & y) / len(x | y)
+
+
+def test_copies_of_one_text_keep_their_lines_and_a_heavy_template_still_goes(
+        lee_texts) -> None:
+    """Lines shared by copies of one text are that text, not boilerplate, even when every
+    copy's main paragraph was edited (a line of one text stands beside that text); and a
+    30-line template around short articles is still learned. With the default cleaning,
+    dedup then pairs every two copies that a brute-force Jaccard of the raw texts puts at
+    0.8 or more."""
+    families = _edited_families(lee_texts)
+    rng = np.random.default_rng(7)
+    vocabulary = " ".join(lee_texts[:100]).split()
+    template = [" ".join(rng.choice(vocabulary, int(rng.integers(2, 9)))) for _ in range(30)]
+    pages = {f"page{i}": "\n".join(template[:15] + [" ".join(text.split()[:40])]
+                                    + template[15:])
+             for i, text in enumerate(lee_texts[:20])}
+    docs = [neardup.Document(i, t) for i, t in {**families, **pages}.items()]
+    cleaned = dict(neardup.clean(docs))
+    for doc_id in families:
+        assert not [r.text for r in cleaned[doc_id].removed if r.kind == "repeated-line"]
+    for doc_id in pages:
+        removed = [r.text for r in cleaned[doc_id].removed if r.kind == "repeated-line"]
+        assert sorted(removed) == sorted(template), doc_id
+
+    names = sorted(families)
+    truth = {(a, b) for k, a in enumerate(names) for b in names[k + 1:]
+             if _five_word_jaccard(families[a], families[b]) >= 0.8}
+    assert len(truth) > 200  # of the 20 x 28 pairs of copies
+    found = neardup.find_pairs(docs, options=neardup.DedupOptions(clean=CleanOptions()))
+    assert truth <= {tuple(sorted((p.a, p.b))) for p in found}
 
 
 @pytest.mark.parametrize("line,junk", [

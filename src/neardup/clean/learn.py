@@ -2,15 +2,34 @@
 
 Counting repeated lines is not enough in a news corpus: the paragraphs of a syndicated
 story recur in every copy, and removing them would delete the article. So a line counts
-once per distinct *context*, the document's longest line (its main paragraph, a proxy
-for which article it is). A template line ("Share this article", a newsletter prompt, a
-masthead) stands beside many different articles and gathers many contexts; a body
-paragraph of one story, however often copied, stands beside the same main paragraph
-and gathers one. A line is boilerplate when it has at least ``min_contexts`` contexts,
-counted per site when documents name one, across the corpus otherwise.
+once per distinct *context*, a value that says which text the document is. A template
+line ("Share this article", a newsletter prompt, a masthead) stands beside many different
+articles and gathers many contexts; a line of one text, however often copied, stands
+beside that text and gathers one. A line is boilerplate when it has at least
+``min_contexts`` contexts, counted per site when documents name one, across the corpus
+otherwise.
 
-Memory: two 64-bit hashes per (line, document), held as numpy arrays; nothing of the
-text itself is kept.
+The context says which text a document is, from its longest line (its main paragraph:
+template lines are short), by min-hashing: for each of ``CONTEXT_HASHES`` = 4 random
+orders of the line's 3-word shingles, the first shingle, kept as a 16-bit fingerprint.
+A line's count of contexts is, for each of the 4, the number of different fingerprints
+among the documents beside it, and then the least of the 4. Copies of one text keep their
+main paragraph up to small edits; two copies whose longest lines share a fraction ``J``
+of their shingles (Jaccard) agree on each fingerprint with probability ``J``, so ``n``
+copies show about ``1 + (n - 1)(1 - J)`` fingerprints in each order, and the least of 4
+orders is lower still. An exact hash of the line would give ``n`` as soon as each copy's
+edits touch it. Different articles share almost no 3-word runs in their main paragraphs
+and show ``n`` fingerprints in every order (two of them agree by chance with probability
+``2**-16``). Measured on 300 texts printed in 8 copies with one word of the main
+paragraph changed in each copy: 1 min-hash counted 5 or more contexts for 12 of them,
+4 for none; with two words changed, 55 and 0. On the 728 SPDX licence texts, families
+of near-identical licences, the default cleaning keeps all 393 pairs that the raw texts
+give (an exact hash of the longest line: 349). 3-word shingles: 2-, 4- and 5-word ones
+kept fewer; a min-hash of the whole document's shingles does worse where a long template
+outweighs a short article, since it then falls on the template.
+
+Memory: two 64-bit values per (line, document), the line's key and the four fingerprints,
+held as numpy arrays; nothing of the text itself is kept.
 """
 
 from __future__ import annotations
@@ -18,9 +37,18 @@ from __future__ import annotations
 import numpy as np
 import xxhash
 
-from ..text import TOKEN
+from .._sketch import shingle_sequence
+from ..text import TOKEN, normalise
 
 DEFAULT_MIN_CONTEXTS = 5
+#: Tokens per shingle, and min-hashes (16 bits each, packed in 64), of a document's
+#: context (see above).
+CONTEXT_NGRAM = 3
+CONTEXT_HASHES = 4
+# Each min-hash's order: the shingle hash XOR a constant, times an odd constant.
+_ORDER_XOR = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
+                       0xD6E8FEB86659FD93], dtype=np.uint64)
+_ORDER_MUL = np.uint64(0xFF51AFD7ED558CCD)
 #: Lines longer than this many words (or 12 characters a word) are taken for article
 #: text and never counted: template lines are short, and skipping the rest is most of
 #: the speed of learning.
@@ -49,6 +77,34 @@ def line_key(line: str, site: str = "", max_words: int | None = MAX_LINE_WORDS) 
     return xxhash.xxh3_64_intdigest((site + "\x00" + " ".join(words)).encode())
 
 
+def text_context(line: str) -> int:
+    """Which text a document is, from its main paragraph ``line``: the 16-bit fingerprints
+    of the first 3-word shingle in each of 4 orders, packed in one 64-bit value (for a
+    line of fewer words, its one shingle; of no words, its bytes)."""
+    hashes = np.frombuffer(shingle_sequence(normalise(line), CONTEXT_NGRAM), dtype=np.uint64)
+    if not len(hashes):
+        hashes = np.array([xxhash.xxh3_64_intdigest(line.encode())], dtype=np.uint64)
+    with np.errstate(over="ignore"):  # the orders multiply modulo 2**64
+        first = ((hashes[:, None] ^ _ORDER_XOR) * _ORDER_MUL).argmin(axis=0)
+    fingerprints = hashes[first] >> np.uint64(48)
+    return sum(int(f) << (16 * j) for j, f in enumerate(fingerprints.tolist()))
+
+
+def count_contexts(lines: np.ndarray, contexts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct line key of ``lines`` and its count of contexts: per min-hash, the
+    distinct fingerprints among ``contexts[i]`` for its rows ``i``; the least of the
+    :data:`CONTEXT_HASHES` counts."""
+    keys, line_ids = np.unique(lines, return_inverse=True)
+    counts = np.full(len(keys), np.iinfo(np.int64).max, dtype=np.int64)
+    shifted = line_ids.astype(np.uint64) << np.uint64(16)
+    for j in range(CONTEXT_HASHES):
+        fingerprint = (contexts >> np.uint64(16 * j)) & np.uint64(0xFFFF)
+        distinct = np.unique(shifted | fingerprint) >> np.uint64(16)
+        counts = np.minimum(counts, np.bincount(distinct.astype(np.int64),
+                                                minlength=len(keys)))
+    return keys, counts
+
+
 class RepeatedLines:
     """Learns boilerplate lines from documents shown to :meth:`add`; then :meth:`finish`."""
 
@@ -67,7 +123,7 @@ class RepeatedLines:
         keys = list({k for k in (line_key(line, site) for line in lines) if k is not None})
         if len(keys) < 2:
             return [], 0  # a one-line document gives no context to tell template from article
-        return keys, xxhash.xxh3_64_intdigest(max(lines, key=len).encode())
+        return keys, text_context(max(lines, key=len))
 
     def add(self, text: str, site: str = "") -> None:
         """Learn from one document."""
@@ -96,9 +152,8 @@ class RepeatedLines:
         self._flush()
         self.boilerplate = {}
         if self._lines:
-            pairs = np.stack([np.concatenate(self._lines), np.concatenate(self._contexts)],
-                             axis=1)
-            keys, counts = np.unique(np.unique(pairs, axis=0)[:, 0], return_counts=True)
+            keys, counts = count_contexts(np.concatenate(self._lines),
+                                          np.concatenate(self._contexts))
             frequent = counts >= self.min_contexts
             self.boilerplate = dict(zip(keys[frequent].tolist(), counts[frequent].tolist()))
         self._lines, self._contexts = [], []

@@ -850,15 +850,25 @@ def cut_inputs(spark: Any, files: list[InputFile], settings: SparkSettings) -> i
 
 def learn_lines(spark: Any, files: list[InputFile], read: ReadOptions,
                 min_contexts: int) -> dict[int, int]:
-    """Boilerplate lines as :class:`~neardup.clean.learn.RepeatedLines` learns them:
-    each line counted once per distinct context, across the executors; those seen in at
-    least ``min_contexts`` contexts, with their count."""
+    """Boilerplate lines as :class:`~neardup.clean.learn.RepeatedLines` learns them, across
+    the executors: for each of a context's min-hash fingerprints, the distinct ones beside
+    each line; the least of those counts (:func:`~neardup.clean.learn.count_contexts`);
+    the lines with at least ``min_contexts``, with their count."""
     from pyspark.sql import functions as F
+
+    from ...clean.learn import CONTEXT_HASHES
 
     observe = ObserveLines({file_key(f.uri): i for i, f in enumerate(files)}, read)
     observed = union([frame.mapInArrow(observe, "line long, context long")
                       for frame in read_inputs(spark, files, read)])
-    counts = (observed.distinct().groupBy("line").count()
+    fingerprints = F.explode(F.array(*[
+        F.struct(F.lit(j).alias("order"),
+                 F.shiftrightunsigned("context", 16 * j).bitwiseAND(0xFFFF).alias("print"))
+        for j in range(CONTEXT_HASHES)]))
+    counts = (observed.select("line", fingerprints.alias("f"))
+              .select("line", "f.order", "f.print").distinct()
+              .groupBy("line", "order").count()
+              .groupBy("line").agg(F.min("count").alias("count"))
               .where(F.col("count") >= min_contexts).toArrow())
     lines = counts.column("line").to_numpy().view(np.uint64).tolist()
     return dict(zip(lines, counts.column("count").to_pylist()))
