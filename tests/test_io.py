@@ -281,7 +281,7 @@ def _outcomes(batch: RecordBatch) -> list[tuple[int, str]]:
             for i, doc in batch.parsed()]
 
 
-def _booked(records: list, workers: int = 1) -> tuple[list[tuple[str, str]], int]:
+def book_documents(records: list, workers: int = 1) -> tuple[list[tuple[str, str]], int]:
     """Each record as the reading process books it (its source, its id or why it was
     rejected), and the count read."""
     intake = Intake(batch_size=3)
@@ -314,7 +314,7 @@ def test_ranges_read_by_workers_are_booked_as_the_lines_read_in_order(
     parse = functools.partial(parse_jsonl_line, options=options)
     cut = [*jsonl_ranges(str(path), parse, size)]
     assert sum(r.size for r in cut) == path.stat().st_size - (3 if bom else 0)
-    assert _booked(cut + cut) == _booked(expected + expected)
+    assert book_documents(cut + cut) == book_documents(expected + expected)
 
 
 def test_a_plain_file_read_by_the_workers_gives_what_a_compressed_one_gives(

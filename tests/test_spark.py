@@ -473,3 +473,79 @@ def test_find_on_spark_writes_the_local_engines_files(spark: Any, tmp_path: Path
     rejected = [json.loads(line) for line in local["rejected.jsonl"].decode().splitlines()]
     assert [(r["side"], r["id"]) for r in rejected] == [
         ("query", "no-text"), ("corpus", None), ("corpus", docs[3]["id"]), ("corpus", "empty")]
+
+
+def _story_corpus(root: Path, lee_texts: list[str]) -> list[str]:
+    """Printed copies of real news stories (abridged, re-headlined, OCR noise), with the
+    records a reader must reject, in JSONL and Parquet; and the originals again under a
+    template of 60 lines, so that shingles past the star and document-frequency cut-offs
+    exist."""
+    from . import story_copies
+
+    made = story_copies.generate(synth.distinct_texts(lee_texts), seed=3)
+    rows = [{"id": i, "text": t} for i, t in zip(made.ids, made.texts)]
+    template = "\n".join(f"Section {k}: news, sport and the weather for the region"
+                         for k in range(60))
+    rows += [{"id": f"templated{k}", "text": template + "\n" + lee_texts[k]} for k in range(45)]
+    half = len(rows) // 2
+    first = root / "stories.jsonl"
+    with open(first, "w", encoding="utf-8") as fh:
+        for k, row in enumerate(rows[:half]):
+            fh.write(json.dumps(row) + "\n")
+            if k == 5:
+                fh.write('{"id": "broken", "text": \n')
+            if k == 9:
+                fh.write(json.dumps({"id": rows[0]["id"], "text": "again"}) + "\n")
+            if k == 12:
+                fh.write('{"id": "nothing", "text": " .. "}\n')
+    second = root / "stories.parquet"
+    pq.write_table(pa.table({"id": [r["id"] for r in rows[half:]],
+                             "text": [r["text"] for r in rows[half:]]}), second,
+                   row_group_size=53)
+    return [str(first), str(second)]
+
+
+def test_the_story_rule_on_spark_writes_the_local_engines_files(
+        spark: Any, tmp_path: Path, lee_texts: list[str]) -> None:
+    """``dedup --match story`` on Spark, at a partitioning of its own: pairs, clusters and
+    rejections are the local engine's files byte for byte, kept/ the same records, and the
+    summary the same counts; with cut-offs low enough that stars and skipped shingles
+    occur (the window is checked on the local run's counts). Then ``pairs --match story
+    --engine spark`` from the command line prints the local engine's lines."""
+    from neardup.api import story_files
+    from neardup.engine.spark import SparkSettings
+    from neardup.story import StoryOptions
+
+    inputs = _story_corpus(tmp_path, lee_texts)
+    options = StoryOptions(star_above=6, max_doc_frequency=40)
+    local = story_files(inputs, tmp_path / "local", options)
+    stats = local.result.stats
+    assert stats.star_shingles > 0 and stats.skipped_shingles > 0
+    assert local.counts()["groups"] > 50 and local.counts()["rejected"] == 3
+    on_spark = story_files(inputs, tmp_path / "spark", options,
+                           spark=SparkSettings(MASTER, 3), kept_format="input")
+    assert on_spark.counts() == local.counts()
+    assert on_spark.candidates == local.candidates
+    assert [r.message() for r in on_spark.rejections] == [r.message() for r in local.rejections]
+    outputs = {engine: {name: _output(tmp_path / engine / name)
+                        for name in _outputs(tmp_path / engine)}
+               for engine in ("local", "spark")}
+    assert outputs["spark"].keys() == outputs["local"].keys() >= {
+        "pairs.jsonl", "clusters.jsonl", "rejected.jsonl", "kept/stories.jsonl",
+        "kept/stories.parquet"}
+    for name, content in outputs["local"].items():
+        assert outputs["spark"][name] == content, name
+    summaries = [json.loads((tmp_path / e / "summary.json").read_text())
+                 for e in ("local", "spark")]
+    assert [{k: v for k, v in s.items() if k != "seconds"} for s in summaries[:1]] == \
+        [{k: v for k, v in s.items() if k != "seconds"} for s in summaries[1:]]
+
+    news = str(ROOT / "examples" / "stories.jsonl")
+    printed = {engine: subprocess.run(
+        [sys.executable, "-m", "neardup", "pairs", news, "--match", "story",
+         "--engine", engine], capture_output=True, text=True, timeout=600)
+        for engine in ("local", "spark")}
+    for run in printed.values():
+        assert run.returncode == 0, run.stderr
+    assert printed["spark"].stdout == printed["local"].stdout
+    assert printed["local"].stdout.count("containment") == 2  # its two copies

@@ -73,7 +73,7 @@ from .io.writers import (
 from .progress import progress_wanted, reporter, track
 from .reuse import ReuseFinder, ReuseOptions, ReuseResult
 from .store import LiveTempDir, SpilledColumns, SpilledParts, SpilledRows, SpillStore
-from .story import StoryOptions, StoryResult, find_stories
+from .story import StoryOptions, StoryResult, StorySummary, find_stories
 from .text import DEFAULT_NGRAM
 
 
@@ -214,7 +214,7 @@ def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = C
         from .engine.spark.clean import SparkClean
 
         on_spark = SparkClean(options, read, spark,
-                              progress if progress is not None else progress_wanted())
+                              _progress(progress))
         with _spark_output(str(outdir), "clean", force, spark, None, CLEAN_FILES) as (out, staging):
             summary = {**summary_header("clean", inputs, read, fingerprints),
                        **on_spark.write(inputs, staging),
@@ -374,7 +374,7 @@ def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
         from .engine.spark.plan import spark_dedup
 
         return spark_dedup(inputs, options, read, spark,
-                           progress if progress is not None else progress_wanted())
+                           _progress(progress))
     learning = options.clean is not None and options.clean.learn
     own_copy = learning and stdin is None and "-" in inputs
     if own_copy:
@@ -409,7 +409,7 @@ def print_pairs(inputs: list[str], stream: IO[bytes], options: DedupOptions = De
 
         _check_inputs(inputs, read, spark)
         return SparkDedup(options, read, spark,
-                          progress if progress is not None else progress_wanted()
+                          _progress(progress)
                           ).print_pairs(inputs, stream, max_group_pairs)
     result = run_files(inputs, options, read, workers, progress)
     for lines in result.pair_lines(max_group_pairs):
@@ -484,7 +484,7 @@ def find_files(queries: list[str], corpus: list[str], outdir: str | Path,
         finder = Finder(options, LocalEngine(1))
         finder.set_queries(read_inputs(queries, query_read))
         on_spark = SparkFind(finder, read, spark,
-                             progress if progress is not None else progress_wanted())
+                             _progress(progress))
         with _spark_output(str(outdir), "find", force, spark, tmp_dir, expected) as (out,
                                                                                    staging):
             result = on_spark.write(corpus, staging, remove, kept_format, tmp_dir)
@@ -581,10 +581,18 @@ def _stories_of_files(inputs: list[str], options: StoryOptions, read: ReadOption
 def print_story_pairs(inputs: list[str], stream: IO[bytes],
                       options: StoryOptions = StoryOptions(), read: ReadOptions = ReadOptions(),
                       clean: CleanOptions | None = CleanOptions(), workers: int | None = None,
-                      progress: bool | None = None) -> StoryRun:
+                      progress: bool | None = None, spark: SparkSettings | None = None
+                      ) -> StoryRun | StorySummary:
     """``pairs --match story``: write each pair of one story to ``stream`` as a line of
-    ``pairs.jsonl`` (``{"a", "b", "containment"}``)."""
-    _check_inputs(inputs, read, None)
+    ``pairs.jsonl`` (``{"a", "b", "containment"}``). With ``spark``, the executors make
+    the lines and the driver passes them on a partition at a time; a
+    :class:`~neardup.story.StorySummary` comes back."""
+    _check_inputs(inputs, read, spark)
+    if spark is not None:
+        from .engine.spark.story import SparkStories
+
+        return SparkStories(options, read, spark, clean, None, _progress(progress)
+                            ).print_pairs(inputs, stream)
     with _stdin_copy(inputs, None) as stdin:
         run = _stories_of_files(inputs, options, read, clean, workers, progress, stdin)
     for pair in run.result.pairs:
@@ -595,38 +603,65 @@ def print_story_pairs(inputs: list[str], stream: IO[bytes],
 def story_files(inputs: list[str], outdir: str | Path, options: StoryOptions = StoryOptions(),
                 read: ReadOptions = ReadOptions(), clean: CleanOptions | None = CleanOptions(),
                 workers: int | None = None, progress: bool | None = None, force: bool = False,
-                kept_format: str = "input") -> StoryRun:
+                kept_format: str = "input", spark: SparkSettings | None = None
+                ) -> StoryRun | StorySummary:
     """``dedup --match story``: group the copies of each story in the inputs (see
     :mod:`neardup.story`) and write ``outdir`` as :func:`dedup_files` does: ``pairs.jsonl``
     (``{"a", "b", "containment"}``), ``clusters.jsonl`` (``containment_to_kept`` for
     each member), ``rejected.jsonl``, ``kept/`` and ``summary.json``. Texts are cleaned
-    as ``dedup`` cleans them unless ``clean`` is None. Runs on the local engine."""
+    as ``dedup`` cleans them unless ``clean`` is None. With ``spark``, the executors write
+    each output but the summary as a directory of part files, the same lines as the local
+    engine's files, and a :class:`~neardup.story.StorySummary` comes back."""
     if kept_format not in KEPT_FORMATS:
         raise ValueError(f"kept_format is one of {', '.join(KEPT_FORMATS)}, not {kept_format!r}")
-    _check_inputs(inputs, read, None)
+    _check_inputs(inputs, read, spark)
     started = time.perf_counter()
     fingerprints = input_fingerprints(inputs)
+    done: StoryRun | StorySummary
+    if spark is not None:
+        from .engine.spark.story import SparkStories
+
+        on_spark = SparkStories(options, read, spark, clean, None, _progress(progress))
+        with _spark_output(str(outdir), "dedup", force, spark, None,
+                           DEDUP_FILES) as (spark_out, staging):
+            done = on_spark.write(inputs, staging, kept_format)
+            spark_out.write_text("summary.json", summary_text(_story_summary(
+                done, inputs, read, fingerprints, started, options, clean)))
+            spark_out.commit()
+        return done
     with OutputDir(outdir, "dedup", force=force, expected=DEDUP_FILES) as out, \
             _stdin_copy(inputs, None) as stdin:
-        run = _stories_of_files(inputs, options, read, clean, workers, progress, stdin)
-        result, intake = run.result, run.intake
+        done = _stories_of_files(inputs, options, read, clean, workers, progress, stdin)
+        result, intake = done.result, done.intake
         write_jsonl(out.file("pairs.jsonl"), (p.to_dict() for p in result.pairs))
         write_jsonl(out.file("clusters.jsonl"), result.iter_cluster_rows())
         write_jsonl(out.file("rejected.jsonl"), rejected_rows(intake.rejected))
         _write_kept(kept_format, inputs, intake.sources.records_by_path(
             np.flatnonzero(result.keep)), out, read, stdin.copy.name if stdin else None)
-        summary = {
-            **summary_header("dedup", inputs, read, fingerprints), **run.counts(),
-            "candidates": result.candidates,
-            "seconds": round(time.perf_counter() - started, 3),
-            "settings": {"match": "story", "threshold": options.threshold,
-                         "min_shared": options.min_shared,
-                         "max_doc_frequency": options.max_doc_frequency,
-                         "star_above": options.star_above, "cleaned": clean is not None},
-        }
-        write_summary(out.file("summary.json"), summary)
+        write_summary(out.file("summary.json"), _story_summary(
+            done, inputs, read, fingerprints, started, options, clean))
         out.commit()
-    return run
+    return done
+
+
+def _story_summary(done: StoryRun | StorySummary, inputs: list[str], read: ReadOptions,
+                   fingerprints: list[dict[str, Any]], started: float, options: StoryOptions,
+                   clean: CleanOptions | None) -> dict[str, Any]:
+    """``summary.json`` of a ``dedup --match story`` run, on either engine."""
+    return {
+        **summary_header("dedup", inputs, read, fingerprints), **done.counts(),
+        "candidates": done.candidates,
+        "seconds": round(time.perf_counter() - started, 3),
+        "settings": {"match": "story", "threshold": options.threshold,
+                     "min_shared": options.min_shared,
+                     "max_doc_frequency": options.max_doc_frequency,
+                     "star_above": options.star_above, "cleaned": clean is not None},
+    }
+
+
+def _progress(progress: bool | None) -> bool:
+    """Whether to show progress: as asked, else when standard error is a terminal."""
+    return progress if progress is not None else progress_wanted()
 
 
 def _dedup_on_spark(inputs: list[str], outdir: str, options: DedupOptions, read: ReadOptions,
@@ -639,7 +674,7 @@ def _dedup_on_spark(inputs: list[str], outdir: str, options: DedupOptions, read:
     from .engine.spark.plan import SparkDedup
 
     on_spark = SparkDedup(options, read, spark,
-                          progress if progress is not None else progress_wanted())
+                          _progress(progress))
     with _spark_output(outdir, "dedup", force, spark, options.tmp_dir,
                        DEDUP_FILES) as (out, staging):
         summary = on_spark.write(inputs, staging, max_group_pairs, kept_format)

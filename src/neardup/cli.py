@@ -691,24 +691,19 @@ class _StoryScore:
                 "threshold": self.threshold, "one_story": self.containment >= self.threshold}
 
 
-def _local_story(run: _Run) -> None:
-    if run.spark is not None:
-        raise click.UsageError("--match story runs on the local engine only, for now; "
-                               "leave out --engine spark")
-
-
 def _story_dedup(inputs: list[str], output: str, run: _Run, threshold: float, keep: str,
                  kept_format: str, force: bool) -> None:
     """``dedup --match story``: the story rule's groups, written as dedup writes its own."""
-    _local_story(run)
     if keep != "first":
         raise click.UsageError("--match story keeps the copy with the most of the story "
                                "(see `neardup.story`); leave out --keep")
     started = time.perf_counter()
     done = api.story_files(inputs, output, StoryOptions(threshold=threshold), run.read,
-                           run.options.clean, run.workers, run.progress, force, kept_format)
-    _report_rejections(done.intake.rejected, f"see {Path(output) / 'rejected.jsonl'}")
+                           run.options.clean, run.workers, run.progress, force, kept_format,
+                           run.spark)
     n = done.counts()
+    _report_rejections(done.rejections, f"see {Path(output) / 'rejected.jsonl'}",
+                       n["rejected"])
     _warn_if_empty(n["documents_read"], tuple(inputs))
     click.echo(
         f"{n['documents_read']:,} read: {n['kept']:,} kept, {n['removed']:,} removed (copies "
@@ -718,14 +713,15 @@ def _story_dedup(inputs: list[str], output: str, run: _Run, threshold: float, ke
 
 
 def _story_pairs(inputs: list[str], run: _Run, threshold: float) -> None:
-    """``pairs --match story``: the local engine's story rule over the inputs."""
-    _local_story(run)
+    """``pairs --match story``: the story rule's pairs over the inputs."""
     out = sys.stdout.buffer
     done = api.print_story_pairs(inputs, out, StoryOptions(threshold=threshold), run.read,
-                                 run.options.clean, run.workers, run.progress)
+                                 run.options.clean, run.workers, run.progress, run.spark)
     out.flush()
-    _report_rejections(done.intake.rejected, "use `neardup dedup` for rejected.jsonl")
-    _warn_if_empty(done.counts()["documents_read"], tuple(inputs))
+    n = done.counts()
+    _report_rejections(done.rejections, "use `neardup dedup` for rejected.jsonl",
+                       n["rejected"])
+    _warn_if_empty(n["documents_read"], tuple(inputs))
 
 
 def _load_pair(a: str, b: str, corpus: list[str], read: ReadOptions) -> dict[str, str]:

@@ -56,6 +56,7 @@ import numpy as np
 from . import _sketch
 from .align import Tokens
 from .cluster import components
+from .document import Rejected
 from .reuse.candidates import CandidateStats, shared_shingle_pairs
 from .text import UNSPACED, char_class_pattern, normalise
 
@@ -206,9 +207,29 @@ class StoryResult:
         members = np.flatnonzero(sizes[self.label] > 1)
         for d in members[np.lexsort((members, self.label[members]))].tolist():
             label = int(self.label[d])
-            yield {"id": self.ids[d], "cluster": label, "size": int(sizes[label]),
-                   "keep": bool(self.keep[d]),
-                   "containment_to_kept": round(float(self.containment_to_kept[d]), 6)}
+            yield cluster_row(self.ids[d], label, int(sizes[label]), bool(self.keep[d]),
+                              float(self.containment_to_kept[d]))
+
+
+@dataclass
+class StorySummary:
+    """What a run on Spark brings back, where each document's decisions stay on the
+    executors: the counts ``summary.json`` reports, the candidates verified, and the
+    first records rejected (in reading order)."""
+
+    totals: dict[str, int]
+    candidates: int
+    rejections: list[Rejected]
+
+    def counts(self) -> dict[str, int]:
+        return self.totals
+
+
+def cluster_row(doc_id: str, cluster: int, size: int, keep: bool,
+                containment_to_kept: float) -> dict[str, Any]:
+    """A group member's line of ``clusters.jsonl``."""
+    return {"id": doc_id, "cluster": cluster, "size": size, "keep": keep,
+            "containment_to_kept": round(containment_to_kept, 6)}
 
 
 def find_stories(ids: list[str], texts: list[str],
@@ -234,28 +255,30 @@ def story_groups(ids: list[str], shingles: list[np.ndarray],
             pairs.append(StoryPair(ids[a], ids[b], score))
             edges.append((a, b))
     label = components(len(shingles), np.array(edges, dtype=np.int64).reshape(-1, 2))
-    shared = _shared_with_group(shingles, label)
-    keep = _kept(label, shared, counts)
+    shared = np.zeros(len(shingles), dtype=np.int64)
+    keep = np.ones(len(shingles), dtype=bool)  # a document alone is kept
     to_kept = np.full(len(shingles), np.nan)
-    kept_of = {int(label[d]): d for d in np.flatnonzero(keep).tolist()}
-    sizes = np.bincount(label, minlength=len(shingles))
-    for d in np.flatnonzero(sizes[label] > 1).tolist():
-        to_kept[d] = containment(shingles[d], shingles[kept_of[int(label[d])]])
+    for group in _members(label).values():
+        if len(group) > 1:
+            decided = decide_group([shingles[d] for d in group])
+            shared[group], keep[group], to_kept[group] = decided
     return StoryResult(ids, pairs, label, keep, shared, to_kept, len(candidates), stats)
 
 
-def _shared_with_group(shingles: list[np.ndarray], label: np.ndarray) -> np.ndarray:
-    """For each document, how many of its shingles another member of its group holds."""
-    shared = np.zeros(len(shingles), dtype=np.int64)
-    for group in _members(label).values():
-        if len(group) < 2:
-            continue
-        values, seen = np.unique(np.concatenate([shingles[d] for d in group]),
-                                 return_counts=True)
-        common = values[seen > 1]
-        for d in group:
-            shared[d] = _sketch.intersection_size(shingles[d], common)
-    return shared
+def decide_group(shingles: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One group's decisions, its members' shingle sets given in reading order: how many
+    of each member's shingles another member holds, which member is kept (the most such
+    shingles, then the most shingles, then the first read), and each member's containment
+    ``C`` with the kept one."""
+    values, seen = np.unique(np.concatenate(shingles), return_counts=True)
+    common = values[seen > 1]
+    shared = np.array([_sketch.intersection_size(s, common) for s in shingles],
+                      dtype=np.int64)
+    kept = max(range(len(shingles)), key=lambda k: (shared[k], len(shingles[k]), -k))
+    keep = np.zeros(len(shingles), dtype=bool)
+    keep[kept] = True
+    to_kept = np.array([containment(s, shingles[kept]) for s in shingles])
+    return shared, keep, to_kept
 
 
 def _members(label: np.ndarray) -> dict[int, list[int]]:
@@ -264,16 +287,3 @@ def _members(label: np.ndarray) -> dict[int, list[int]]:
     for d, g in enumerate(label.tolist()):
         members.setdefault(g, []).append(d)
     return members
-
-
-def _kept(label: np.ndarray, shared: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """One kept member a group: the most shingles shared with the group, then the most
-    shingles (the longest), then the first read."""
-    best: dict[int, int] = {}
-    for d, g in enumerate(label.tolist()):
-        b = best.get(g)
-        if b is None or (shared[d], sizes[d]) > (shared[b], sizes[b]):
-            best[g] = d
-    keep = np.zeros(len(label), dtype=bool)
-    keep[list(best.values())] = True
-    return keep

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..clean import Cleaner
 from ..dedup import compared_text
-from ..document import RawRecord, RecordBatch
+from ..document import RawRecord, RecordBatch, Rejected
 from ..intake import Intake, map_batches
 from ..story import StoryOptions, StoryResult, story_groups, story_shingles
 from .base import Engine
@@ -52,6 +52,15 @@ class StoryRun:
     result: StoryResult
     intake: Intake
     rejected: np.ndarray  # per document booked: refused (no words, or a repeated id)
+
+    @property
+    def rejections(self) -> list[Rejected]:
+        """Every record rejected, in reading order."""
+        return self.intake.rejected
+
+    @property
+    def candidates(self) -> int:
+        return self.result.candidates
 
     def counts(self) -> dict[str, int]:
         """What ``summary.json`` and the command line report: every record read is kept

@@ -42,6 +42,10 @@ from ..engine.base import Engine
 
 T = TypeVar("T")
 R = TypeVar("R")
+#: All-pairs linking counts at most this many pairs a posting, and this many in all, before
+#: the star cut-off is lowered (see the module).
+PAIR_BUDGET = 1.0
+MIN_BUDGET = 1 << 26
 
 
 class PairParts(Protocol):
@@ -107,8 +111,8 @@ class CandidateStats:
 def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_shared: int,
                          star_above: int, max_doc_frequency: int,
                          series: np.ndarray | None = None, chunk: int = 1 << 18,
-                         merge_parts: int = 64, pair_budget: float = 1.0,
-                         min_budget: int = 1 << 26, parts: PairParts | None = None,
+                         merge_parts: int = 64, pair_budget: float = PAIR_BUDGET,
+                         min_budget: int = MIN_BUDGET, parts: PairParts | None = None,
                          progress: Callable[[int], None] | None = None,
                          engine: Engine | None = None
                          ) -> tuple[np.ndarray, np.ndarray, CandidateStats]:
@@ -132,10 +136,7 @@ def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_
     if n < 2 or not total:
         shingles.clear()
         return np.empty((0, 2), np.int64), np.empty(0, np.int64), stats
-    if n >= 1 << 32:
-        raise ValueError("at most 2**32 documents")
-    bits = max(1, (n - 1).bit_length())
-    low = np.uint64((1 << bits) - 1)
+    low = document_mask(n)
     packed = np.empty(total, dtype=np.uint64)
     ends = np.cumsum(counts)
     at = first = 0
@@ -153,7 +154,7 @@ def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_
     packed.sort()
     bounds = _chunks(packed, chunk, low)
     star_above = stats.star_above = _bounded_star(
-        packed, low, bounds, star_above, max(pair_budget * total, min_budget))
+        packed, low, bounds, star_above, pair_budget_of(total, pair_budget, min_budget))
     # Pair counts come out per chunk of postings; they are dealt into parts by a hash of the
     # pair (so parts are even, though star links pile onto a few first holders) and summed
     # one part at a time, so the sum never needs memory for all chunks' pairs at once (the
@@ -196,7 +197,7 @@ class _CountChunk:
     def __call__(self, bounds: tuple[int, int]) -> CandidateStats:
         stats = CandidateStats()
         start, stop = bounds
-        keys, counted = _pair_counts(self.packed[start:stop], self.low, self.star_above,
+        keys, counted = pair_counts(self.packed[start:stop], self.low, self.star_above,
                                      self.max_df, self.series, stats)
         shift = np.uint64(64 - max(1, (self.merge_parts - 1).bit_length()))
         part_of = ((keys * np.uint64(0x9E3779B97F4A7C15)) >> shift).astype(np.int64)
@@ -241,17 +242,36 @@ def _chunks(packed: np.ndarray, chunk: int, low: np.uint64) -> list[tuple[int, i
     return bounds
 
 
+def document_mask(n: int) -> np.uint64:
+    """The low bits that hold a document's number in a packed posting, for ``n``
+    documents; a shingle's hash keeps the other bits."""
+    if n >= 1 << 32:
+        raise ValueError("at most 2**32 documents")
+    return np.uint64((1 << max(1, (n - 1).bit_length())) - 1)
+
+
+def pair_budget_of(postings: int, pair_budget: float, min_budget: int) -> float:
+    """The pairs all-pairs linking may count, for ``postings`` (see the module)."""
+    return max(pair_budget * postings, min_budget)
+
+
 def _bounded_star(packed: np.ndarray, low: np.uint64, bounds: list[tuple[int, int]],
                   star_above: int, budget: float) -> int:
-    """The largest cut-off ``s <= star_above`` at which all-pairs linking of the shingles
-    held by 2 to ``s`` documents counts at most ``budget`` pairs."""
+    """:func:`star_cutoff` over the sorted postings ``packed``."""
     held = np.zeros(star_above + 2, dtype=np.int64)  # shingles by holders (last: more)
     for start, stop in bounds:
         key = packed[start:stop] & ~low
         sizes = np.diff(np.append(np.flatnonzero(np.r_[True, key[1:] != key[:-1]]), len(key)))
         held += np.bincount(np.minimum(sizes, star_above + 1), minlength=len(held))
-    d = np.arange(len(held) - 1)
-    cost = np.cumsum(held[:-1] * d * (d - 1) // 2)  # pairs counted with cut-off d
+    return star_cutoff(held, star_above, budget)
+
+
+def star_cutoff(held: np.ndarray, star_above: int, budget: float) -> int:
+    """The largest cut-off ``s <= star_above`` at which all-pairs linking of the shingles
+    held by 2 to ``s`` documents counts at most ``budget`` pairs; ``held[k]`` is the
+    number of shingles held by ``k`` documents (``held[star_above + 1]``: by more)."""
+    d = np.arange(star_above + 1)
+    cost = np.cumsum(held[:star_above + 1] * d * (d - 1) // 2)  # pairs counted with cut-off d
     fits = np.flatnonzero(cost <= budget)
     return int(max(1, fits[-1]))
 
@@ -266,10 +286,11 @@ def _group_end(packed: np.ndarray, stop: int, low: np.uint64) -> int:
     return stop
 
 
-def _pair_counts(packed: np.ndarray, low: np.uint64, star_above: int, max_df: int,
+def pair_counts(packed: np.ndarray, low: np.uint64, star_above: int, max_df: int,
                  series: np.ndarray | None, stats: CandidateStats
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Pair keys ``i << 32 | j`` and how many shingles of this chunk link each pair."""
+    """Pair keys ``i << 32 | j`` and how many shingles of ``packed`` (sorted postings,
+    whole shingles) link each pair."""
     key = packed & ~low
     doc = (packed & low).astype(np.int64)
     starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))

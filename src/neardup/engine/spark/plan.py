@@ -13,7 +13,7 @@ shuffles:
    a document's number is its split's base plus its rank, a JSONL line's the lines of its
    file's earlier splits plus its row.
 3. **book** (shuffles: the ids, the exact keys): empty texts and ids read before are
-   refused, exact copies find their first (:func:`_booked`), worded as the local engine
+   refused, exact copies find their first (:func:`book_documents`), worded as the local engine
    words them (:class:`RejectionReasons`).
 4. **band** (shuffles: one row per representative and band; then the rows of keys two
    documents share, joined with their documents' signature bytes): rows of one band key
@@ -178,7 +178,7 @@ def _list_remote(spark: Any, path: str) -> list[tuple[str, str]]:
     return [(uri, uri) for uri in sorted(found)]
 
 
-_SKETCH_SCHEMA = ("file int, block long, row long, record long, kind byte, prank long, "
+SKETCH_SCHEMA = ("file int, block long, row long, record long, kind byte, prank long, "
                   "id string, reason string, key_hi long, key_lo long, ntokens long, "
                   "bands binary, sig binary, payload binary")
 
@@ -251,8 +251,7 @@ class SketchPartition:
         self.files, self.read, self.options, self.cleaner = files, read, options, cleaner
 
     def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
-        sketcher = Sketcher(self.options.sketch_params)
-        lsh = self.options.lsh_params
+        rows = self.rows_maker()
         placed = PlacedRecords(self.files, self.read)
         for batch in batches:
             out: dict[str, list[Any]] = {k: [] for k in ("file", "block", "row", "record",
@@ -267,7 +266,14 @@ class SketchPartition:
                                     ("reason", record.reason
                                      if isinstance(record, Rejected) else None)):
                     out[name].append(value)
-            yield self._batch(out, texts, sketcher, lsh)
+            yield rows(out, texts)
+
+    def rows_maker(self) -> Callable[[dict[str, list[Any]], list[str]], Any]:
+        """What makes a batch's output rows from its records' places (``out``) and the
+        texts its documents compare (``texts``), in this task."""
+        sketcher = Sketcher(self.options.sketch_params)
+        lsh = self.options.lsh_params
+        return lambda out, texts: self._batch(out, texts, sketcher, lsh)
 
     def _batch(self, out: dict[str, list[Any]], texts: list[str], sketcher: Sketcher,
                lsh: Any) -> Any:
@@ -285,11 +291,11 @@ class SketchPartition:
         # (no object per document); rows that are not documents hold empty ones.
         per_row = np.zeros(n, dtype=np.int64)
         per_row[is_doc] = counts
-        payload_column = _binary_column(payload, per_row * payload.dtype.itemsize)
+        payload_column = binary_column(payload, per_row * payload.dtype.itemsize)
         # A document's band keys (bands x 8 bytes) and signature bytes as one binary value
         # each: Spark moves a binary column as one buffer, an array column value by value.
-        band_column = _binary_column(bands, np.where(is_doc, bands.shape[1] * 8, 0))
-        sig_column = _binary_column(sig_bytes, np.where(is_doc, sig_bytes.shape[1], 0))
+        band_column = binary_column(bands, np.where(is_doc, bands.shape[1] * 8, 0))
+        sig_column = binary_column(sig_bytes, np.where(is_doc, sig_bytes.shape[1], 0))
         return pa.RecordBatch.from_pydict({
             "file": pa.array(out["file"], pa.int32()), "block": pa.array(out["block"], pa.int64()),
             "row": pa.array(out["row"], pa.int64()), "record": pa.array(out["record"], pa.int64()),
@@ -299,7 +305,7 @@ class SketchPartition:
             "bands": band_column, "sig": sig_column, "payload": payload_column})
 
 
-def _binary_column(values: np.ndarray, row_bytes: np.ndarray) -> Any:
+def binary_column(values: np.ndarray, row_bytes: np.ndarray) -> Any:
     """An Arrow binary column over ``values``' own buffer: row ``i`` is the next
     ``row_bytes[i]`` bytes of it (0 for a row that is not a document)."""
     import pyarrow as pa
@@ -325,7 +331,7 @@ class BandRows:
                 "key": keys.ravel(), "ord": np.repeat(ords, width)})
 
 
-def _partition_table(batches: Iterator[Any]) -> Any:
+def partition_table(batches: Iterator[Any]) -> Any:
     """A partition's Arrow batches as one table, or None when it holds no row."""
     import pyarrow as pa
 
@@ -341,7 +347,7 @@ class SharedKeys:
     def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
 
-        table = _partition_table(batches)
+        table = partition_table(batches)
         if table is None:
             return
         band, key = table.column("band").to_numpy(), table.column("key").to_numpy()
@@ -369,7 +375,7 @@ class BandPairs:
 
         from ...lsh import band_pair_codes
 
-        table = _partition_table(batches)
+        table = partition_table(batches)
         if table is None:
             return
         band, key = table.column("band").to_numpy(), table.column("key").to_numpy()
@@ -417,8 +423,8 @@ class ScorePairs:
         for batch in batches:
             if not batch.num_rows:
                 continue
-            payloads = (_binary_items(batch.column("first"), self.dtype)
-                        + _binary_items(batch.column("second"), self.dtype))
+            payloads = (binary_items(batch.column("first"), self.dtype)
+                        + binary_items(batch.column("second"), self.dtype))
             k = np.arange(batch.num_rows)
             scores = score_pairs(payloads, k, batch.num_rows + k, self.verify)
             yield pa.RecordBatch.from_pydict({
@@ -439,7 +445,7 @@ def _fixed_rows(column: Any, dtype: type = np.int64) -> np.ndarray:
     return keys.reshape(len(column), -1)
 
 
-def _binary_items(column: Any, dtype: np.dtype) -> list[np.ndarray]:
+def binary_items(column: Any, dtype: np.dtype) -> list[np.ndarray]:
     """Each value of an Arrow binary column as an array of ``dtype``, viewing the column's
     buffer (no copy, no bytes object per value)."""
     n = len(column)
@@ -654,7 +660,7 @@ class SparkDedup:
         cleaner = opts.clean.cleaner(learned) if opts.clean is not None else None
         index = {file_key(f.uri): i for i, f in enumerate(files)}
         sketch = SketchPartition(index, self.read, opts, cleaner)
-        sketched = union([frame.mapInArrow(sketch, _SKETCH_SCHEMA)
+        sketched = union([frame.mapInArrow(sketch, SKETCH_SCHEMA)
                           for frame in read_inputs(spark, files, self.read)])
         return self._stages(spark, stages, sketched, skipped, partitions, shown)
 
@@ -675,9 +681,9 @@ class SparkDedup:
         sketches = docs.select("ord", "bands", "sig", "payload")
 
         shown.step = "booking"
-        documents = stages.put(_booked(docs), "documents")
+        documents = stages.put(book_documents(docs), "documents")
         names = [f.name for f in self._files]
-        rejected = stages.put(_rejections(spark, numbered, documents, names, skipped),
+        rejected = stages.put(rejected_records(spark, numbered, documents, names, skipped),
                               "rejected")
 
         shown.step = "banding"
@@ -957,7 +963,7 @@ class ObserveLines:
 _OK, _REFUSED = int(Status.OK), int(Status.REJECTED)
 
 
-def _booked(docs: Any) -> Any:
+def book_documents(docs: Any) -> Any:
     """Stage 2 on the executors: each document's ``(ord, id, file, number, ntokens,
     status, exact_rep, first_file, first_number)``. A document is refused when it has no
     words, or when a document with words and its id was read before it (``first_*``: where
@@ -1016,7 +1022,7 @@ class RejectionReasons:
                 "id": rows["id"], "reason": reasons})
 
 
-def _rejections(spark: Any, numbered: Any, documents: Any, names: list[str],
+def rejected_records(spark: Any, numbered: Any, documents: Any, names: list[str],
                 skipped: list[Rejected]) -> Any:
     """``(file, number, id, reason)`` of every record not compared: those that did not
     parse, refused documents, and inputs not read (``file`` -1, ``number`` their order)."""
