@@ -2,7 +2,11 @@
 adjusted Rand index of the groups, pair precision and recall, documents/s on one core,
 and memory per document.
 
-    python bench/story.py [--seeds 3] [--copies 4]
+    python bench/story.py [--seeds 3] [--copies 4] [--spark 'local[2]']
+
+With ``--spark MASTER`` it also runs ``neardup dedup --match story --raw`` from the command
+line on the local engine (one worker) and on Spark, checks that every output file is the
+same, and gives both engines' documents/s (whole process, the JVM's start included).
 
 Each seed plants a new set of copies of the same originals, so ``--seeds 20`` gives a
 corpus twenty times as large with more copies of each story (the truth: a copy's story is
@@ -50,6 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--copies", type=int, default=4)
+    parser.add_argument("--spark", metavar="MASTER", help="also compare with Spark there")
     args = parser.parse_args()
     c = corpus(args.seeds, args.copies)
     n = len(c.texts)
@@ -81,6 +86,36 @@ def main() -> None:
           f"{precision:.4f} | {recall:.4f} | {n / seconds:,.0f} | |")
     print(f"\npeak RSS grew by {(peak - before) / 1024:.0f} MiB during the story run "
           f"({(peak - before) * 1024 / n:,.0f} bytes a document)")
+    if args.spark:
+        on_both_engines(c, args.spark)
+
+
+def on_both_engines(c: story_corpus.StoryCorpus, master: str) -> None:
+    """``dedup --match story --raw`` on the local engine and on Spark: the same files?"""
+    import json
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus_path = Path(tmp) / "stories.jsonl"
+        corpus_path.write_text("".join(json.dumps({"id": i, "text": t}) + "\n"
+                                       for i, t in zip(c.ids, c.texts)))
+        engines = {"local": ["--workers", "1"], "spark": ["--engine", "spark", "--master",
+                                                          master]}
+        files = {}
+        for engine, extra in engines.items():
+            out = Path(tmp) / engine
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "neardup", "dedup", str(corpus_path), "-o",
+                            str(out), "--match", "story", "--raw", *extra], check=True,
+                           capture_output=True)
+            seconds = time.perf_counter() - started
+            files[engine] = {name: b"".join(p.read_bytes() for p in sorted(
+                (out / name).iterdir()) if p.is_file()) if (out / name).is_dir()
+                else (out / name).read_bytes() for name in ("pairs.jsonl", "clusters.jsonl")}
+            print(f"{engine}: {len(c.texts) / seconds:,.0f} documents/s "
+                  f"({seconds:.1f} s, whole process)")
+        print("the same pairs.jsonl and clusters.jsonl:", files["local"] == files["spark"])
 
 
 if __name__ == "__main__":

@@ -591,7 +591,7 @@ def print_story_pairs(inputs: list[str], stream: IO[bytes],
     if spark is not None:
         from .engine.spark.story import SparkStories
 
-        return SparkStories(options, read, spark, clean, None, _progress(progress)
+        return SparkStories(options, read, spark, clean, _progress(progress)
                             ).print_pairs(inputs, stream)
     with _stdin_copy(inputs, None) as stdin:
         run = _stories_of_files(inputs, options, read, clean, workers, progress, stdin)
@@ -621,7 +621,7 @@ def story_files(inputs: list[str], outdir: str | Path, options: StoryOptions = S
     if spark is not None:
         from .engine.spark.story import SparkStories
 
-        on_spark = SparkStories(options, read, spark, clean, None, _progress(progress))
+        on_spark = SparkStories(options, read, spark, clean, _progress(progress))
         with _spark_output(str(outdir), "dedup", force, spark, None,
                            DEDUP_FILES) as (spark_out, staging):
             done = on_spark.write(inputs, staging, kept_format)

@@ -218,16 +218,22 @@ class _SumPart:
         self.parts, self.min_shared = parts, min_shared
 
     def __call__(self, part: int) -> tuple[np.ndarray, np.ndarray]:
-        keys, weights = self.parts.take(part)
-        if not len(keys):
-            return keys, np.empty(0, np.int64)
-        order = np.argsort(keys, kind="stable")
-        keys, weights = keys[order], weights[order]
-        del order
-        heads = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-        sums = np.add.reduceat(weights.astype(np.int64), heads)
-        keep = sums >= self.min_shared
-        return keys[heads[keep]], sums[keep]
+        return summed_pairs(*self.parts.take(part), self.min_shared)
+
+
+def summed_pairs(keys: np.ndarray, weights: np.ndarray, min_shared: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct pair ``keys`` whose ``weights`` (the shingles linking them, counted
+    in parts) sum to at least ``min_shared``, sorted, with their sums."""
+    if not len(keys):
+        return keys, np.empty(0, np.int64)
+    order = np.argsort(keys, kind="stable")
+    keys, weights = keys[order], weights[order]
+    del order
+    heads = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    sums = np.add.reduceat(weights.astype(np.int64), heads)
+    keep = sums >= min_shared
+    return keys[heads[keep]], sums[keep]
 
 
 def _chunks(packed: np.ndarray, chunk: int, low: np.uint64) -> list[tuple[int, int]]:

@@ -36,7 +36,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from ...clean.cleaner import Cleaner
+from ...clean.cleaner import Cleaner, CleanOptions
 from ...document import Rejected
 from ...io.readers import ReadOptions
 from ...io.writers import jsonl_line
@@ -48,6 +48,7 @@ from ...reuse.candidates import (
     pair_budget_of,
     pair_counts,
     star_cutoff,
+    summed_pairs,
 )
 from ...story import (
     StoryOptions,
@@ -124,8 +125,11 @@ class StoryPartition(SketchPartition):
 
 
 class Postings:
-    """Stage 3 on an executor: each document's shingles as ``(key, ord)`` rows, the key
-    its hash with the bits of a document's number cleared (signed, as Spark holds it)."""
+    """Stage 3 on an executor: each document's shingles as postings, packed as the local
+    engine packs them (:func:`~neardup.reuse.candidates.shared_shingle_pairs`): the
+    hash's high bits, the document's number in the low bits (signed, as Spark holds a
+    long; values that share their high bits order the same signed or not, so a sort
+    keeps each shingle's postings together, by document)."""
 
     def __init__(self, low: int) -> None:
         self.low = low
@@ -138,16 +142,15 @@ class Postings:
             sets = binary_items(batch.column("payload"), _U64)
             if not sets:
                 continue
-            ords = batch.column("ord").to_numpy()
-            keys = np.concatenate(sets) & keep
-            yield pa.RecordBatch.from_pydict({
-                "key": keys.view(np.int64),
-                "ord": np.repeat(ords, [len(s) for s in sets])})
+            ords = batch.column("ord").to_numpy().astype(np.uint64)
+            packed = ((np.concatenate(sets) & keep)
+                      | np.repeat(ords, [len(s) for s in sets]))
+            yield pa.RecordBatch.from_pydict({"packed": packed.view(np.int64)})
 
 
 class CountPairs:
-    """Stage 3 on an executor: a partition's postings, every row of a shingle in it and
-    sorted, counted by :func:`~neardup.reuse.candidates.pair_counts` into ``(pair,
+    """Stage 3 on an executor: a partition's packed postings, every one of a shingle in
+    it and sorted, counted by :func:`~neardup.reuse.candidates.pair_counts` into ``(pair,
     shared)`` rows (``pair`` = ``a << 32 | b``)."""
 
     def __init__(self, low: int, star_above: int, max_doc_frequency: int) -> None:
@@ -159,12 +162,34 @@ class CountPairs:
         table = partition_table(batches)
         if table is None:
             return
-        packed = (table.column("key").to_numpy().view(np.uint64)
-                  | table.column("ord").to_numpy().astype(np.uint64))
+        packed = table.column("packed").to_numpy().view(np.uint64)
         keys, counted = pair_counts(packed, np.uint64(self.low), self.star_above,
                                     self.max_doc_frequency, None, CandidateStats())
         yield pa.RecordBatch.from_pydict({"pair": keys.view(np.int64),
-                                          "shared": counted.astype(np.int64)})
+                                          "shared": counted.astype(np.int32)})
+
+
+class SumPairs:
+    """Stage 3 on an executor: a partition's pair counts, every row of a pair in it,
+    summed as the local engine sums them (:func:`~neardup.reuse.candidates.summed_pairs`);
+    the pairs linked by at least ``min_shared`` shingles, as ``(a, b)``. (Summed here in
+    one sort, not by Spark's aggregation: each task of the step before already summed
+    its own rows, so Spark's partial sums would find nothing to merge.)"""
+
+    def __init__(self, min_shared: int) -> None:
+        self.min_shared = min_shared
+
+    def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
+        import pyarrow as pa
+
+        table = partition_table(batches)
+        if table is None:
+            return
+        keys, _ = summed_pairs(table.column("pair").to_numpy().view(np.uint64),
+                               table.column("shared").to_numpy(), self.min_shared)
+        yield pa.RecordBatch.from_pydict({
+            "a": (keys >> np.uint64(32)).astype(np.int64),
+            "b": (keys & np.uint64(0xFFFFFFFF)).astype(np.int64)})
 
 
 class Containments:
@@ -278,9 +303,9 @@ class SparkStories:
     """One ``dedup --match story`` run on Spark (see the module's docstring)."""
 
     def __init__(self, options: StoryOptions, read: ReadOptions, settings: SparkSettings,
-                 clean: Any, tmp_dir: str | None = None, progress: bool = False) -> None:
+                 clean: CleanOptions | None, progress: bool = False) -> None:
         self.options, self.read, self.settings = options, read, settings
-        self.clean, self.tmp_dir, self.progress = clean, tmp_dir, progress
+        self.clean, self.progress = clean, progress
         self._files: list[InputFile] = []
         self._line_bases: dict[tuple[int, int], int] = {}
 
@@ -290,7 +315,7 @@ class SparkStories:
         executors; their counts and first rejections."""
         from pyspark.sql import functions as F
 
-        with started_run(self.settings, self.tmp_dir, inputs, self.progress) as run:
+        with started_run(self.settings, None, inputs, self.progress) as run:
             outcome = self._run(run)
             shown, parts = outcome.progress, outcome.partitions
             files = HadoopFiles(run.spark)
@@ -310,7 +335,7 @@ class SparkStories:
     def print_pairs(self, inputs: list[str], stream: IO[bytes]) -> StorySummary:
         """The stories of ``inputs``, ``pairs.jsonl``'s lines written to ``stream`` a
         partition at a time."""
-        with started_run(self.settings, self.tmp_dir, inputs, self.progress) as run:
+        with started_run(self.settings, None, inputs, self.progress) as run:
             outcome = self._run(run)
             outcome.progress.step = "writing the pairs"
             for row in outcome.pair_rows().toLocalIterator():
@@ -350,27 +375,26 @@ class SparkStories:
 
         shown.step = "indexing shingles"
         low = int(document_mask(max(n, 1)))
-        postings = stages.put(sets.mapInArrow(Postings(low), "key long, ord long"),
-                              "postings")
-        held = (postings.groupBy("key").count()
+        postings = stages.put(sets.mapInArrow(Postings(low), "packed long"), "postings")
+        shingle = F.col("packed").bitwiseAND(~low)  # a posting's shingle: its high bits
+        held = (postings.groupBy(shingle).count()
                 .groupBy(F.least("count", F.lit(opts.star_above + 1)).alias("holders"))
-                .count().toArrow())
+                .agg(F.count("*").alias("shingles"), F.sum("count").alias("postings"))
+                .toArrow())
         histogram = np.zeros(opts.star_above + 2, dtype=np.int64)
-        histogram[held.column("holders").to_numpy()] = held.column("count").to_numpy()
-        total = int(postings.count())
+        histogram[held.column("holders").to_numpy()] = held.column("shingles").to_numpy()
+        total = int(held.column("postings").to_numpy().sum())
         star = (star_cutoff(histogram, opts.star_above,
                             pair_budget_of(total, PAIR_BUDGET, MIN_BUDGET))
                 if n >= 2 and total else opts.star_above)
 
         shown.step = "counting shared shingles"
-        counted = (postings.repartition(partitions, "key").sortWithinPartitions("key", "ord")
+        counted = (postings.repartition(partitions, shingle).sortWithinPartitions("packed")
                    .mapInArrow(CountPairs(low, star, opts.max_doc_frequency),
-                               "pair long, shared long")
-                   .groupBy("pair").agg(F.sum("shared").alias("shared"))
-                   .where(F.col("shared") >= opts.min_shared))
-        candidates = stages.put(counted.select(
-            F.shiftright("pair", 32).alias("a"),
-            F.col("pair").bitwiseAND(0xFFFFFFFF).alias("b")), "candidates")
+                               "pair long, shared int")
+                   .repartition(partitions, "pair")
+                   .mapInArrow(SumPairs(opts.min_shared), "a long, b long"))
+        candidates = stages.put(counted, "candidates")
 
         shown.step = "verifying"
         scored = (candidates
