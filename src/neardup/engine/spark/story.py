@@ -36,6 +36,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from ..._sketch import sort_u64
 from ...clean.cleaner import Cleaner, CleanOptions
 from ...document import Rejected
 from ...io.readers import ReadOptions
@@ -150,8 +151,10 @@ class Postings:
 
 class CountPairs:
     """Stage 3 on an executor: a partition's packed postings, every one of a shingle in
-    it and sorted, counted by :func:`~neardup.reuse.candidates.pair_counts` into ``(pair,
-    shared)`` rows (``pair`` = ``a << 32 | b``)."""
+    it, sorted here as unsigned numbers (each shingle's together, by document; a radix
+    sort, :func:`~neardup._sketch.sort_u64`) and counted by
+    :func:`~neardup.reuse.candidates.pair_counts` into ``(pair, shared)`` rows (``pair``
+    = ``a << 32 | b``)."""
 
     def __init__(self, low: int, star_above: int, max_doc_frequency: int) -> None:
         self.low, self.star_above, self.max_doc_frequency = low, star_above, max_doc_frequency
@@ -162,7 +165,8 @@ class CountPairs:
         table = partition_table(batches)
         if table is None:
             return
-        packed = table.column("packed").to_numpy().view(np.uint64)
+        packed = table.column("packed").to_numpy().view(np.uint64).copy()
+        sort_u64(packed)
         keys, counted = pair_counts(packed, np.uint64(self.low), self.star_above,
                                     self.max_doc_frequency, None, CandidateStats())
         yield pa.RecordBatch.from_pydict({"pair": keys.view(np.int64),
@@ -389,7 +393,7 @@ class SparkStories:
                 if n >= 2 and total else opts.star_above)
 
         shown.step = "counting shared shingles"
-        counted = (postings.repartition(partitions, shingle).sortWithinPartitions("packed")
+        counted = (postings.repartition(partitions, shingle)
                    .mapInArrow(CountPairs(low, star, opts.max_doc_frequency),
                                "pair long, shared int")
                    .repartition(partitions, "pair")
