@@ -15,7 +15,11 @@ def _installed(tmp_path: Path, extra: str) -> Path:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     bin_ = venv / "bin"
-    installed = subprocess.run([bin_ / "pip", "install", "--quiet", f"{ROOT}[{extra}]"],
+    # --no-compile: the resolution and the installed files are the user's; writing .pyc
+    # files for all of PySpark up front is 10 s of the default test run, and Python
+    # writes them on first import anyway.
+    installed = subprocess.run([bin_ / "pip", "install", "--quiet", "--no-compile",
+                                f"{ROOT}[{extra}]"],
                                capture_output=True, text=True, timeout=1800)
     assert installed.returncode == 0, installed.stderr[-3000:]
     return bin_

@@ -2,9 +2,11 @@
 from the pyspark package's own ``bin/spark-class``, on 127.0.0.1, each worker one core and
 2 GiB (executors at Spark's default 1 GiB). Two ``neardup dedup`` drivers run on it at once,
 an application of one core each: the outputs are the local engine's, also for the one
-whose executor is killed in the middle of the job. The command lines are a user's: inputs
-and output relative to the working directory, into a directory that holds the other
-engine's output, which the run replaces (and the local engine then replaces the Spark one).
+whose executor is killed in the middle of the job. The command lines are a user's: one
+gives inputs and output relative to the working directory, into a directory that holds
+the other engine's output, which the run replaces (and the local engine then replaces the
+Spark one); the other reads and writes a Hadoop file system that is not the local one
+(viewfs, mounting local folders), with ``kept/`` as Parquet.
 
 Needs Java 17 (``make test`` installs it where it can); under CI=true a missing one fails.
 """
@@ -39,7 +41,7 @@ def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.fail(str(err))
 
 
-def _dedup(inputs: list[str], out: Path, *extra: str) -> list[str]:
+def _dedup(inputs: list[str], out: Path | str, *extra: str) -> list[str]:
     """The command line of ``neardup dedup`` over ``inputs`` into ``out``."""
     return [sys.executable, "-m", "neardup", "dedup", *inputs, "-o", str(out), *extra]
 
@@ -83,6 +85,20 @@ def local_outputs(local_run: Path) -> dict[str, object]:
     return outputs
 
 
+def _mounts(corpus: list[str], out: Path) -> dict[str, str]:  # noqa: F811
+    """viewfs mount points (``viewfs://corpus/<name>``) -> the local folders they show:
+    the corpus's folders, and ``out`` for the output."""
+    folders = {"data": Path(corpus[0]).parent, "examples": Path(corpus[1]).parent,
+               "out": out}
+    assert Path(corpus[2]).parent == folders["data"]
+    return {f"viewfs://corpus/{name}/": f"{folder}/" for name, folder in folders.items()}
+
+
+def _on_viewfs(path: str, mounts: dict[str, str]) -> str:
+    return next(uri + path[len(local):] for uri, local in mounts.items()
+                if path.startswith(local))
+
+
 @pytest.fixture(scope="module")
 def cluster_runs(standalone: str, corpus: list[str], local_run: Path,  # noqa: F811
                  tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
@@ -90,24 +106,31 @@ def cluster_runs(standalone: str, corpus: list[str], local_run: Path,  # noqa: F
     core (``spark.cores.max=1``, so each has an executor on its own worker): one left
     alone, one whose executor is SIGKILLed as it starts verifying (the named fault
     point; the master starts it a new executor, and Spark runs the lost tasks there).
-    Their output directories, and the marker the fault point writes. Both are given
-    relative paths, and both write into a copy of the local engine's output."""
+    Their output directories, and the marker the fault point writes. The one left alone
+    is given relative paths; the other reads and writes viewfs URIs, kept/ as Parquet.
+    Both write into a copy of the local engine's output."""
     root = tmp_path_factory.mktemp("cluster")
-    given = [os.path.relpath(p, root) for p in corpus]  # relative to where they run
     marker = root / "fault-marker"
+    mounts = _mounts(corpus, root)
+    viewfs = [a for uri, local in mounts.items() for a in (
+        "--spark-conf", f"spark.hadoop.fs.viewfs.mounttable.corpus.link./"
+                        f"{uri.split('/')[3]}={Path(local).as_uri()}")]
     fault = ["--spark-conf", "spark.executorEnv.NEARDUP_FAULT=verifying:kill-executor",
              "--spark-conf", f"spark.executorEnv.NEARDUP_FAULT_MARKER={marker}"]
-    runs = {"alone": [], "killed": fault}
+    runs = {"alone": ([os.path.relpath(p, root) for p in corpus], "alone", []),
+            "killed": ([_on_viewfs(p, mounts) for p in corpus],
+                       _on_viewfs(f"{root}/killed", mounts),
+                       [*viewfs, "--kept-format", "parquet", *fault])}
     # Executors of one core on a 2-core machine: the JVM settings the README gives for
     # small executors (they halve the executors' CPU).
     small = ["--spark-conf", f"spark.executor.extraJavaOptions={SMALL_EXECUTOR_JVM}"]
     for name in runs:
         shutil.copytree(local_run, root / name)
     started = {name: subprocess.Popen(
-        _dedup(given, Path(name), "--engine", "spark", "--master", standalone,
+        _dedup(given, out, "--engine", "spark", "--master", standalone,
                "--spark-conf", "spark.cores.max=1", *small, *extra),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root,
-        env={**os.environ, **driver_env()}) for name, extra in runs.items()}
+        env={**os.environ, **driver_env()}) for name, (given, out, extra) in runs.items()}
     for name, process in started.items():
         try:
             stdout, stderr = process.communicate(timeout=900)
@@ -127,13 +150,35 @@ def test_a_standalone_cluster_writes_the_local_engines_outputs(
 
 
 def test_an_executor_killed_mid_job_changes_nothing(
-        cluster_runs: dict[str, Path], local_outputs: dict[str, object]) -> None:
+        cluster_runs: dict[str, Path], corpus: list[str],  # noqa: F811
+        tmp_path: Path) -> None:
     """An executor is SIGKILLed as it starts verifying (the named fault point); Spark runs
-    its tasks again on a new executor, and the outputs are the local engine's."""
+    its tasks again on a new executor. The run read and wrote viewfs, staged and committed
+    there as a local output is; its outputs are the local engine's (kept/ as Parquet:
+    the same rows, each naming its input as it was given)."""
     point, action, pid = cluster_runs["marker"].read_text().split()  # the window was hit
     assert (point, action) == ("verifying", "kill-executor") and int(pid) > 1
     out = cluster_runs["killed"]
-    assert {name: _output(out / name) for name in _outputs(out)} == local_outputs
+    local = tmp_path / "local"
+    _check(subprocess.run(_dedup(corpus, local, "--kept-format", "parquet"),
+                          capture_output=True, text=True, timeout=900))
+    expected = _committed(local)
+    assert {"kept/first.jsonl.parquet", "kept/second.parquet"} <= expected.keys()
+    mounts = _mounts(corpus, out.parent)
+
+    def as_given(value: str) -> str:  # a viewfs URI as the local run names the file
+        for uri, folder in mounts.items():
+            value = value.replace(uri, folder)
+        return value
+
+    got = _committed(out)
+    assert got.keys() == expected.keys()
+    for name, content in got.items():
+        if name.endswith(".parquet"):
+            content = [{**row, "source": as_given(row["source"])} for row in content]
+        elif name == "rejected.jsonl":
+            content = as_given(content.decode()).encode()
+        assert content == expected[name], name
 
 
 def test_the_local_engine_then_replaces_the_spark_run(
