@@ -75,11 +75,19 @@ def _graphs() -> list[tuple[str, np.ndarray]]:
             ("self loops and repeats", np.array([[5, 5], [5, 6], [6, 5], [7, 7], [6, 8]]))]
 
 
-@pytest.mark.parametrize("name", [name for name, _ in _graphs()])
-def test_components_on_dataframes_equal_union_find(spark: Any, name: str) -> None:
-    edges = dict(_graphs())[name].astype(np.int64)
-    expected = _union_find(edges[edges[:, 0] != edges[:, 1]])
-    assert _components_on_spark(spark, edges) == expected
+def test_components_on_dataframes_equal_union_find(spark: Any) -> None:
+    """Every graph of :func:`_graphs` side by side in one graph (each one's node numbers
+    shifted past the others'), its components found in rounds on DataFrames: each graph's
+    are union-find's."""
+    graphs, shift = {}, 0
+    for name, edges in _graphs():
+        graphs[name] = edges.astype(np.int64) + shift
+        shift = int(graphs[name].max()) + 1
+    found = _components_on_spark(spark, np.concatenate(list(graphs.values())))
+    for name, edges in graphs.items():
+        expected = _union_find(edges[edges[:, 0] != edges[:, 1]])
+        assert {node: found[node] for node in expected} == expected, name
+        assert found.keys() & set(np.unique(edges).tolist()) == expected.keys(), name
 
 
 def _chain_of_near_copies(text: str, length: int, rng: np.random.Generator) -> list[str]:

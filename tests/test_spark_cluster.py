@@ -143,19 +143,24 @@ def cluster_runs(standalone: str, corpus: list[str], local_run: Path,  # noqa: F
 
 
 def test_a_standalone_cluster_writes_the_local_engines_outputs(
-        cluster_runs: dict[str, Path], local_outputs: dict[str, object]) -> None:
+        cluster_runs: dict[str, Path], local_outputs: dict[str, object],
+        corpus: list[str], tmp_path: Path) -> None:  # noqa: F811
+    """One test, so that one test process holds the cluster and its runs: the run left
+    alone writes the local engine's outputs; so does the one whose executor was killed,
+    through viewfs; and the local engine then replaces a Spark run's output."""
     out = cluster_runs["alone"]
     assert (out / "pairs.jsonl").is_dir()  # written by the executors, as part files
     assert _committed(out) == local_outputs
+    _check_killed_run(cluster_runs, corpus, tmp_path)
+    _check_local_run_replaces(out, corpus, local_outputs)
 
 
-def test_an_executor_killed_mid_job_changes_nothing(
-        cluster_runs: dict[str, Path], corpus: list[str],  # noqa: F811
-        tmp_path: Path) -> None:
-    """An executor is SIGKILLed as it starts verifying (the named fault point); Spark runs
-    its tasks again on a new executor. The run read and wrote viewfs, staged and committed
-    there as a local output is; its outputs are the local engine's (kept/ as Parquet:
-    the same rows, each naming its input as it was given)."""
+def _check_killed_run(cluster_runs: dict[str, Path], corpus: list[str],  # noqa: F811
+                      tmp_path: Path) -> None:
+    """An executor was SIGKILLed as it started verifying (the named fault point); Spark
+    ran its tasks again on a new executor. The run read and wrote viewfs, staged and
+    committed there as a local output is; its outputs are the local engine's (kept/ as
+    Parquet: the same rows, each naming its input as it was given)."""
     point, action, pid = cluster_runs["marker"].read_text().split()  # the window was hit
     assert (point, action) == ("verifying", "kill-executor") and int(pid) > 1
     out = cluster_runs["killed"]
@@ -181,12 +186,10 @@ def test_an_executor_killed_mid_job_changes_nothing(
         assert content == expected[name], name
 
 
-def test_the_local_engine_then_replaces_the_spark_run(
-        cluster_runs: dict[str, Path], local_outputs: dict[str, object],
-        corpus: list[str]) -> None:  # noqa: F811
+def _check_local_run_replaces(out: Path, corpus: list[str],  # noqa: F811
+                              local_outputs: dict[str, object]) -> None:
     """Into a directory of Spark's part-file outputs, a local run writes its own files and
-    leaves none of Spark's. (Last: it overwrites the run the first test reads.)"""
-    out = cluster_runs["alone"]
+    leaves none of Spark's."""
     assert (out / "pairs.jsonl").is_dir()
     given = [os.path.relpath(p, out.parent) for p in corpus]
     _check(subprocess.run(_dedup(given, Path(out.name)), capture_output=True, text=True,

@@ -247,13 +247,6 @@ def name_parts(files: HadoopFiles, directory: str, extension: str) -> None:
                      + (f"-{count}" if count else "") + extension)
 
 
-def write_pairs(documents: Any, edges: Any, directory: str, files: HadoopFiles,
-                partitions: int, max_group_pairs: int | None, estimated: bool) -> None:
-    """``pairs.jsonl/``: :func:`pair_line_rows` as part files."""
-    write_lines(pair_line_rows(documents, edges, partitions, max_group_pairs, estimated),
-                directory, files)
-
-
 def pair_line_rows(documents: Any, edges: Any, partitions: int, max_group_pairs: int | None,
                    estimated: bool) -> Any:
     """The lines of ``pairs.jsonl`` (a ``value`` column of chunks of lines, in order across
@@ -306,15 +299,15 @@ def pair_line_rows(documents: Any, edges: Any, partitions: int, max_group_pairs:
     return rows.mapInArrow(PairLines(estimated), "value binary")
 
 
-def write_clusters(documents: Any, directory: str, files: HadoopFiles, partitions: int
-                   ) -> None:
-    """``clusters.jsonl/``: one line a group member, by group, then reading order."""
+def cluster_line_rows(documents: Any, partitions: int) -> Any:
+    """The lines of ``clusters.jsonl`` (a ``value`` column): one a group member, by group,
+    then reading order."""
     from pyspark.sql import functions as F
 
     members = documents.where(F.col("cluster").isNotNull()).select(
         "cluster", "ord", "id", "size", "keep", "to_kept")
-    write_lines(sorted_by(members, partitions, "cluster", "ord")
-                .mapInArrow(ClusterLines(), "value binary"), directory, files)
+    return sorted_by(members, partitions, "cluster", "ord").mapInArrow(ClusterLines(),
+                                                                        "value binary")
 
 
 def write_rejected(rejected: Any, names: list[str], skipped: list[Rejected], directory: str,

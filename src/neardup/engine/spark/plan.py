@@ -604,21 +604,15 @@ class SparkDedup:
         from . import outputs
 
         with self.outcome(inputs) as outcome:
-            shown, parts = outcome.progress, outcome.partitions
-            files = HadoopFiles(outcome.documents.sparkSession)
-            shown.step = "writing pairs.jsonl"
-            outputs.write_pairs(outcome.documents, outcome.edges, f"{staging}/pairs.jsonl",
-                                files, parts, max_group_pairs, not self.options.verify)
-            shown.step = "writing clusters.jsonl"
-            outputs.write_clusters(outcome.documents, f"{staging}/clusters.jsonl", files,
-                                   parts)
-            shown.step = "writing rejected.jsonl"
-            outputs.write_rejected(outcome.rejected, outcome.names, outcome.skipped,
-                                   f"{staging}/rejected.jsonl", files, parts)
-            shown.step = "writing kept/"
-            write_kept(outcome.documents.where(F.col("keep")).select("file", "number"),
-                       self._files, self._line_bases, self.read, files, inputs,
-                       f"{staging}/kept", kept_format == "parquet", parts)
+            parts = outcome.partitions
+            write_outputs(staging, outcome.progress, {
+                "pairs.jsonl": outputs.pair_line_rows(outcome.documents, outcome.edges, parts,
+                                                      max_group_pairs, not self.options.verify),
+                "clusters.jsonl": outputs.cluster_line_rows(outcome.documents, parts)},
+                outcome.rejected, outcome.names, outcome.skipped,
+                outcome.documents.where(F.col("keep")).select("file", "number"),
+                KeptSources(self._files, self._line_bases, self.read, inputs),
+                kept_format == "parquet", parts)
             return DedupSummary(outcome.stats, self.options,
                                 outcome.first_rejections(SHOWN_REJECTIONS))
 
@@ -770,6 +764,37 @@ class SparkDedup:
         return (members.join(extra, ["a", "b"], "left")
                 .withColumn("to_kept", F.when(F.col("a") == F.col("b"), F.lit(1.0))
                             .otherwise(F.coalesce("edge_score", "extra_score"))))
+
+@dataclass
+class KeptSources:
+    """Where a run's kept records are read again from: the files Spark read, each
+    split's first line number, how records were read, and the inputs as given."""
+
+    files: list[InputFile]
+    line_bases: dict[tuple[int, int], int]
+    read: ReadOptions
+    inputs: list[str]
+
+
+def write_outputs(staging: str, shown: StageProgress, lines: dict[str, Any], rejected: Any,
+                  names: list[str], skipped: list[Rejected], kept: Any, sources: KeptSources,
+                  kept_as_parquet: bool, partitions: int) -> None:
+    """A run's outputs into ``staging`` (a URI), by the executors: each of ``lines`` (a
+    ``value`` column of lines, in order) under its name, then ``rejected.jsonl`` and
+    ``kept/`` (the records ``kept``, rows ``file, number``)."""
+    from . import outputs
+
+    files = HadoopFiles(kept.sparkSession)
+    for name, rows in lines.items():
+        shown.step = f"writing {name}"
+        outputs.write_lines(rows, f"{staging}/{name}", files)
+    shown.step = "writing rejected.jsonl"
+    outputs.write_rejected(rejected, names, skipped, f"{staging}/rejected.jsonl", files,
+                           partitions)
+    shown.step = "writing kept/"
+    write_kept(kept, sources.files, sources.line_bases, sources.read, files, sources.inputs,
+               f"{staging}/kept", kept_as_parquet, partitions)
+
 
 def write_kept(kept: Any, input_files: list[InputFile], line_bases: dict[tuple[int, int], int],
                read: ReadOptions, files: HadoopFiles, inputs: list[str], kept_dir: str,

@@ -62,13 +62,13 @@ from ...story import (
 )
 from . import outputs
 from .components import connected_components
-from .files import HadoopFiles
 from .plan import (
     _OK,
     DOCUMENT,
     SHOWN_REJECTIONS,
     SKETCH_SCHEMA,
     InputFile,
+    KeptSources,
     SketchPartition,
     StageProgress,
     binary_column,
@@ -84,7 +84,7 @@ from .plan import (
     rejected_records,
     started_run,
     union,
-    write_kept,
+    write_outputs,
 )
 from .session import SparkSettings
 
@@ -321,19 +321,12 @@ class SparkStories:
 
         with started_run(self.settings, None, inputs, self.progress) as run:
             outcome = self._run(run)
-            shown, parts = outcome.progress, outcome.partitions
-            files = HadoopFiles(run.spark)
-            shown.step = "writing pairs.jsonl"
-            outputs.write_lines(outcome.pair_rows(), f"{staging}/pairs.jsonl", files)
-            shown.step = "writing clusters.jsonl"
-            outputs.write_lines(outcome.cluster_rows(), f"{staging}/clusters.jsonl", files)
-            shown.step = "writing rejected.jsonl"
-            outputs.write_rejected(outcome.rejected, outcome.names, outcome.skipped,
-                                   f"{staging}/rejected.jsonl", files, parts)
-            shown.step = "writing kept/"
-            write_kept(outcome.documents.where(F.col("keep")).select("file", "number"),
-                       self._files, self._line_bases, self.read, files, inputs,
-                       f"{staging}/kept", kept_format == "parquet", parts)
+            write_outputs(staging, outcome.progress, {
+                "pairs.jsonl": outcome.pair_rows(), "clusters.jsonl": outcome.cluster_rows()},
+                outcome.rejected, outcome.names, outcome.skipped,
+                outcome.documents.where(F.col("keep")).select("file", "number"),
+                KeptSources(self._files, self._line_bases, self.read, inputs),
+                kept_format == "parquet", outcome.partitions)
             return outcome.summary
 
     def print_pairs(self, inputs: list[str], stream: IO[bytes]) -> StorySummary:
