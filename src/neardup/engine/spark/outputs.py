@@ -299,15 +299,16 @@ def pair_line_rows(documents: Any, edges: Any, partitions: int, max_group_pairs:
     return rows.mapInArrow(PairLines(estimated), "value binary")
 
 
-def cluster_line_rows(documents: Any, partitions: int) -> Any:
+def cluster_line_rows(documents: Any, partitions: int, lines: Any = None) -> Any:
     """The lines of ``clusters.jsonl`` (a ``value`` column): one a group member, by group,
-    then reading order."""
+    then reading order, made by ``lines`` (default :class:`ClusterLines`; it gets rows
+    ``cluster, ord, id, size, keep, to_kept``)."""
     from pyspark.sql import functions as F
 
     members = documents.where(F.col("cluster").isNotNull()).select(
         "cluster", "ord", "id", "size", "keep", "to_kept")
-    return sorted_by(members, partitions, "cluster", "ord").mapInArrow(ClusterLines(),
-                                                                        "value binary")
+    return sorted_by(members, partitions, "cluster", "ord").mapInArrow(
+        lines if lines is not None else ClusterLines(), "value binary")
 
 
 def write_rejected(rejected: Any, names: list[str], skipped: list[Rejected], directory: str,

@@ -269,7 +269,8 @@ class StoryOutcome:
     """What a run decided, held by the executors: per document (``documents``: ``ord, id,
     file, number, status, cluster, size, keep, to_kept``), the records not compared
     (``rejected``), the pairs of one story (``edges``: ``a, b, score``); on the driver the
-    counts, the input names, the inputs not read, and the partitions."""
+    summary, the input names, the inputs not read, the partitions and the progress
+    display."""
 
     documents: Any
     rejected: Any
@@ -295,12 +296,8 @@ class StoryOutcome:
 
     def cluster_rows(self) -> Any:
         """``clusters.jsonl``'s lines, by group, then reading order."""
-        from pyspark.sql import functions as F
-
-        members = self.documents.where(F.col("cluster").isNotNull()).select(
-            "cluster", "ord", "id", "size", "keep", "to_kept")
-        return (outputs.sorted_by(members, self.partitions, "cluster", "ord")
-                .mapInArrow(StoryLines("clusters"), "value binary"))
+        return outputs.cluster_line_rows(self.documents, self.partitions,
+                                         StoryLines("clusters"))
 
 
 class SparkStories:
