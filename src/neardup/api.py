@@ -213,8 +213,7 @@ def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = C
     if spark is not None:
         from .engine.spark.clean import SparkClean
 
-        on_spark = SparkClean(options, read, spark,
-                              _progress(progress))
+        on_spark = SparkClean(options, read, spark, _progress(progress))
         with _spark_output(str(outdir), "clean", force, spark, None, CLEAN_FILES) as (out, staging):
             summary = {**summary_header("clean", inputs, read, fingerprints),
                        **on_spark.write(inputs, staging),
@@ -373,8 +372,7 @@ def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
     if spark is not None:
         from .engine.spark.plan import spark_dedup
 
-        return spark_dedup(inputs, options, read, spark,
-                           _progress(progress))
+        return spark_dedup(inputs, options, read, spark, _progress(progress))
     learning = options.clean is not None and options.clean.learn
     own_copy = learning and stdin is None and "-" in inputs
     if own_copy:
@@ -408,9 +406,8 @@ def print_pairs(inputs: list[str], stream: IO[bytes], options: DedupOptions = De
         from .engine.spark.plan import SparkDedup
 
         _check_inputs(inputs, read, spark)
-        return SparkDedup(options, read, spark,
-                          _progress(progress)
-                          ).print_pairs(inputs, stream, max_group_pairs)
+        return SparkDedup(options, read, spark, _progress(progress)).print_pairs(
+            inputs, stream, max_group_pairs)
     result = run_files(inputs, options, read, workers, progress)
     for lines in result.pair_lines(max_group_pairs):
         stream.write(lines)
@@ -483,8 +480,7 @@ def find_files(queries: list[str], corpus: list[str], outdir: str | Path,
 
         finder = Finder(options, LocalEngine(1))
         finder.set_queries(read_inputs(queries, query_read))
-        on_spark = SparkFind(finder, read, spark,
-                             _progress(progress))
+        on_spark = SparkFind(finder, read, spark, _progress(progress))
         with _spark_output(str(outdir), "find", force, spark, tmp_dir, expected) as (out,
                                                                                    staging):
             result = on_spark.write(corpus, staging, remove, kept_format, tmp_dir)
@@ -673,8 +669,7 @@ def _dedup_on_spark(inputs: list[str], outdir: str, options: DedupOptions, read:
     another file system (:class:`~neardup.engine.spark.files.RemoteOutputDir`)."""
     from .engine.spark.plan import SparkDedup
 
-    on_spark = SparkDedup(options, read, spark,
-                          _progress(progress))
+    on_spark = SparkDedup(options, read, spark, _progress(progress))
     with _spark_output(outdir, "dedup", force, spark, options.tmp_dir,
                        DEDUP_FILES) as (out, staging):
         summary = on_spark.write(inputs, staging, max_group_pairs, kept_format)

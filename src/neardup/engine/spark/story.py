@@ -217,7 +217,7 @@ class Containments:
 class DecideGroups:
     """Stage 5 on an executor: a partition's group members ``(cluster, ord, payload)``,
     sorted by group and reading order, each group decided by
-    :func:`~neardup.story.decide_group`: ``(ord, shared, keep, to_kept)``."""
+    :func:`~neardup.story.decide_group`: ``(ord, keep, to_kept)``."""
 
     def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
@@ -229,15 +229,13 @@ class DecideGroups:
         ords = table.column("ord").to_numpy()
         sets = binary_items(table.column("payload").combine_chunks(), _U64)
         starts = np.flatnonzero(np.r_[True, cluster[1:] != cluster[:-1]])
-        shared, keep, to_kept = [], [], []
+        keep, to_kept = [], []
         for start, stop in zip(starts.tolist(), np.append(starts[1:], len(ords)).tolist()):
             decided = decide_group(sets[start:stop])
-            shared.append(decided[0])
             keep.append(decided[1])
             to_kept.append(decided[2])
-        yield pa.RecordBatch.from_pydict({
-            "ord": ords, "shared": np.concatenate(shared), "keep": np.concatenate(keep),
-            "to_kept": np.concatenate(to_kept)})
+        yield pa.RecordBatch.from_pydict({"ord": ords, "keep": np.concatenate(keep),
+                                          "to_kept": np.concatenate(to_kept)})
 
 
 class StoryLines:
@@ -413,7 +411,7 @@ class SparkStories:
                    .repartition(partitions, "cluster").sortWithinPartitions("cluster", "ord")
                    .select("cluster", "ord", "payload")
                    .mapInArrow(DecideGroups(),
-                               "ord long, shared long, keep boolean, to_kept double"))
+                               "ord long, keep boolean, to_kept double"))
         grouped = members.join(sizes, "cluster").join(decided, "ord")
         outcome = stages.put(
             documents.select("ord", "id", "file", "number", "status")
