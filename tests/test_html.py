@@ -209,3 +209,51 @@ def test_real_pages_in_nine_languages_extract_to_their_article(tmp_path: Path) -
     # first paragraph included.
     held = {n: len(got[n] & expected[n]) / len(expected[n]) for n in expected}
     assert min(held.values()) >= 0.8, held
+
+
+TEASER_PAGE = DATA / "extraction-readability" / "herald-sun-1.html.gz"
+# The five other columns the page lists under its own, as its HTML spells their headings.
+OTHER_COLUMNS = ["Fraser’s lasting legacy", "Doctor knows best, not Starbeam Fantapants",
+                 "Good for some, but I’m not buying it", "Ex-PM a man of contrasts",
+                 "Let’s make local issues a priority"]
+
+
+def _column_text(data: bytes) -> str:
+    from neardup.io.html import parse_html
+
+    doc = parse_html(data, neardup.Source("herald-sun-1.html"), "herald-sun-1")
+    assert isinstance(doc, neardup.Document), doc
+    return words(doc.text)
+
+
+def test_a_list_of_the_sites_other_stories_is_not_the_article() -> None:
+    import gzip
+
+    import trafilatura
+
+    from neardup.text import jaccard, shingles
+
+    data = gzip.decompress(TEASER_PAGE.read_bytes())
+    gold = (TEASER_PAGE.parent / "herald-sun-1.txt").read_text(encoding="utf-8")
+    alone = words(trafilatura.extract(data, favor_precision=True) or "")
+    # The window: trafilatura by itself keeps the list under the column.
+    assert all(words(title) in alone for title in OTHER_COLUMNS)
+    text = _column_text(data)
+    assert not any(words(title) in text for title in OTHER_COLUMNS)
+    assert "other opinion columns" not in text
+    assert text.startswith(words("A HIGH-powered federal government team"))
+    assert text.endswith(words("LAURIE OAKES IS THE NINE NETWORK POLITICAL EDITOR"))
+    assert jaccard(shingles(tokens(text)), shingles(tokens(gold))) >= 0.95
+    assert jaccard(shingles(tokens(alone)), shingles(tokens(gold))) < 0.8
+
+    # Not a list of the site's stories: the same cards linking to another site (a listicle's
+    # shops), or only two of them (previous / next). Both stay.
+    elsewhere = data.replace(b'href="/news/opinion/', b'href="https://shop.example.org/')
+    assert all(words(title) in _column_text(elsewhere) for title in OTHER_COLUMNS)
+    page = data.decode("utf-8")
+    first = page.index('<div class="story-block    sectionref-news sbpos-3')
+    last = page.index("-->", page.index("<!-- // .story-block   pos-5")) + len("-->")
+    two = (page[:first] + page[last:]).encode("utf-8")
+    kept = _column_text(two)
+    assert words(OTHER_COLUMNS[0]) in kept and words(OTHER_COLUMNS[1]) in kept
+    assert words(OTHER_COLUMNS[4]) not in kept

