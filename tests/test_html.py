@@ -257,3 +257,68 @@ def test_a_list_of_the_sites_other_stories_is_not_the_article() -> None:
     kept = _column_text(two)
     assert words(OTHER_COLUMNS[0]) in kept and words(OTHER_COLUMNS[1]) in kept
     assert words(OTHER_COLUMNS[4]) not in kept
+
+
+def _planted_page(lead: str, paragraphs: list[str], before_body: str) -> bytes:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (f'<html><head><title>A story</title></head><body><nav><a href="/">Home</a> '
+            f'<a href="/news">News</a></nav><article><h1>A story</h1>'
+            f'<div class="standfirst">{lead}</div>{before_body}'
+            f'<div class="article-body">{body}</div></article>'
+            f"<footer>Copyright 2024 The Paper</footer></body></html>").encode("utf-8")
+
+
+def test_a_lead_the_extractor_leaves_out_is_put_back(lee_texts: list[str]) -> None:
+    import gzip
+    import re
+
+    import lxml.html
+    import trafilatura
+
+    from neardup.clean.lead import find_lead
+    from neardup.io.html import parse_html
+    from neardup.text import jaccard, shingles
+
+    def text_of(data: bytes) -> str:
+        doc = parse_html(data, neardup.Source("page.html"), "page")
+        assert isinstance(doc, neardup.Document), doc
+        return words(doc.text)
+
+    # A real page: a Latvian story whose standfirst sits in its own block before the body.
+    pages = DATA / "extraction"
+    data = gzip.decompress((pages / "latvian_article.html.gz").read_bytes())
+    expected = (pages / "latvian_article.txt").read_text(encoding="utf-8")
+    lead = words("Norvēģijas glābšanas komanda četras dienas pēc tam")
+    assert lead not in words(trafilatura.extract(data, favor_precision=True) or "")  # window
+    text = text_of(data)
+    assert text.startswith(lead) and text.count(lead) == 1
+    assert jaccard(shingles(tokens(text)), shingles(tokens(expected))) >= 0.95
+
+    # Planted: real text, its first sentence as a standfirst above the body, with a photo
+    # caption (prose, but furniture) between the two.
+    caption = ("A man walks past the building in the city centre on Tuesday, as seen in this "
+               "photograph.")
+    photo = f'<div class="photo"><img src="a.jpg"><span>{caption}</span></div>'
+    stories = [t for t in lee_texts if len(t.split()) > 150][:5]
+    for story in stories:
+        sentences = [s.strip() for s in re.findall(r"[^.!?]+[.!?]", story)]
+        first, rest = sentences[0], sentences[1:]
+        assert len(first.split()) >= 12
+        paragraphs = [" ".join(rest[k:k + 3]) for k in range(0, len(rest), 3)]
+        tags = "<ul>" + "".join(f"<li>{w}</li>" for w in story.split()[:30]) + "</ul>"
+        page = _planted_page(first, paragraphs, photo)
+        assert words(first) not in words(trafilatura.extract(page, favor_precision=True) or "")
+        text = text_of(page)
+        assert text.startswith(words(first)) and text.count(words(first)) == 1
+        assert words(caption) not in text
+        assert text.endswith(words(paragraphs[-1]))
+        # Only a caption above the body: nothing is put back.
+        text = text_of(_planted_page("", paragraphs, photo))
+        assert text.startswith(words(paragraphs[0])) and words(caption) not in text
+        # The rule by itself, on the page as parsed: a long block that is not prose between
+        # the lead and the body ends the search.
+        body = "\n".join(paragraphs)
+        assert find_lead(lxml.html.fromstring(_planted_page(first, paragraphs, photo)),
+                         body) == first
+        assert find_lead(lxml.html.fromstring(_planted_page(first, paragraphs, tags)),
+                         body) is None

@@ -4,7 +4,8 @@ Extraction (main text and metadata from a page) is delegated to trafilatura (def
 its precision mode: on 23 real news pages in nine languages, tests/data/extraction, 22 give
 their article with Jaccard >= 0.8, against 19 in trafilatura's default mode; on our site
 templates it keeps every body paragraph and drops every listed junk line by itself), after
-lists of the site's other stories are removed from the page (:mod:`neardup.clean.teasers`), or
+lists of the site's other stories are removed from the page (:mod:`neardup.clean.teasers`);
+a lead it leaves out is put back (:mod:`neardup.clean.lead`). Or
 resiliparse (``extractor="resiliparse"``: ~20x faster, leaves
 more page furniture for neardup's cleaning to remove). WARC files are read with fastwarc.
 All three come with ``pip install neardup[html]``.
@@ -15,10 +16,12 @@ extraction, so it runs in the engine's worker processes, not in the reading one.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from functools import partial
 from urllib.parse import urlsplit
 
+from ..clean.lead import with_lead
 from ..clean.teasers import drop_story_teasers, page_host
 from ..document import Document, Rejected, Source, Unparsed
 
@@ -77,8 +80,10 @@ def _trafilatura(data: bytes, url: str | None) -> tuple[str | None, dict[str, ob
     from trafilatura.utils import load_html
 
     tree = load_html(data)
+    page = None
     if tree is not None:  # lists of the site's other stories go first (clean.teasers)
         drop_story_teasers(tree, page_host(tree, url))
+        page = copy.deepcopy(tree)  # the extractor prunes its tree; the lead is sought in all
     result = trafilatura.bare_extraction(data if tree is None else tree, url=url,
                                          include_comments=False, with_metadata=True,
                                          favor_precision=True)
@@ -86,7 +91,10 @@ def _trafilatura(data: bytes, url: str | None) -> tuple[str | None, dict[str, ob
         return None, {}
     get = result.get if isinstance(result, dict) else lambda k: getattr(result, k, None)
     meta = {"title": get("title"), "date": get("date"), "site": get("sitename") or get("hostname")}
-    return get("text"), meta
+    text = get("text")
+    if text and page is not None:
+        text = with_lead(page, text)
+    return text, meta
 
 
 def _resiliparse(data: bytes) -> tuple[str | None, dict[str, object]]:
