@@ -31,6 +31,7 @@ gold text.
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from lxml import etree
@@ -78,30 +79,23 @@ def _first_line_element(tree: etree._Element, line: str) -> etree._Element | Non
     if len(key) < KEY_CHARS // 2:
         return None
     chunks: list[str] = []
+    starts: list[int] = []  # where each chunk starts in the page's squeezed text
+    owners: list[etree._Element] = []  # the element a chunk is the text of
     position = 0
-    opened: dict[etree._Element, int] = {}
-    spans: list[tuple[int, int, etree._Element]] = []
     for event, element in etree.iterwalk(tree, events=("start", "end")):
         if event == "start":
-            opened[element] = position
-            if isinstance(element.tag, str) and element.tag not in _NOT_TEXT:
-                chunk = _squeezed(element.text)
-                chunks.append(chunk)
-                position += len(chunk)
-        else:
-            spans.append((opened.pop(element), position, element))
-            chunk = _squeezed(element.tail)  # text after the element, inside its parent
+            if not isinstance(element.tag, str) or element.tag in _NOT_TEXT:
+                continue
+            chunk, owner = _squeezed(element.text), element
+        else:  # the text after an element belongs to its parent
+            chunk, owner = _squeezed(element.tail), element.getparent()
+        if chunk and owner is not None:
             chunks.append(chunk)
+            starts.append(position)
+            owners.append(owner)
             position += len(chunk)
     at = "".join(chunks).find(key)
-    if at < 0:
-        return None
-    best: tuple[int, etree._Element] | None = None
-    for start, end, element in spans:
-        if start <= at < end and isinstance(element.tag, str) and (
-                best is None or start >= best[0]):
-            best = (start, element)
-    return best[1] if best else None
+    return None if at < 0 else owners[bisect.bisect_right(starts, at) - 1]
 
 
 def _is_prose(text: str, element: etree._Element | None = None) -> bool:
