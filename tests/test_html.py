@@ -322,3 +322,17 @@ def test_a_lead_the_extractor_leaves_out_is_put_back(lee_texts: list[str]) -> No
                          body) == first
         assert find_lead(lxml.html.fromstring(_planted_page(first, paragraphs, tags)),
                          body) is None
+
+
+def test_letters_spelled_with_combining_marks_come_out_composed(lee_texts: list[str]) -> None:
+    from neardup.io.html import parse_html
+
+    # A German sentence written as some sites write it: u + U+0308 for ü, a + U+0308 for ä.
+    sentence = "Besonders bei Babyschalen sollte gepru\u0308ft werden, ob die La\u0308nge reicht."
+    paragraphs = [sentence, *[t for t in lee_texts if len(t.split()) > 80][:3]]
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    page = f"<html><body><article><h1>Kindersitze</h1>{body}</article></body></html>"
+    doc = parse_html(page.encode("utf-8"), neardup.Source("page.html"), "page")
+    assert isinstance(doc, neardup.Document), doc
+    assert "Besonders bei Babyschalen sollte geprüft werden, ob die Länge reicht." in doc.text
+    assert "\u0308" not in doc.text

