@@ -39,6 +39,7 @@ import re
 from lxml import etree
 
 from ..text import tokens
+from .teasers import element_text
 
 KEY_CHARS = 40
 LEVELS = 3
@@ -66,12 +67,6 @@ def _words(text: str) -> str:
 
 def _held(lead: str, have: str) -> str | None:
     return None if _words(lead) in have else lead
-
-
-def _text(element: etree._Element, between: str = "") -> str:
-    """The element's text; ``between`` goes between its parts (a space to count the words
-    of a list whose items the markup alone separates)."""
-    return " ".join(between.join(element.itertext()).split())
 
 
 def _first_line_element(tree: etree._Element, line: str) -> etree._Element | None:
@@ -105,7 +100,7 @@ def _is_prose(text: str, element: etree._Element | None = None) -> bool:
         return False
     if element is None:
         return True
-    linked = sum(len(_text(link)) for link in element.iter("a"))
+    linked = sum(len(element_text(link)) for link in element.iter("a"))
     return linked <= MAX_LINK_SHARE * len(text)
 
 
@@ -139,10 +134,10 @@ def find_lead(tree: etree._Element, text: str) -> str | None:
             if _is_prose(between):
                 return _held(between, have)
             if isinstance(sibling.tag, str) and sibling.tag not in _NEVER_LEAD:
-                own = _text(sibling)
+                own = element_text(sibling)
                 if own and _is_prose(own, sibling) and not _is_furniture(sibling):
                     return _held(own, have)
-                if len(_text(sibling, " ").split()) > SHORT_WORDS:
+                if len(element_text(sibling, " ").split()) > SHORT_WORDS:
                     return None
                 passed += bool(own)
                 if passed > MAX_PASSED:

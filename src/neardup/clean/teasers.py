@@ -38,8 +38,15 @@ MAX_CARD_CHARS = 400
 MIN_CARDS = 3
 
 
-def _text(element: etree._Element) -> str:
-    return " ".join("".join(element.itertext()).split())
+def element_text(element: etree._Element, between: str = "") -> str:
+    """The element's text with runs of white space as one space; ``between`` goes between
+    its parts (a space to count the words of a list whose items only the markup
+    separates)."""
+    return " ".join(between.join(element.itertext()).split())
+
+
+def _bare_host(host: str) -> str:
+    return host.lower().removeprefix("www.")
 
 
 def page_host(tree: etree._Element, url: str | None = None) -> str:
@@ -61,14 +68,17 @@ def _same_site(href: str | None, host: str) -> bool:
         return False  # mailto:, javascript:
     if not parts.path.strip("/") and not parts.query:
         return False  # the home page or an anchor in this page
-    return not parts.netloc or (bool(host) and (parts.hostname or "").endswith(host))
+    if not parts.netloc:
+        return True
+    link, own = _bare_host(parts.hostname or ""), _bare_host(host)
+    return bool(own) and (link == own or link.endswith("." + own))
 
 
 def _heading_link(heading: etree._Element, host: str) -> str | None:
     """The same-site link that makes up at least half of the heading's text, if any."""
-    text = len(_text(heading))
+    text = len(element_text(heading))
     for link in heading.iter("a"):
-        if text and len(_text(link)) * 2 >= text and _same_site(link.get("href"), host):
+        if text and len(element_text(link)) * 2 >= text and _same_site(link.get("href"), host):
             return link.get("href")
     return None
 
@@ -116,7 +126,7 @@ def drop_story_teasers(tree: etree._Element, host: str = "") -> int:
         for child in dict.fromkeys(children):
             first = _first_heading(child)
             link = _heading_link(first, host) if first is not None else None
-            if link is not None and len(_text(child)) <= MAX_CARD_CHARS:
+            if link is not None and len(element_text(child)) <= MAX_CARD_CHARS:
                 links.append((child, link))
         if len(links) >= MIN_CARDS and len({link for _, link in links}) == len(links):
             for child, _ in links:

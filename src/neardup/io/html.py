@@ -23,8 +23,6 @@ from collections.abc import Iterator
 from functools import partial
 from urllib.parse import urlsplit
 
-from ..clean.lead import with_lead
-from ..clean.teasers import drop_story_teasers, page_host
 from ..document import Document, Rejected, Source, Unparsed
 
 EXTRACTORS = ("trafilatura", "resiliparse")
@@ -83,6 +81,9 @@ def parse_html(data: bytes, source: Source, doc_id: str, url: str | None = None,
 def _trafilatura(data: bytes, url: str | None) -> tuple[str | None, dict[str, object]]:
     import trafilatura
     from trafilatura.utils import load_html
+
+    from ..clean.lead import with_lead  # both need lxml, which comes with the html extra
+    from ..clean.teasers import drop_story_teasers, page_host
 
     tree = load_html(data)
     page = None
