@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -336,3 +337,54 @@ def test_letters_spelled_with_combining_marks_come_out_composed(lee_texts: list[
     assert isinstance(doc, neardup.Document), doc
     assert "Besonders bei Babyschalen sollte geprüft werden, ob die Länge reicht." in doc.text
     assert "\u0308" not in doc.text
+
+
+def test_a_learning_run_extracts_each_page_once(tmp_path: Path, monkeypatch) -> None:
+    """Learning reads the inputs twice; the second pass takes what each page extracted to
+    from the first (neardup.io.pages), with the same outputs as extracting it again."""
+    import gzip
+    import importlib
+
+    html = importlib.import_module("neardup.io.html")
+    pages_module = importlib.import_module("neardup.io.pages")
+    corpus = tmp_path / "pages"
+    shutil.copytree(PAGES, corpus)
+    for page in sorted((DATA / "extraction").glob("*.html.gz"))[:6]:
+        (corpus / page.name[:-len(".gz")]).write_bytes(gzip.decompress(page.read_bytes()))
+    (corpus / "empty.html").write_bytes(b"<html><body></body></html>")  # rejected, both ways
+    count = len(list(corpus.iterdir()))
+    extract = html._trafilatura
+    calls: list[int] = []
+
+    def counted(data: bytes, url: str | None):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return extract(data, url)
+
+    monkeypatch.setattr(html, "_trafilatura", counted)
+    outputs = {}
+    for cache in (True, False):
+        if not cache:  # the first pass keeps nothing: every page is extracted again
+            monkeypatch.setattr(pages_module.ParsedPages, "add", lambda self, results: None)
+        calls.clear()
+        out = tmp_path / f"out-{cache}"
+        neardup.api.clean_files([str(corpus)], out, CleanOptions(), workers=1, progress=False)
+        assert len(calls) == (count if cache else 2 * count)
+        outputs[cache] = {name: (out / name).read_bytes()
+                          for name in ("cleaned.jsonl", "boilerplate.jsonl", "rejected.jsonl")}
+    assert outputs[True] == outputs[False]
+    assert b"empty.html" in outputs[True]["rejected.jsonl"]
+
+
+def test_pages_out_of_step_with_the_first_pass_are_extracted_again() -> None:
+    from neardup.io.html import read_html_file
+    from neardup.io.pages import ParsedPages
+
+    files = sorted(str(p) for p in PAGES.glob("*.html"))[:3]
+    records = [read_html_file(f, Path(f).name, "trafilatura", None) for f in files]
+    pages = ParsedPages()
+    pages.add([records[0].parsed(), records[2].parsed()])  # type: ignore[union-attr]
+    # The second pass meets the first page, then one the file does not hold next.
+    replayed = list(pages.replay(records))
+    assert replayed[0].parse is not records[0].parse  # from the first pass
+    assert replayed[1].parse is records[1].parse and replayed[2].parse is records[2].parse
+    assert [r.parsed().text for r in replayed] == [r.parsed().text for r in records]

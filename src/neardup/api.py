@@ -47,6 +47,7 @@ from .errors import InputError
 from .find import Finder, FindOptions, FindResult, Match
 from .intake import Intake, map_batches
 from .io.outdir import CLEAN_FILES, DEDUP_FILES, FIND_FILES, REUSE_FILES, OutputDir
+from .io.pages import ParsedPages
 from .io.readers import (
     RawRecord,
     ReadOptions,
@@ -223,12 +224,13 @@ def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = C
         return summary
     with OutputDir(outdir, "clean", force=force, expected=CLEAN_FILES) as out, \
             _stdin_copy(inputs, None) as stdin:
-        learned, second = FirstPass(), stdin
+        learned, second, pages = FirstPass(), stdin, None
         if needs_first_pass(options):
-            learned = _learn(inputs, read, stdin, options, workers, progress)
+            pages = ParsedPages()
+            learned = _learn(inputs, read, stdin, options, workers, progress, pages)
             second = stdin.replay() if stdin else None  # standard input was read once already
         task = CleanTask(options.cleaner(learned.lines), learned)
-        replay = _records(inputs, read, second, ranges=not task.needs_positions)
+        replay = _records(inputs, read, second, ranges=not task.needs_positions, pages=pages)
         summary = _write_cleaned(replay, task, LocalEngine(workers), out, progress,
                                  input_size(inputs))
         summary = {**summary_header("clean", inputs, read, fingerprints), **summary,
@@ -323,16 +325,26 @@ def _stdin_copy(inputs: list[str], tmp_dir: str | None) -> Iterator[_StdinCopy |
 
 
 def _learn(inputs: list[str], read: ReadOptions, stdin: IO[bytes] | _StdinCopy | None,
-           options: CleanOptions, workers: int | None, progress: bool | None) -> FirstPass:
-    """The first pass over the inputs (:func:`~neardup.clean.passes.first_pass`)."""
+           options: CleanOptions, workers: int | None, progress: bool | None,
+           pages: ParsedPages | None = None) -> FirstPass:
+    """The first pass over the inputs (:func:`~neardup.clean.passes.first_pass`);
+    ``pages`` keeps what HTML pages extracted to, for the second (:func:`_records`)."""
     intake = Intake()
     with track(_records(inputs, read, stdin), input_size(inputs), progress, desc="learning",
                count=lambda: intake.documents_read) as reading:
-        return first_pass(reading, options, LocalEngine(workers), intake)
+        return first_pass(reading, options, LocalEngine(workers), intake, pages)
 
 
 def _records(inputs: list[str], read: ReadOptions, stdin: IO[bytes] | _StdinCopy | None,
-             ranges: bool = True) -> Iterator[RawRecord]:
+             ranges: bool = True, pages: ParsedPages | None = None) -> Iterator[RawRecord]:
+    """:func:`_read_inputs`, with each HTML page given what it extracted to in the first
+    pass when ``pages`` holds that."""
+    records = _read_inputs(inputs, read, stdin, ranges)
+    return pages.replay(records) if pages is not None else records
+
+
+def _read_inputs(inputs: list[str], read: ReadOptions, stdin: IO[bytes] | _StdinCopy | None,
+                 ranges: bool) -> Iterator[RawRecord]:
     """Records of all inputs, JSONL lines unparsed (an engine parses them in its workers);
     ``-`` is read from ``stdin`` (a saving or replaying stream). With ``ranges``, plain
     JSONL files are not read here but cut into ranges the workers read
@@ -378,15 +390,16 @@ def run_files(inputs: list[str], options: DedupOptions = DedupOptions(),
     if own_copy:
         stdin = _StdinCopy(sys.stdin.buffer, options.tmp_dir)
     try:
-        learned, replay = None, stdin
+        learned, replay, pages = None, stdin, None
         if learning:
             assert options.clean is not None
-            learned = _learn(inputs, read, stdin, options.clean, workers, progress).lines
+            pages = ParsedPages(options.tmp_dir)
+            learned = _learn(inputs, read, stdin, options.clean, workers, progress, pages).lines
             replay = stdin.replay() if stdin is not None else None
         with Deduplicator(options, LocalEngine(workers), *_spill_stores(options),
                           reporter(progress), learned,
                           MemoryLimit(options.max_memory)) as run:
-            with track(_records(inputs, read, replay), input_size(inputs), progress,
+            with track(_records(inputs, read, replay, pages=pages), input_size(inputs), progress,
                        count=lambda: run.documents_read) as reading:
                 run.add(reading)
             return run.finish()
@@ -563,13 +576,14 @@ def _stories_of_files(inputs: list[str], options: StoryOptions, read: ReadOption
                       stdin: _StdinCopy | None) -> StoryRun:
     """The story rule over the inputs: boilerplate learned first (when ``clean`` learns),
     then the records read, cleaned and shingled by the workers."""
-    learned, replay = None, stdin
+    learned, replay, pages = None, stdin, None
     if clean is not None and clean.learn:
-        learned = _learn(inputs, read, stdin, clean, workers, progress).lines
+        pages = ParsedPages()
+        learned = _learn(inputs, read, stdin, clean, workers, progress, pages).lines
         replay = stdin.replay() if stdin is not None else None
     cleaner = clean.cleaner(learned) if clean is not None else None
     intake = Intake()
-    with track(_records(inputs, read, replay), input_size(inputs), progress,
+    with track(_records(inputs, read, replay, pages=pages), input_size(inputs), progress,
                count=lambda: intake.documents_read) as reading:
         return run_stories(reading, options, cleaner, LocalEngine(workers), intake)
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..document import Document, RawRecord, RecordBatch
+from ..document import Document, RawRecord, RecordBatch, Rejected
 from ..engine.base import Engine
 from ..intake import Intake, map_batches
+from ..io.pages import ParsedPages, extracts_page
 from .cleaner import REPEATED_LINE, Cleaner, CleanOptions
 from .learn import RepeatedLines, SeenParagraphs
 
@@ -119,15 +120,17 @@ class ObservedBatch:
     contexts: np.ndarray
     paragraph_keys: np.ndarray
     paragraph_counts: np.ndarray
+    pages: list[Document | Rejected]  # what each HTML page extracted to, for the second pass
 
 
 class LearnTask:
     """First-pass work on a batch, in the workers: per document its id, line keys and
     context (learned boilerplate) and paragraph keys (paragraph dedup)."""
 
-    def __init__(self, options: CleanOptions) -> None:
+    def __init__(self, options: CleanOptions, keep_pages: bool = False) -> None:
         self.learn = options.learn
         self.paragraphs = SeenParagraphs() if options.paragraphs else None
+        self.keep_pages = keep_pages
 
     def __call__(self, batch: RecordBatch) -> ObservedBatch:
         ids: list[str | None] = []
@@ -135,7 +138,11 @@ class LearnTask:
         contexts: list[int] = []
         paragraph_keys: list[int] = []
         paragraph_counts: list[int] = []
-        for _, doc in batch.parsed():
+        pages: list[Document | Rejected] = []
+        keep_pages = self.keep_pages and batch.block is None
+        for i, doc in batch.parsed():
+            if keep_pages and extracts_page(batch.parsers[i]):
+                pages.append(doc)
             if not isinstance(doc, Document):
                 ids.append(None)  # keeps its place: pass two numbers alike
                 paragraph_counts.append(0)
@@ -152,20 +159,24 @@ class LearnTask:
         return ObservedBatch(ids, np.array(line_keys, dtype=np.uint64),
                              np.array(contexts, dtype=np.uint64),
                              np.array(paragraph_keys, dtype=np.uint64),
-                             np.array(paragraph_counts, dtype=np.int64))
+                             np.array(paragraph_counts, dtype=np.int64), pages)
 
 
 def first_pass(records: Iterable[RawRecord], options: CleanOptions,
-               engine: Engine, intake: Intake | None = None) -> FirstPass:
+               engine: Engine, intake: Intake | None = None,
+               pages: ParsedPages | None = None) -> FirstPass:
     """Read every document once: learn boilerplate lines and/or where paragraphs first
     appear, as ``options`` asks. The per-document work runs on ``engine``; ``intake``
-    counts what is read (a new one if not given)."""
+    counts what is read (a new one if not given); ``pages``, if given, keeps what each
+    HTML page extracted to, for the second pass (:class:`~neardup.io.pages.ParsedPages`)."""
     learner = options.learner() if options.learn else None
     seen = SeenParagraphs() if options.paragraphs else None
     names: list[str | None] = []
     # Records are numbered as the second pass numbers them: those that reached the engine.
-    for _, _, observed in map_batches(engine, LearnTask(options), records,
+    for _, _, observed in map_batches(engine, LearnTask(options, pages is not None), records,
                                       intake if intake is not None else Intake()):
+        if pages is not None:
+            pages.add(observed.pages)
         if learner is not None:
             learner.add_arrays(observed.line_keys, observed.contexts)
         if seen is not None:
