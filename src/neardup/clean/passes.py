@@ -125,7 +125,9 @@ class ObservedBatch:
 
 class LearnTask:
     """First-pass work on a batch, in the workers: per document its id, line keys and
-    context (learned boilerplate) and paragraph keys (paragraph dedup)."""
+    context (learned boilerplate) and paragraph keys (paragraph dedup); with
+    ``keep_pages``, what each HTML page extracted to, so the second pass need not extract
+    it again."""
 
     def __init__(self, options: CleanOptions, keep_pages: bool = False) -> None:
         self.learn = options.learn
