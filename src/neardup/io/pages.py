@@ -88,8 +88,12 @@ class ParsedPages:
     def _results(self) -> Iterator[Document | Rejected]:
         if self._file is None:
             return
-        self._file.flush()
-        self._file.seek(0)
+        try:
+            self._file.flush()  # the last writes, if the disk filled, fail here
+            self._file.seek(0)
+        except OSError:
+            self.close()
+            return
         while head := self._file.read(_LENGTH.size):
             (length,) = _LENGTH.unpack(head)
             for line in zlib.decompress(self._file.read(length)).split(b"\n"):
