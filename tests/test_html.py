@@ -391,18 +391,19 @@ def test_pages_out_of_step_with_the_first_pass_are_extracted_again() -> None:
 
 
 def test_a_full_temporary_disk_means_pages_are_extracted_again() -> None:
+    import resource
+
     from neardup.io.html import read_html_file
     from neardup.io.pages import ParsedPages
-
-    class FullDisk(io.BytesIO):
-        def write(self, data: bytes) -> int:  # type: ignore[override]
-            raise OSError(28, "No space left on device")
 
     files = sorted(str(p) for p in PAGES.glob("*.html"))[:2]
     records = [read_html_file(f, Path(f).name, "trafilatura", None) for f in files]
     pages = ParsedPages()
-    pages._file = FullDisk()  # the temporary file's disk is full
-    pages.add([r.parsed() for r in records])  # type: ignore[union-attr]
-    assert pages.written == 0
-    replayed = list(pages.replay(records))
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (100, hard))  # no file may pass 100 bytes
+    try:
+        pages.add([r.parsed() for r in records])  # type: ignore[union-attr]
+        replayed = list(pages.replay(records))  # its writes reach the disk, and fail, here
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
     assert [r.parse for r in replayed] == [r.parse for r in records]  # extracted again

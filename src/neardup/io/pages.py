@@ -120,5 +120,8 @@ class ParsedPages:
 
     def close(self) -> None:
         if self._file is not None:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:  # its buffer could not be written: the file is closed anyway
+                pass
             self._file = None
