@@ -407,3 +407,28 @@ def test_a_full_temporary_disk_means_pages_are_extracted_again() -> None:
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
     assert [r.parse for r in replayed] == [r.parse for r in records]  # extracted again
+
+
+def test_a_section_front_keeps_its_list_of_stories() -> None:
+    """The same five cards as the only content of a page: the list is the page, and stays."""
+    import gzip
+
+    import lxml.html
+    import trafilatura
+
+    from neardup.clean.teasers import drop_story_teasers, story_lists
+    from neardup.io.html import parse_html
+
+    page = gzip.decompress(TEASER_PAGE.read_bytes()).decode("utf-8")
+    start = page.index('<div class="group   text-g-other-opinion-columns')
+    end = page.index("<!-- // .group -->", start)
+    front = (f"<html><head><title>Opinion</title></head><body><h1>Opinion</h1>"
+             f"{page[start:end]}</div></body></html>")
+    assert [len(cards) for cards in story_lists(lxml.html.fromstring(front))] == [5]
+    assert drop_story_teasers(lxml.html.fromstring(front)) == 0
+    doc = parse_html(front.encode("utf-8"), neardup.Source("opinion.html"), "opinion")
+    assert isinstance(doc, neardup.Document), doc
+    # What trafilatura alone makes of the page, the five columns' summaries.
+    assert words(doc.text) == words(trafilatura.extract(front, favor_precision=True) or "")
+    assert words("HOW is it that ideas and philosophies that are patently absurd") in words(
+        doc.text)

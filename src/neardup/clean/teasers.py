@@ -16,7 +16,9 @@ The rule (:func:`drop_story_teasers`). In a parsed page, an element is a **card*
 * its whole text is at most :data:`MAX_CARD_CHARS` characters.
 
 Siblings that are cards make a **list of other stories** when there are at least
-:data:`MIN_CARDS` of them and their links all differ. Every card of such a list is removed.
+:data:`MIN_CARDS` of them and their links all differ. Every card of such a list is removed,
+unless the lists hold more than half of the page's text: then the page is a section front
+or an index, the lists are what it says, and they stay.
 A heading the article itself links (a listicle's items, each linking to a shop) is not a card:
 its link leaves the site. Two cards are not a list: an article's "previous / next" pair stays.
 
@@ -34,6 +36,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_NOT_TEXT = ("script", "style", "noscript", "template")
 MAX_CARD_CHARS = 400
 MIN_CARDS = 3
 
@@ -106,9 +109,17 @@ def _remove(element: etree._Element) -> None:
     parent.remove(element)
 
 
-def drop_story_teasers(tree: etree._Element, host: str = "") -> int:
-    """Remove every list of other stories (the module's rule) from ``tree`` in place;
-    return how many cards went. ``host`` is the page's own (:func:`page_host`)."""
+def _page_chars(tree: etree._Element) -> int:
+    """Characters of the page's visible text, about (white space at the ends aside)."""
+    body = tree.find(".//body")
+    root = body if body is not None else tree
+    return sum(len((e.text or "").strip()) if e.tag not in _NOT_TEXT else 0
+               for e in root.iter() if isinstance(e.tag, str)) + sum(
+        len((e.tail or "").strip()) for e in root.iter())
+
+
+def story_lists(tree: etree._Element, host: str = "") -> list[list[etree._Element]]:
+    """Every list of other stories in ``tree`` (the module's rule): each list's cards."""
     candidates: dict[etree._Element, list[etree._Element]] = {}
     for heading in tree.iter(*HEADINGS):
         if _heading_link(heading, host) is None:
@@ -118,18 +129,32 @@ def drop_story_teasers(tree: etree._Element, host: str = "") -> int:
             # each ancestor level is a possible (list, card) pair; checked below
             candidates.setdefault(parent, []).append(child)
             child = parent
-    dropped = 0
-    for parent, children in candidates.items():
-        if len(children) < MIN_CARDS or not _attached(parent, tree):
-            continue  # too few, or removed already with an enclosing list
-        links = []
+    lists = []
+    for children in candidates.values():
+        if len(children) < MIN_CARDS:
+            continue
+        cards = []
         for child in dict.fromkeys(children):
             first = _first_heading(child)
             link = _heading_link(first, host) if first is not None else None
             if link is not None and len(element_text(child)) <= MAX_CARD_CHARS:
-                links.append((child, link))
-        if len(links) >= MIN_CARDS and len({link for _, link in links}) == len(links):
-            for child, _ in links:
-                _remove(child)
-            dropped += len(links)
+                cards.append((child, link))
+        if len(cards) >= MIN_CARDS and len({link for _, link in cards}) == len(cards):
+            lists.append([child for child, _ in cards])
+    return lists
+
+
+def drop_story_teasers(tree: etree._Element, host: str = "") -> int:
+    """Remove every list of other stories (the module's rule) from ``tree`` in place,
+    unless the lists hold most of the page's text (a section front, whose lists are the
+    page); return how many cards went. ``host`` is the page's own (:func:`page_host`)."""
+    lists = story_lists(tree, host)
+    cards = [card for found in lists for card in found]
+    if not cards or sum(len(element_text(c)) for c in cards) * 2 > _page_chars(tree):
+        return 0
+    dropped = 0
+    for card in cards:
+        if _attached(card, tree):  # not inside a card removed already
+            _remove(card)
+            dropped += 1
     return dropped
