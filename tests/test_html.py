@@ -300,6 +300,9 @@ def test_a_lead_the_extractor_leaves_out_is_put_back(lee_texts: list[str]) -> No
     caption = ("A man walks past the building in the city centre on Tuesday, as seen in this "
                "photograph.")
     photo = f'<div class="photo"><img src="a.jpg"><span>{caption}</span></div>'
+    cookie_notice = ("We use cookies to give you the best experience on our site and to show "
+                     "you relevant advertising.")
+    cookies = f'<div class="cookie-notice">{cookie_notice}</div>'
     stories = [t for t in lee_texts if len(t.split()) > 150][:5]
     for story in stories:
         sentences = [s.strip() for s in re.findall(r"[^.!?]+[.!?]", story)]
@@ -313,9 +316,11 @@ def test_a_lead_the_extractor_leaves_out_is_put_back(lee_texts: list[str]) -> No
         assert text.startswith(words(first)) and text.count(words(first)) == 1
         assert words(caption) not in text
         assert text.endswith(words(paragraphs[-1]))
-        # Only a caption above the body: nothing is put back.
+        # Only a caption, or a cookie notice, above the body: nothing is put back.
         text = text_of(_planted_page("", paragraphs, photo))
         assert text.startswith(words(paragraphs[0])) and words(caption) not in text
+        text = text_of(_planted_page("", paragraphs, cookies))
+        assert text.startswith(words(paragraphs[0])) and words(cookie_notice) not in text
         # The rule by itself, on the page as parsed: a long block that is not prose between
         # the lead and the body ends the search.
         body = "\n".join(paragraphs)

@@ -16,9 +16,10 @@ The rule (:func:`with_lead`):
    what comes before it inside its parent, nearest first: text written between elements,
    and the preceding elements themselves, then the parent's own leading text.
 3. The first of these that is **prose** is the lead: at least :data:`MIN_WORDS` words,
-   ending as a sentence ends, at most a quarter of its characters in links; and not media
-   furniture (an element holding an image or video, or one whose class or id names a
-   caption, credit, byline, date, share or related block).
+   ending as a sentence ends, at most a quarter of its characters in links; and not
+   furniture: an element holding an image or video, one whose class or id names a caption,
+   credit, byline, date, share, related, cookie, consent, newsletter or paywall block, or one
+   whose ARIA role is not the article's (banner, dialog, alert, ...).
 4. On the way, up to :data:`MAX_PASSED` short elements (at most :data:`SHORT_WORDS` words:
    a byline, a date) may be passed; anything longer that is not prose ends the search, as
    does reaching a level with nothing found. A lead the text holds already is not added.
@@ -51,7 +52,11 @@ MAX_LINK_SHARE = 0.25
 _SENTENCE_END = re.compile(r"[.!?…。！？»”\"')]\s*$")
 _FURNITURE = re.compile(
     r"caption|credit|photo|image|img|media|thumb|byline|author|date|time|meta|share|social"
-    r"|related|promo|advert", re.IGNORECASE)
+    r"|related|promo|advert|cookie|consent|banner|newsletter|subscri|paywall|modal|popup"
+    r"|alert|notice", re.IGNORECASE)
+# ARIA roles of what is not the article (a page's banner, a dialog, a cookie notice's alert)
+_NOT_ARTICLE_ROLES = {"banner", "navigation", "complementary", "contentinfo", "dialog",
+                      "alertdialog", "alert", "search", "form"}
 _MEDIA = ("img", "picture", "video", "figure", "figcaption", "iframe")
 _NOT_TEXT = ("script", "style", "noscript", "template")
 _NEVER_LEAD = (*_NOT_TEXT, "nav", "aside", "form", "h1")
@@ -108,8 +113,11 @@ def _is_furniture(element: etree._Element) -> bool:
     for part in element.iter():
         if part.tag in _MEDIA:
             return True
-        if isinstance(part.tag, str) and _FURNITURE.search(
-                f"{part.get('class') or ''} {part.get('id') or ''}"):
+        if not isinstance(part.tag, str):
+            continue
+        if _FURNITURE.search(f"{part.get('class') or ''} {part.get('id') or ''}"):
+            return True
+        if part.get("role") in _NOT_ARTICLE_ROLES or part.get("aria-hidden") == "true":
             return True
     return False
 
