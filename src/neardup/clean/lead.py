@@ -40,7 +40,7 @@ import re
 from lxml import etree
 
 from ..text import tokens
-from .teasers import element_text
+from .teasers import NOT_TEXT, element_text
 
 KEY_CHARS = 40
 LEVELS = 3
@@ -58,8 +58,7 @@ _FURNITURE = re.compile(
 _NOT_ARTICLE_ROLES = {"banner", "navigation", "complementary", "contentinfo", "dialog",
                       "alertdialog", "alert", "search", "form"}
 _MEDIA = ("img", "picture", "video", "figure", "figcaption", "iframe")
-_NOT_TEXT = ("script", "style", "noscript", "template")
-_NEVER_LEAD = (*_NOT_TEXT, "nav", "aside", "form", "h1")
+_NEVER_LEAD = (*NOT_TEXT, "nav", "aside", "form", "h1")
 
 
 def _squeezed(text: str | None) -> str:
@@ -86,7 +85,7 @@ def _first_line_element(tree: etree._Element, line: str) -> etree._Element | Non
     position = 0
     for event, element in etree.iterwalk(tree, events=("start", "end")):
         if event == "start":
-            if not isinstance(element.tag, str) or element.tag in _NOT_TEXT:
+            if not isinstance(element.tag, str) or element.tag in NOT_TEXT:
                 continue
             chunk, owner = _squeezed(element.text), element
         else:  # the text after an element belongs to its parent

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-_NOT_TEXT = ("script", "style", "noscript", "template")
+NOT_TEXT = ("script", "style", "noscript", "template")  # elements whose text is not shown
 MAX_CARD_CHARS = 400
 MIN_CARDS = 3
 
@@ -113,7 +113,7 @@ def _page_chars(tree: etree._Element) -> int:
     """Characters of the page's visible text, about (white space at the ends aside)."""
     body = tree.find(".//body")
     root = body if body is not None else tree
-    return sum(len((e.text or "").strip()) if e.tag not in _NOT_TEXT else 0
+    return sum(len((e.text or "").strip()) if e.tag not in NOT_TEXT else 0
                for e in root.iter() if isinstance(e.tag, str)) + sum(
         len((e.tail or "").strip()) for e in root.iter())
 
