@@ -63,7 +63,6 @@ class ParsedPages:
 
     def __init__(self, tmp_dir: str | None = None) -> None:
         self._file: IO[bytes] | None = None
-        self.written = 0
         try:
             if tmp_dir:
                 os.makedirs(tmp_dir, exist_ok=True)
@@ -82,8 +81,6 @@ class ParsedPages:
             self._file.write(_LENGTH.pack(len(block)) + block)
         except OSError:  # a full temporary disk: the second pass extracts again instead
             self.close()
-            return
-        self.written += len(rows)
 
     def _results(self) -> Iterator[Document | Rejected]:
         if self._file is None:
