@@ -113,7 +113,9 @@ def _comparison_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                           "proposing all its pairs: groups still form, pairs inside are not "
                           "all listed."),
         click.option("--tmp-dir", type=click.Path(file_okay=False), default=None,
-                     help="Where to spill shingle sets (default: the system's temp dir)."),
+                     help="Where to spill shingle sets, and HTML pages' extracted text "
+                          "between the passes of a learning run (default: the system's "
+                          "temp dir, $TMPDIR)."),
         _max_memory_option,
         _progress_option,
         _engine_options,
