@@ -573,12 +573,12 @@ def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = D
 
 def _stories_of_files(inputs: list[str], options: StoryOptions, read: ReadOptions,
                       clean: CleanOptions | None, workers: int | None, progress: bool | None,
-                      stdin: _StdinCopy | None) -> StoryRun:
+                      stdin: _StdinCopy | None, tmp_dir: str | None) -> StoryRun:
     """The story rule over the inputs: boilerplate learned first (when ``clean`` learns),
     then the records read, cleaned and shingled by the workers."""
     learned, replay, pages = None, stdin, None
     if clean is not None and clean.learn:
-        pages = ParsedPages()
+        pages = ParsedPages(tmp_dir)
         learned = _learn(inputs, read, stdin, clean, workers, progress, pages).lines
         replay = stdin.replay() if stdin is not None else None
     cleaner = clean.cleaner(learned) if clean is not None else None
@@ -591,20 +591,22 @@ def _stories_of_files(inputs: list[str], options: StoryOptions, read: ReadOption
 def print_story_pairs(inputs: list[str], stream: IO[bytes],
                       options: StoryOptions = StoryOptions(), read: ReadOptions = ReadOptions(),
                       clean: CleanOptions | None = CleanOptions(), workers: int | None = None,
-                      progress: bool | None = None, spark: SparkSettings | None = None
-                      ) -> StoryRun | StorySummary:
+                      progress: bool | None = None, spark: SparkSettings | None = None,
+                      tmp_dir: str | None = None) -> StoryRun | StorySummary:
     """``pairs --match story``: write each pair of one story to ``stream`` as a line of
     ``pairs.jsonl`` (``{"a", "b", "containment"}``). With ``spark``, the executors make
     the lines and the driver passes them on a partition at a time; a
-    :class:`~neardup.story.StorySummary` comes back."""
+    :class:`~neardup.story.StorySummary` comes back. ``tmp_dir``: where a copy of standard
+    input and HTML pages' extracted text wait between the passes (default: the system's)."""
     _check_inputs(inputs, read, spark)
     if spark is not None:
         from .engine.spark.story import SparkStories
 
         return SparkStories(options, read, spark, clean, _progress(progress)
                             ).print_pairs(inputs, stream)
-    with _stdin_copy(inputs, None) as stdin:
-        run = _stories_of_files(inputs, options, read, clean, workers, progress, stdin)
+    with _stdin_copy(inputs, tmp_dir) as stdin:
+        run = _stories_of_files(inputs, options, read, clean, workers, progress, stdin,
+                                tmp_dir)
     for pair in run.result.pairs:
         stream.write(orjson.dumps(pair.to_dict()) + b"\n")
     return run
@@ -613,15 +615,17 @@ def print_story_pairs(inputs: list[str], stream: IO[bytes],
 def story_files(inputs: list[str], outdir: str | Path, options: StoryOptions = StoryOptions(),
                 read: ReadOptions = ReadOptions(), clean: CleanOptions | None = CleanOptions(),
                 workers: int | None = None, progress: bool | None = None, force: bool = False,
-                kept_format: str = "input", spark: SparkSettings | None = None
-                ) -> StoryRun | StorySummary:
+                kept_format: str = "input", spark: SparkSettings | None = None,
+                tmp_dir: str | None = None) -> StoryRun | StorySummary:
     """``dedup --match story``: group the copies of each story in the inputs (see
     :mod:`neardup.story`) and write ``outdir`` as :func:`dedup_files` does: ``pairs.jsonl``
     (``{"a", "b", "containment"}``), ``clusters.jsonl`` (``containment_to_kept`` for
     each member), ``rejected.jsonl``, ``kept/`` and ``summary.json``. Texts are cleaned
     as ``dedup`` cleans them unless ``clean`` is None. With ``spark``, the executors write
     each output but the summary as a directory of part files, the same lines as the local
-    engine's files, and a :class:`~neardup.story.StorySummary` comes back."""
+    engine's files, and a :class:`~neardup.story.StorySummary` comes back. ``tmp_dir``:
+    where a copy of standard input and HTML pages' extracted text wait between the passes
+    (default: the system's)."""
     if kept_format not in KEPT_FORMATS:
         raise ValueError(f"kept_format is one of {', '.join(KEPT_FORMATS)}, not {kept_format!r}")
     _check_inputs(inputs, read, spark)
@@ -640,8 +644,9 @@ def story_files(inputs: list[str], outdir: str | Path, options: StoryOptions = S
             spark_out.commit()
         return done
     with OutputDir(outdir, "dedup", force=force, expected=DEDUP_FILES) as out, \
-            _stdin_copy(inputs, None) as stdin:
-        done = _stories_of_files(inputs, options, read, clean, workers, progress, stdin)
+            _stdin_copy(inputs, tmp_dir) as stdin:
+        done = _stories_of_files(inputs, options, read, clean, workers, progress, stdin,
+                                 tmp_dir)
         result, intake = done.result, done.intake
         write_jsonl(out.file("pairs.jsonl"), (p.to_dict() for p in result.pairs))
         write_jsonl(out.file("clusters.jsonl"), result.iter_cluster_rows())

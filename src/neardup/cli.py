@@ -702,7 +702,7 @@ def _story_dedup(inputs: list[str], output: str, run: _Run, threshold: float, ke
     started = time.perf_counter()
     done = api.story_files(inputs, output, StoryOptions(threshold=threshold), run.read,
                            run.options.clean, run.workers, run.progress, force, kept_format,
-                           run.spark)
+                           run.spark, run.options.tmp_dir)
     n = done.counts()
     _report_rejections(done.rejections, f"see {Path(output) / 'rejected.jsonl'}",
                        n["rejected"])
@@ -718,7 +718,8 @@ def _story_pairs(inputs: list[str], run: _Run, threshold: float) -> None:
     """``pairs --match story``: the story rule's pairs over the inputs."""
     out = sys.stdout.buffer
     done = api.print_story_pairs(inputs, out, StoryOptions(threshold=threshold), run.read,
-                                 run.options.clean, run.workers, run.progress, run.spark)
+                                 run.options.clean, run.workers, run.progress, run.spark,
+                                 run.options.tmp_dir)
     out.flush()
     n = done.counts()
     _report_rejections(done.rejections, "use `neardup dedup` for rejected.jsonl",
