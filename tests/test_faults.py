@@ -135,6 +135,28 @@ def test_ctrl_c_to_the_process_group_stops_cleanly(big_corpus, tmp_path) -> None
     assert [p.name for p in out.iterdir()] == [".neardup.lock"]  # nothing half-written
 
 
+def test_clean_keeps_its_copy_of_standard_input_in_tmp_dir(tmp_path, lee_texts) -> None:
+    """``clean -`` reads standard input twice (it learns boilerplate first), so it keeps a
+    copy: in ``--tmp-dir``, seen there while the input is still arriving, gone afterwards."""
+    tmp, out = tmp_path / "tmp", tmp_path / "out"
+    lines = [json.dumps({"id": f"d{i}", "text": text}) + "\n"
+             for i, text in enumerate(lee_texts[:40])]
+    proc = start(["clean", "-", "-o", str(out), "-w", "1", "--tmp-dir", str(tmp)],
+                 stdin=subprocess.PIPE)
+    assert proc.stdin is not None
+    half = "".join(lines[:20]).encode()
+    proc.stdin.write(half)
+    proc.stdin.flush()
+    copies = lambda: [p / "stdin.jsonl" for p in spill_dirs(tmp)]  # noqa: E731
+    wait_for(lambda: any(c.is_file() and c.stat().st_size >= len(half) for c in copies()))
+    proc.stdin.write("".join(lines[20:]).encode())
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert spill_dirs(tmp) == []
+    cleaned = [json.loads(line)["id"] for line in open(out / "cleaned.jsonl")]
+    assert sorted(cleaned) == sorted(f"d{i}" for i in range(40))
+
+
 def test_sigterm_is_an_interrupt_too(big_corpus, tmp_path) -> None:
     tmp, out = tmp_path / "tmp", tmp_path / "out"
     proc = start_mid_run(big_corpus, out, tmp)
@@ -400,7 +422,8 @@ def test_clean_rejects_a_repeated_id_as_dedup_does(tmp_path) -> None:
 
 # --- One-line errors --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("case", ["out under a file", "tmp under a file", "proc", "report to",
+@pytest.mark.parametrize("case", ["out under a file", "tmp under a file",
+                                  "clean tmp under a file", "proc", "report to",
                                   "summary corrupt", "pairs corrupt", "explain empty",
                                   "text field", "id field", "not neardup's", "report incomplete"])
 def test_errors_are_one_line_that_names_the_problem(case, tmp_path, seed_run) -> None:
@@ -418,6 +441,11 @@ def test_errors_are_one_line_that_names_the_problem(case, tmp_path, seed_run) ->
         proc = run(["dedup", str(SEEDS), "-o", str(tmp_path / "o"), "--tmp-dir",
                     str(a_file / "t")])
         one_line_error(proc, str(a_file / "t"), "--tmp-dir")
+    elif case == "clean tmp under a file":
+        proc = run(["clean", str(SEEDS), "-o", str(tmp_path / "o"), "--tmp-dir",
+                    str(a_file / "t")])
+        one_line_error(proc, str(a_file / "t"), "--tmp-dir")
+        assert not (tmp_path / "o").exists()
     elif case == "proc":
         one_line_error(run(["dedup", str(SEEDS), "-o", "/proc/neardup-x"]), "/proc/neardup-x")
     elif case == "report to":

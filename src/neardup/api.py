@@ -201,21 +201,27 @@ def clean(docs: Docs, options: CleanOptions = CleanOptions()) -> list[tuple[str,
 def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = CleanOptions(),
                 read: ReadOptions = ReadOptions(), progress: bool | None = None,
                 workers: int | None = None, force: bool = False,
-                spark: SparkSettings | None = None) -> dict[str, Any]:
+                spark: SparkSettings | None = None, tmp_dir: str | None = None
+                ) -> dict[str, Any]:
     """Clean files into ``outdir``: ``cleaned.jsonl`` (id, text, title, date, removed spans
     with reasons and offsets into the original), ``boilerplate.jsonl`` (the learned lines),
     ``rejected.jsonl`` and ``summary.json``; returns the summary. Outputs appear only when
     complete (see :mod:`neardup.io.outdir`). With ``spark`` the executors write each output
     but the summary as a directory of part files whose concatenation is the local
-    engine's file (:mod:`neardup.engine.spark.clean`; paragraph dedup is local only)."""
+    engine's file (:mod:`neardup.engine.spark.clean`; paragraph dedup is local only).
+    ``tmp_dir``: where a copy of standard input and HTML pages' extracted text between the
+    passes go (default: the system's temporary directory), and Spark's scratch space."""
     _check_inputs(inputs, read, spark)
+    if tmp_dir is not None:
+        LiveTempDir(tmp_dir).close()  # one that cannot be used says so now, as dedup's does
     started = time.perf_counter()
     fingerprints = input_fingerprints(inputs)
     if spark is not None:
         from .engine.spark.clean import SparkClean
 
         on_spark = SparkClean(options, read, spark, _progress(progress))
-        with _spark_output(str(outdir), "clean", force, spark, None, CLEAN_FILES) as (out, staging):
+        with _spark_output(str(outdir), "clean", force, spark, tmp_dir,
+                           CLEAN_FILES) as (out, staging):
             summary = {**summary_header("clean", inputs, read, fingerprints),
                        **on_spark.write(inputs, staging),
                        "seconds": round(time.perf_counter() - started, 3)}
@@ -223,10 +229,10 @@ def clean_files(inputs: list[str], outdir: str | Path, options: CleanOptions = C
             out.commit()
         return summary
     with OutputDir(outdir, "clean", force=force, expected=CLEAN_FILES) as out, \
-            _stdin_copy(inputs, None) as stdin:
+            _stdin_copy(inputs, tmp_dir) as stdin:
         learned, second, pages = FirstPass(), stdin, None
         if needs_first_pass(options):
-            pages = ParsedPages()
+            pages = ParsedPages(tmp_dir)
             learned = _learn(inputs, read, stdin, options, workers, progress, pages)
             second = stdin.replay() if stdin else None  # standard input was read once already
         task = CleanTask(options.cleaner(learned.lines), learned)

@@ -417,10 +417,14 @@ def pairs(inputs: tuple[str, ...], match: str, **settings: Any) -> None:
                    "document, for corpora where whole-document dedup is not enough.")
 @click.option("--workers", "-w", type=click.IntRange(0), default=0,
               help="Processes to use; 0 (default) uses all cores, 1 runs in one.")
+@click.option("--tmp-dir", type=click.Path(file_okay=False), default=None,
+              help="Where to keep a copy of standard input, and HTML pages' extracted text "
+                   "between the passes of a learning run (default: the system's temp dir, "
+                   "$TMPDIR).")
 @_progress_option
 @_engine_options
 def clean(inputs: tuple[str, ...], output: str, dedup_paragraphs: bool, workers: int,
-          progress: bool | None, force: bool, **settings: Any) -> None:
+          tmp_dir: str | None, progress: bool | None, force: bool, **settings: Any) -> None:
     """Remove boilerplate: junk patterns, title/date lines, lines the corpus repeats."""
     options = replace(_clean_options(settings["pattern_files"], settings["no_patterns"],
                                      settings["no_learn"], settings["min_repeats"],
@@ -431,7 +435,7 @@ def clean(inputs: tuple[str, ...], output: str, dedup_paragraphs: bool, workers:
 
         raise click.UsageError(PARAGRAPHS_LOCAL_ONLY)
     summary = api.clean_files(list(inputs), output, options, _read_options(settings),
-                              progress, workers or None, force, spark)
+                              progress, workers or None, force, spark, tmp_dir)
     _warn_if_empty(summary["documents_read"], inputs)
     removed = ", ".join(f"{n:,} {k}" for k, n in summary["removed_by_kind"].items()) or "nothing"
     click.echo(f"{summary['documents_read']:,} read, {summary['cleaned']:,} cleaned, "
