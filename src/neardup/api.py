@@ -589,9 +589,14 @@ def _stories_of_files(inputs: list[str], options: StoryOptions, read: ReadOption
         replay = stdin.replay() if stdin is not None else None
     cleaner = clean.cleaner(learned) if clean is not None else None
     intake = Intake()
-    with track(_records(inputs, read, replay, pages=pages), input_size(inputs), progress,
-               count=lambda: intake.documents_read) as reading:
-        return run_stories(reading, options, cleaner, LocalEngine(workers), intake)
+    store = SpillStore(np.uint64, tmp_dir)  # the shingle sets, and the pairs counted
+    try:
+        with track(_records(inputs, read, replay, pages=pages), input_size(inputs), progress,
+                   count=lambda: intake.documents_read) as reading:
+            return run_stories(reading, options, cleaner, LocalEngine(workers), store, intake,
+                               reporter(progress))
+    finally:
+        store.close()
 
 
 def print_story_pairs(inputs: list[str], stream: IO[bytes],

@@ -47,9 +47,9 @@ is then computed exactly on the whole sets.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -57,7 +57,8 @@ from . import _sketch
 from .align import Tokens
 from .cluster import components
 from .document import Rejected
-from .reuse.candidates import CandidateStats, shared_shingle_pairs
+from .engine.base import Engine, PayloadReader, Reporter, reported, silent
+from .reuse.candidates import CandidateStats, PairParts, shared_shingle_pairs
 from .text import UNSPACED, char_class_pattern, normalise
 
 #: Tokens per story shingle: three words; in text written without spaces, where each
@@ -76,6 +77,8 @@ _INNER_VOWEL = re.compile(r"\B[aeiouy]")
 _UNSPACED_CHAR = re.compile(f"[{char_class_pattern(UNSPACED)}]")
 _SINGLE = str.maketrans({a: b for a, b in OCR_CLASSES if len(a) == 1})
 _PAIRS = tuple((a, b) for a, b in OCR_CLASSES if len(a) == 2)
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def story_text(text: str) -> str:
@@ -236,33 +239,127 @@ def find_stories(ids: list[str], texts: list[str],
                  options: StoryOptions = StoryOptions()) -> StoryResult:
     """The story rule over ``texts`` (the texts compared: cleaned or not, as the caller
     decides), ``ids[d]`` naming each. Pairs come in order of their first document."""
-    return story_groups(ids, [story_shingles(t) for t in texts], options)
+    sets = [story_shingles(t) for t in texts]
+    return group_stories(ids, np.array([len(s) for s in sets], dtype=np.int64),
+                         [s for s in sets if len(s)], SetList(sets), options)
 
 
-def story_groups(ids: list[str], shingles: list[np.ndarray],
-                 options: StoryOptions = StoryOptions()) -> StoryResult:
-    """The story rule over documents given by their shingle sets (:func:`story_shingles`;
-    an empty set for a document that is not compared, which then stays alone)."""
-    counts = np.array([len(s) for s in shingles], dtype=np.int64)
-    parts = [s for s in shingles if len(s)]
-    candidates, _, stats = shared_shingle_pairs(
-        parts, counts, min_shared=options.min_shared, star_above=options.star_above,
-        max_doc_frequency=options.max_doc_frequency)
-    pairs, edges = [], []
-    for a, b in candidates.tolist():
-        score = containment(shingles[a], shingles[b])
-        if score >= options.threshold:
-            pairs.append(StoryPair(ids[a], ids[b], score))
-            edges.append((a, b))
-    label = components(len(shingles), np.array(edges, dtype=np.int64).reshape(-1, 2))
-    shared = np.zeros(len(shingles), dtype=np.int64)
-    keep = np.ones(len(shingles), dtype=bool)  # a document alone is kept
-    to_kept = np.full(len(shingles), np.nan)
-    for group in _members(label).values():
-        if len(group) > 1:
-            decided = decide_group([shingles[d] for d in group])
-            shared[group], keep[group], to_kept[group] = decided
+class SetList:
+    """Shingle sets held in a list, read as a
+    :class:`~neardup.engine.base.PayloadReader`."""
+
+    def __init__(self, sets: list[np.ndarray]) -> None:
+        self.sets = sets
+
+    def get(self, doc: int) -> np.ndarray:
+        return self.sets[doc]
+
+    def many(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        chosen = [self.sets[d] for d in np.asarray(docs).tolist()]
+        offsets = np.zeros(len(chosen) + 1, dtype=np.int64)
+        np.cumsum([len(c) for c in chosen], out=offsets[1:])
+        return (np.concatenate(chosen) if chosen else np.empty(0, np.uint64)), offsets
+
+
+#: Candidate pairs verified per task, and group members decided per task.
+VERIFY_CHUNK = 8192
+DECIDE_CHUNK = 8192
+
+
+def group_stories(ids: list[str], counts: np.ndarray, postings: list[np.ndarray],
+                  sets: PayloadReader, options: StoryOptions = StoryOptions(), *,
+                  parts: PairParts | None = None, engine: Engine | None = None,
+                  report: Reporter = silent) -> StoryResult:
+    """The story rule over documents given by their shingle sets (:func:`story_shingles`):
+    ``counts[d]`` shingles for document ``d`` (0 for one that is not compared, which then
+    stays alone); ``postings``, every set end to end in document order, in parts that are
+    consumed as the shingle index is built (see
+    :func:`~neardup.reuse.candidates.shared_shingle_pairs`); ``sets`` reads a document's
+    set back for verifying candidates and deciding groups. ``engine`` (default: this
+    process) runs those steps in chunks; with worker processes, ``parts`` and ``sets``
+    must be stores they share (the local engine's spill files)."""
+    n = len(counts)
+    with report(int(counts.sum()), "finding candidates", " postings") as advance:
+        candidates, _, stats = shared_shingle_pairs(
+            postings, counts, min_shared=options.min_shared, star_above=options.star_above,
+            max_doc_frequency=options.max_doc_frequency, parts=parts, progress=advance,
+            engine=engine)
+    chunks = [candidates[k:k + VERIFY_CHUNK] for k in range(0, len(candidates), VERIFY_CHUNK)]
+    scores = np.concatenate([np.empty(0), *reported(
+        report, _mapped(engine, _Containments(sets), chunks), len(candidates),
+        "verifying", " pairs", step=VERIFY_CHUNK)])
+    match = scores >= options.threshold
+    edges = candidates[match]
+    pairs = [StoryPair(ids[a], ids[b], score)
+             for (a, b), score in zip(edges.tolist(), scores[match].tolist())]
+    label = components(n, edges)
+    shared = np.zeros(n, dtype=np.int64)
+    keep = np.ones(n, dtype=bool)  # a document alone is kept
+    to_kept = np.full(n, np.nan)
+    sizes = np.bincount(label, minlength=1)
+    members = np.flatnonzero(sizes[label] > 1)
+    members = members[np.argsort(label[members], kind="stable")]  # by group, reading order
+    cuts = np.flatnonzero(np.diff(label[members])) + 1
+    groups = np.split(members, cuts) if len(members) else []
+    work = list(_group_chunks(groups, DECIDE_CHUNK))
+    for chunk, decided in zip(work, reported(report, _mapped(engine, _Decisions(sets), work),
+                                             len(members), "deciding groups", " documents",
+                                             step=DECIDE_CHUNK)):
+        docs = np.concatenate(chunk)
+        shared[docs], keep[docs], to_kept[docs] = decided
     return StoryResult(ids, pairs, label, keep, shared, to_kept, len(candidates), stats)
+
+
+def _group_chunks(groups: list[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
+    """Consecutive groups, about ``size`` members at a time (a group is never split)."""
+    chunk: list[np.ndarray] = []
+    held = 0
+    for group in groups:
+        chunk.append(group)
+        held += len(group)
+        if held >= size:
+            yield chunk
+            chunk, held = [], 0
+    if chunk:
+        yield chunk
+
+
+def _mapped(engine: Engine | None, task: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+    return engine.map(task, items) if engine is not None else map(task, items)
+
+
+class _Containments:
+    """``C`` of each candidate pair of a chunk, read from ``sets``. Picklable."""
+
+    def __init__(self, sets: PayloadReader) -> None:
+        self.sets = sets
+
+    def __call__(self, pairs: np.ndarray) -> np.ndarray:
+        docs, at = np.unique(pairs, return_inverse=True)
+        values, offsets = self.sets.many(docs)
+        at = at.reshape(-1, 2).tolist()
+        start, end = offsets[:-1].tolist(), offsets[1:].tolist()
+        return np.array([containment(values[start[i]:end[i]], values[start[j]:end[j]])
+                         for i, j in at], dtype=np.float64)
+
+
+class _Decisions:
+    """:func:`decide_group` for each group of a chunk (arrays of document numbers), its
+    members' sets read from ``sets``; the chunk's members' decisions end to end.
+    Picklable."""
+
+    def __init__(self, sets: PayloadReader) -> None:
+        self.sets = sets
+
+    def __call__(self, groups: list[np.ndarray]
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        values, offsets = self.sets.many(np.concatenate(groups))
+        decided, k = [], 0
+        for group in groups:
+            decided.append(decide_group([values[offsets[k + m]:offsets[k + m + 1]]
+                                         for m in range(len(group))]))
+            k += len(group)
+        return tuple(np.concatenate(column) for column in zip(*decided))  # type: ignore
 
 
 def decide_group(shingles: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

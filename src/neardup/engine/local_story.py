@@ -1,9 +1,13 @@
 """The story rule (:mod:`neardup.story`) over records read from files, on the local engine:
-the workers parse each batch, clean its texts and make their story shingles; this process
-books the records (:class:`~neardup.intake.Intake`) and groups the stories.
+the workers parse each batch, clean its texts, make their story shingles and write them to
+a spill file; this process books the records (:class:`~neardup.intake.Intake`), builds
+the shingle index from the shingles it is sent, and the workers verify the candidates and
+decide the groups, reading the sets back from the spill file.
 
-Memory: each document's story shingles stay until the groups are made, 8 bytes a shingle
-(about one a word, so about 2.5 KB for a news article of 300 words).
+Memory: this process holds each document's shingles (8 bytes a shingle, about one a word)
+until they are packed into the shingle index (8 bytes a posting), then the index until
+the candidates are found; the pairs counted on the way, and the sets read back for
+verification, are on disk (in the page cache, not in any process's memory).
 """
 
 from __future__ import annotations
@@ -16,32 +20,43 @@ import numpy as np
 from ..clean import Cleaner
 from ..dedup import compared_text
 from ..document import RawRecord, RecordBatch, Rejected
-from ..intake import Intake, map_batches
-from ..story import StoryOptions, StoryResult, story_groups, story_shingles
-from .base import Engine
+from ..intake import Intake, concat, map_batches
+from ..store import SpilledParts, SpillRef, SpillStore, SpillWriter
+from ..story import StoryOptions, StoryResult, group_stories, story_shingles
+from .base import Engine, Reporter, silent
 
-_NONE = np.empty(0, dtype=np.uint64)
+#: The shingles received are gathered into arrays of about this many bytes: an array that
+#: large is allocated apart from the heap, so freeing each as the shingle index is packed
+#: gives its memory back at once.
+SHINGLE_BLOCK = 64 << 20
 
 
 @dataclass
 class StoryBatch:
-    """A batch's documents: ids, shingle sets, and the records that did not parse."""
+    """A batch's documents: ids, the records that did not parse, each document's number
+    of shingles, the shingles end to end, and where the worker spilled them."""
 
     ids: list[str]
     failed: list[tuple[int, str, str | None]]
-    shingles: list[np.ndarray]
+    counts: np.ndarray
+    shingles: np.ndarray
+    spilled: SpillRef
 
 
 class StoryTask:
-    """Per batch of records, in a worker: parse, clean, make the story shingles."""
+    """Per batch of records, in a worker: parse, clean, make the story shingles, spill them."""
 
-    def __init__(self, cleaner: Cleaner | None) -> None:
+    def __init__(self, cleaner: Cleaner | None, spill: SpillWriter) -> None:
         self.cleaner = cleaner
+        self.spill = spill
 
     def __call__(self, batch: RecordBatch) -> StoryBatch:
         docs, _, failed = batch.documents()
+        sets = [story_shingles(compared_text(d, self.cleaner)) for d in docs]
+        flat = np.concatenate(sets) if sets else np.empty(0, np.uint64)
         return StoryBatch([d.id for d in docs], failed,
-                          [story_shingles(compared_text(d, self.cleaner)) for d in docs])
+                          np.array([len(s) for s in sets], dtype=np.int64), flat,
+                          self.spill.append(flat))
 
 
 @dataclass
@@ -76,17 +91,37 @@ class StoryRun:
 
 
 def run_stories(records: Iterable[RawRecord], options: StoryOptions, cleaner: Cleaner | None,
-                engine: Engine, intake: Intake | None = None) -> StoryRun:
-    """Read ``records`` through ``engine`` and apply the story rule."""
+                engine: Engine, store: SpillStore, intake: Intake | None = None,
+                report: Reporter = silent) -> StoryRun:
+    """Read ``records`` through ``engine`` and apply the story rule; the shingle sets and
+    the counted pairs go to ``store``'s spill directory (the caller closes it)."""
     intake = intake if intake is not None else Intake()
-    shingles: list[np.ndarray] = []
+    blocks: list[np.ndarray] = []
+    recent: list[np.ndarray] = []
+    recent_bytes = 0
+    counts: list[np.ndarray] = []
     refused: list[np.ndarray] = []
-    for first, batch, done in map_batches(engine, StoryTask(cleaner), records, intake):
+    for first, batch, done in map_batches(engine, StoryTask(cleaner, store.writer()), records,
+                                          intake):
         rejected = intake.absorb(first, batch, done.ids, done.failed,
-                                 [not len(s) for s in done.shingles])
-        shingles += [_NONE if r else s for s, r in zip(done.shingles, rejected.tolist())]
+                                 (done.counts == 0).tolist())
+        store.register(done.spilled, done.counts)
+        shingles, compared = done.shingles, done.counts
+        if rejected.any():  # a repeated id: its shingles must not link it to anything
+            shingles = shingles[np.repeat(~rejected, compared)]
+            compared = np.where(rejected, 0, compared)
+        recent.append(shingles)
+        recent_bytes += shingles.nbytes
+        if recent_bytes >= SHINGLE_BLOCK:
+            blocks.append(np.concatenate(recent))
+            recent, recent_bytes = [], 0
+        counts.append(compared)
         refused.append(rejected)
-    rejected = np.concatenate(refused) if refused else np.zeros(0, dtype=bool)
-    result = story_groups(intake.ids, shingles, options)
-    result.keep &= ~rejected
-    return StoryRun(result, intake, rejected)
+    blocks += recent
+    del recent
+    rejected_all = concat(refused, bool)
+    result = group_stories(intake.ids, concat(counts, np.int64), blocks, store.reader(),
+                           options, parts=SpilledParts(store.directory), engine=engine,
+                           report=report)
+    result.keep &= ~rejected_all
+    return StoryRun(result, intake, rejected_all)
