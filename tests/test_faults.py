@@ -257,6 +257,24 @@ def test_full_disk_while_writing_leaves_nothing_partial(seed_run, tmp_path, lee_
     assert spill_dirs(tmp_path / "tmp") == []
 
 
+def test_full_temporary_disk_while_stories_spill_is_one_line(tmp_path, lee_texts) -> None:
+    """``pairs --match story`` writes nothing but its spill files (the pairs go to standard
+    output): the file size limit can only be met there, by the workers' shingle sets."""
+    corpus = tmp_path / "c.jsonl"
+    with open(corpus, "w") as fh:
+        for k, text in enumerate(lee_texts * 4):
+            fh.write(json.dumps({"id": str(k), "text": text}) + "\n")
+    tmp = tmp_path / "tmp"
+    proc = run(["pairs", str(corpus), "--match", "story", "--raw", "-w", "2",
+                "--tmp-dir", str(tmp)], preexec_fn=_file_size_limit(100_000))
+    one_line_error(proc, "File too large", "free space", "--tmp-dir")
+    assert proc.stdout == b""
+    assert spill_dirs(tmp) == []
+    again = run(["pairs", str(corpus), "--match", "story", "--raw", "-w", "2",
+                 "--tmp-dir", str(tmp)])
+    assert again.returncode == 0 and again.stdout.count(b"\n") > 0, again.stderr
+
+
 # --- Files only root can read -----------------------------------------------------------------
 
 def _unprivileged() -> list[str]:
