@@ -124,10 +124,11 @@ def _tree_pss(pid: int) -> int:
     return total
 
 
-def _dedup_with_limit(path: Path, out: Path, limit: str) -> tuple[int, str, int]:
+def _dedup_with_limit(path: Path, out: Path, limit: str, match: str = "jaccard"
+                      ) -> tuple[int, str, int]:
     proc = subprocess.Popen([sys.executable, "-m", "neardup", "dedup", str(path), "-o",
                              str(out), "--raw", "--workers", "2", "--no-progress",
-                             "--max-memory", limit], stdout=subprocess.PIPE,
+                             "--max-memory", limit, "--match", match], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     peak = 0
     while proc.poll() is None:
@@ -136,15 +137,16 @@ def _dedup_with_limit(path: Path, out: Path, limit: str) -> tuple[int, str, int]
     return proc.returncode, err.decode(), peak
 
 
-def test_max_memory_is_kept_or_the_run_says_so_in_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("match", ["jaccard", "story"])
+def test_max_memory_is_kept_or_the_run_says_so_in_one_line(tmp_path: Path, match: str) -> None:
     made = paragraphs.generate(20_000, 300, seed=9)
     path = tmp_path / "shared.jsonl"
     path.write_text("".join(json.dumps({"id": f"d{i}", "text": t}) + "\n"
                             for i, t in enumerate(made.texts)))
-    code, err, peak = _dedup_with_limit(path, tmp_path / "roomy", "400M")
+    code, err, peak = _dedup_with_limit(path, tmp_path / "roomy", "400M", match)
     assert code == 0, err
     assert 0 < peak <= 400 << 20
-    code, err, _ = _dedup_with_limit(path, tmp_path / "tight", "40M")
+    code, err, _ = _dedup_with_limit(path, tmp_path / "tight", "40M", match)
     assert code == 1
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "--max-memory 40 MiB" in lines[0], err

@@ -579,7 +579,8 @@ def dedup_files(inputs: list[str], outdir: str | Path, options: DedupOptions = D
 
 def _stories_of_files(inputs: list[str], options: StoryOptions, read: ReadOptions,
                       clean: CleanOptions | None, workers: int | None, progress: bool | None,
-                      stdin: _StdinCopy | None, tmp_dir: str | None) -> StoryRun:
+                      stdin: _StdinCopy | None, tmp_dir: str | None,
+                      max_memory: int | None) -> StoryRun:
     """The story rule over the inputs: boilerplate learned first (when ``clean`` learns),
     then the records read, cleaned and shingled by the workers."""
     learned, replay, pages = None, stdin, None
@@ -594,7 +595,7 @@ def _stories_of_files(inputs: list[str], options: StoryOptions, read: ReadOption
         with track(_records(inputs, read, replay, pages=pages), input_size(inputs), progress,
                    count=lambda: intake.documents_read) as reading:
             return run_stories(reading, options, cleaner, LocalEngine(workers), store, intake,
-                               reporter(progress))
+                               reporter(progress), MemoryLimit(max_memory))
     finally:
         store.close()
 
@@ -603,12 +604,13 @@ def print_story_pairs(inputs: list[str], stream: IO[bytes],
                       options: StoryOptions = StoryOptions(), read: ReadOptions = ReadOptions(),
                       clean: CleanOptions | None = CleanOptions(), workers: int | None = None,
                       progress: bool | None = None, spark: SparkSettings | None = None,
-                      tmp_dir: str | None = None) -> StoryRun | StorySummary:
+                      tmp_dir: str | None = None, max_memory: int | None = None
+                      ) -> StoryRun | StorySummary:
     """``pairs --match story``: write each pair of one story to ``stream`` as a line of
     ``pairs.jsonl`` (``{"a", "b", "containment"}``). With ``spark``, the executors make
     the lines and the driver passes them on a partition at a time; a
-    :class:`~neardup.story.StorySummary` comes back. ``tmp_dir``: where a copy of standard
-    input and HTML pages' extracted text wait between the passes (default: the system's)."""
+    :class:`~neardup.story.StorySummary` comes back. ``tmp_dir`` and ``max_memory``: as
+    for :func:`story_files`."""
     _check_inputs(inputs, read, spark)
     if spark is not None:
         from .engine.spark.story import SparkStories
@@ -617,7 +619,7 @@ def print_story_pairs(inputs: list[str], stream: IO[bytes],
                             ).print_pairs(inputs, stream)
     with _stdin_copy(inputs, tmp_dir) as stdin:
         run = _stories_of_files(inputs, options, read, clean, workers, progress, stdin,
-                                tmp_dir)
+                                tmp_dir, max_memory)
     for pair in run.result.pairs:
         stream.write(orjson.dumps(pair.to_dict()) + b"\n")
     return run
@@ -627,7 +629,8 @@ def story_files(inputs: list[str], outdir: str | Path, options: StoryOptions = S
                 read: ReadOptions = ReadOptions(), clean: CleanOptions | None = CleanOptions(),
                 workers: int | None = None, progress: bool | None = None, force: bool = False,
                 kept_format: str = "input", spark: SparkSettings | None = None,
-                tmp_dir: str | None = None) -> StoryRun | StorySummary:
+                tmp_dir: str | None = None, max_memory: int | None = None
+                ) -> StoryRun | StorySummary:
     """``dedup --match story``: group the copies of each story in the inputs (see
     :mod:`neardup.story`) and write ``outdir`` as :func:`dedup_files` does: ``pairs.jsonl``
     (``{"a", "b", "containment"}``), ``clusters.jsonl`` (``containment_to_kept`` for
@@ -635,8 +638,10 @@ def story_files(inputs: list[str], outdir: str | Path, options: StoryOptions = S
     as ``dedup`` cleans them unless ``clean`` is None. With ``spark``, the executors write
     each output but the summary as a directory of part files, the same lines as the local
     engine's files, and a :class:`~neardup.story.StorySummary` comes back. ``tmp_dir``:
-    where a copy of standard input and HTML pages' extracted text wait between the passes
-    (default: the system's)."""
+    where the local engine spills the shingle sets, and where a copy of standard input and
+    HTML pages' extracted text wait between the passes (default: the system's temporary
+    directory); ``max_memory``: the local engine stops with a message if its processes
+    hold more (default: 3/4 of the machine's memory)."""
     if kept_format not in KEPT_FORMATS:
         raise ValueError(f"kept_format is one of {', '.join(KEPT_FORMATS)}, not {kept_format!r}")
     _check_inputs(inputs, read, spark)
@@ -647,7 +652,7 @@ def story_files(inputs: list[str], outdir: str | Path, options: StoryOptions = S
         from .engine.spark.story import SparkStories
 
         on_spark = SparkStories(options, read, spark, clean, _progress(progress))
-        with _spark_output(str(outdir), "dedup", force, spark, None,
+        with _spark_output(str(outdir), "dedup", force, spark, tmp_dir,
                            DEDUP_FILES) as (spark_out, staging):
             done = on_spark.write(inputs, staging, kept_format)
             spark_out.write_text("summary.json", summary_text(_story_summary(
@@ -657,7 +662,7 @@ def story_files(inputs: list[str], outdir: str | Path, options: StoryOptions = S
     with OutputDir(outdir, "dedup", force=force, expected=DEDUP_FILES) as out, \
             _stdin_copy(inputs, tmp_dir) as stdin:
         done = _stories_of_files(inputs, options, read, clean, workers, progress, stdin,
-                                 tmp_dir)
+                                 tmp_dir, max_memory)
         result, intake = done.result, done.intake
         write_jsonl(out.file("pairs.jsonl"), (p.to_dict() for p in result.pairs))
         write_jsonl(out.file("clusters.jsonl"), result.iter_cluster_rows())

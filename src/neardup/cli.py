@@ -706,7 +706,7 @@ def _story_dedup(inputs: list[str], output: str, run: _Run, threshold: float, ke
     started = time.perf_counter()
     done = api.story_files(inputs, output, StoryOptions(threshold=threshold), run.read,
                            run.options.clean, run.workers, run.progress, force, kept_format,
-                           run.spark, run.options.tmp_dir)
+                           run.spark, run.options.tmp_dir, run.options.max_memory)
     n = done.counts()
     _report_rejections(done.rejections, f"see {Path(output) / 'rejected.jsonl'}",
                        n["rejected"])
@@ -723,7 +723,7 @@ def _story_pairs(inputs: list[str], run: _Run, threshold: float) -> None:
     out = sys.stdout.buffer
     done = api.print_story_pairs(inputs, out, StoryOptions(threshold=threshold), run.read,
                                  run.options.clean, run.workers, run.progress, run.spark,
-                                 run.options.tmp_dir)
+                                 run.options.tmp_dir, run.options.max_memory)
     out.flush()
     n = done.counts()
     _report_rejections(done.rejections, "use `neardup dedup` for rejected.jsonl",

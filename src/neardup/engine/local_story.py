@@ -12,7 +12,8 @@ verification, are on disk (in the page cache, not in any process's memory).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,9 +93,13 @@ class StoryRun:
 
 def run_stories(records: Iterable[RawRecord], options: StoryOptions, cleaner: Cleaner | None,
                 engine: Engine, store: SpillStore, intake: Intake | None = None,
-                report: Reporter = silent) -> StoryRun:
+                report: Reporter = silent,
+                check_memory: Callable[[str], None] = lambda stage: None) -> StoryRun:
     """Read ``records`` through ``engine`` and apply the story rule; the shingle sets and
-    the counted pairs go to ``store``'s spill directory (the caller closes it)."""
+    the counted pairs go to ``store``'s spill directory (the caller closes it).
+    ``check_memory`` is called with the stage's name at each batch read and each chunk of
+    work after, and raises to stop a run that holds too much
+    (:class:`~neardup.engine.local.MemoryLimit`)."""
     intake = intake if intake is not None else Intake()
     blocks: list[np.ndarray] = []
     recent: list[np.ndarray] = []
@@ -117,11 +122,24 @@ def run_stories(records: Iterable[RawRecord], options: StoryOptions, cleaner: Cl
             recent, recent_bytes = [], 0
         counts.append(compared)
         refused.append(rejected)
+        check_memory("reading")
     blocks += recent
     del recent
     rejected_all = concat(refused, bool)
     result = group_stories(intake.ids, concat(counts, np.int64), blocks, store.reader(),
                            options, parts=SpilledParts(store.directory), engine=engine,
-                           report=report)
+                           report=_checking(report, check_memory))
     result.keep &= ~rejected_all
     return StoryRun(result, intake, rejected_all)
+
+
+def _checking(report: Reporter, check_memory: Callable[[str], None]) -> Reporter:
+    """``report``, with memory checked at each step of each stage it shows."""
+    @contextmanager
+    def opened(total: int, desc: str, unit: str = "it") -> Iterator[Callable[[int], None]]:
+        with report(total, desc, unit) as advance:
+            def step(n: int) -> None:
+                advance(n)
+                check_memory(desc)
+            yield step
+    return opened
