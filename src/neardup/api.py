@@ -41,7 +41,7 @@ from .document import Docs, Document, as_documents
 from .engine import LocalEngine, default_workers
 from .engine.local import MemoryLimit
 from .engine.local_dedup import Deduplicator
-from .engine.local_story import StoryRun, run_stories
+from .engine.local_story import StoryFinder, StoryRun
 from .engine.spark import SparkSettings
 from .errors import InputError
 from .find import Finder, FindOptions, FindResult, Match
@@ -589,13 +589,14 @@ def _stories_of_files(inputs: list[str], options: StoryOptions, read: ReadOption
         learned = _learn(inputs, read, stdin, clean, workers, progress, pages).lines
         replay = stdin.replay() if stdin is not None else None
     cleaner = clean.cleaner(learned) if clean is not None else None
-    intake = Intake()
     store = SpillStore(np.uint64, tmp_dir)  # the shingle sets, and the pairs counted
     try:
+        finder = StoryFinder(options, LocalEngine(workers), store, cleaner,
+                             report=reporter(progress), check_memory=MemoryLimit(max_memory))
         with track(_records(inputs, read, replay, pages=pages), input_size(inputs), progress,
-                   count=lambda: intake.documents_read) as reading:
-            return run_stories(reading, options, cleaner, LocalEngine(workers), store, intake,
-                               reporter(progress), MemoryLimit(max_memory))
+                   count=lambda: finder.intake.documents_read) as reading:
+            finder.add(reading)
+        return finder.finish()
     finally:
         store.close()
 

@@ -91,46 +91,66 @@ class StoryRun:
                 "pairs": len(result.pairs)}
 
 
-def run_stories(records: Iterable[RawRecord], options: StoryOptions, cleaner: Cleaner | None,
-                engine: Engine, store: SpillStore, intake: Intake | None = None,
-                report: Reporter = silent,
-                check_memory: Callable[[str], None] = lambda stage: None) -> StoryRun:
-    """Read ``records`` through ``engine`` and apply the story rule; the shingle sets and
-    the counted pairs go to ``store``'s spill directory (the caller closes it).
-    ``check_memory`` is called with the stage's name at each batch read and each chunk of
-    work after, and raises to stop a run that holds too much
-    (:class:`~neardup.engine.local.MemoryLimit`)."""
-    intake = intake if intake is not None else Intake()
-    blocks: list[np.ndarray] = []
-    recent: list[np.ndarray] = []
-    recent_bytes = 0
-    counts: list[np.ndarray] = []
-    refused: list[np.ndarray] = []
-    for first, batch, done in map_batches(engine, StoryTask(cleaner, store.writer()), records,
-                                          intake):
-        rejected = intake.absorb(first, batch, done.ids, done.failed,
-                                 (done.counts == 0).tolist())
-        store.register(done.spilled, done.counts)
-        shingles, compared = done.shingles, done.counts
-        if rejected.any():  # a repeated id: its shingles must not link it to anything
-            shingles = shingles[np.repeat(~rejected, compared)]
-            compared = np.where(rejected, 0, compared)
-        recent.append(shingles)
-        recent_bytes += shingles.nbytes
-        if recent_bytes >= SHINGLE_BLOCK:
-            blocks.append(np.concatenate(recent))
-            recent, recent_bytes = [], 0
-        counts.append(compared)
-        refused.append(rejected)
-        check_memory("reading")
-    blocks += recent
-    del recent
-    rejected_all = concat(refused, bool)
-    result = group_stories(intake.ids, concat(counts, np.int64), blocks, store.reader(),
-                           options, parts=SpilledParts(store.directory), engine=engine,
-                           report=_checking(report, check_memory))
-    result.keep &= ~rejected_all
-    return StoryRun(result, intake, rejected_all)
+class StoryFinder:
+    """Streams records in, then applies the story rule.
+
+    >>> store = SpillStore(np.uint64)  # the shingle sets, and the pairs counted
+    >>> finder = StoryFinder(StoryOptions(), LocalEngine(2), store, cleaner)
+    >>> finder.add(records)        # any number of times
+    >>> run = finder.finish()
+    >>> store.close()
+    """
+
+    def __init__(self, options: StoryOptions, engine: Engine, store: SpillStore,
+                 cleaner: Cleaner | None, intake: Intake | None = None,
+                 report: Reporter = silent,
+                 check_memory: Callable[[str], None] = lambda stage: None) -> None:
+        """``store`` keeps the shingle sets and the counted pairs in its spill directory
+        (the caller closes it); ``cleaner`` makes the texts compared (None: as they are);
+        ``check_memory`` is called with the stage's name at each batch read and each
+        chunk of work after, and raises to stop a run that holds too much
+        (:class:`~neardup.engine.local.MemoryLimit`)."""
+        self.options, self.engine, self._store = options, engine, store
+        self.intake = intake if intake is not None else Intake()
+        self._task = StoryTask(cleaner, store.writer())
+        self._report = _checking(report, check_memory)
+        self._check_memory = check_memory
+        self._blocks: list[np.ndarray] = []
+        self._recent: list[np.ndarray] = []
+        self._recent_bytes = 0
+        self._counts: list[np.ndarray] = []
+        self._refused: list[np.ndarray] = []
+
+    def add(self, records: Iterable[RawRecord]) -> None:
+        """Read, clean and shingle records (the workers spill the sets)."""
+        for first, batch, done in map_batches(self.engine, self._task, records, self.intake):
+            rejected = self.intake.absorb(first, batch, done.ids, done.failed,
+                                          (done.counts == 0).tolist())
+            self._store.register(done.spilled, done.counts)
+            shingles, compared = done.shingles, done.counts
+            if rejected.any():  # a repeated id: its shingles must not link it to anything
+                shingles = shingles[np.repeat(~rejected, compared)]
+                compared = np.where(rejected, 0, compared)
+            self._recent.append(shingles)
+            self._recent_bytes += shingles.nbytes
+            if self._recent_bytes >= SHINGLE_BLOCK:
+                self._blocks.append(np.concatenate(self._recent))
+                self._recent, self._recent_bytes = [], 0
+            self._counts.append(compared)
+            self._refused.append(rejected)
+            self._check_memory("reading")
+
+    def finish(self) -> StoryRun:
+        """Candidates, verified pairs, groups and each group's kept copy."""
+        blocks, self._blocks = self._blocks + self._recent, []
+        self._recent, self._recent_bytes = [], 0
+        rejected = concat(self._refused, bool)
+        result = group_stories(self.intake.ids, concat(self._counts, np.int64), blocks,
+                               self._store.reader(), self.options,
+                               parts=SpilledParts(self._store.directory), engine=self.engine,
+                               report=self._report)
+        result.keep &= ~rejected
+        return StoryRun(result, self.intake, rejected)
 
 
 def _checking(report: Reporter, check_memory: Callable[[str], None]) -> Reporter:
