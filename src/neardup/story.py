@@ -47,9 +47,9 @@ is then computed exactly on the whole sets.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +57,7 @@ from . import _sketch
 from .align import Tokens
 from .cluster import components
 from .document import Rejected
-from .engine.base import Engine, PayloadReader, Reporter, reported, silent
+from .engine.base import Engine, PayloadReader, Reporter, mapped, reported, silent
 from .reuse.candidates import CandidateStats, PairParts, shared_shingle_pairs
 from .text import UNSPACED, char_class_pattern, normalise
 
@@ -77,8 +77,6 @@ _INNER_VOWEL = re.compile(r"\B[aeiouy]")
 _UNSPACED_CHAR = re.compile(f"[{char_class_pattern(UNSPACED)}]")
 _SINGLE = str.maketrans({a: b for a, b in OCR_CLASSES if len(a) == 1})
 _PAIRS = tuple((a, b) for a, b in OCR_CLASSES if len(a) == 2)
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 def story_text(text: str) -> str:
@@ -286,7 +284,7 @@ def group_stories(ids: list[str], counts: np.ndarray, postings: list[np.ndarray]
             engine=engine)
     chunks = [candidates[k:k + VERIFY_CHUNK] for k in range(0, len(candidates), VERIFY_CHUNK)]
     scores = np.concatenate([np.empty(0), *reported(
-        report, _mapped(engine, _Containments(sets), chunks), len(candidates),
+        report, mapped(engine, _Containments(sets), chunks), len(candidates),
         "verifying", " pairs", step=VERIFY_CHUNK)])
     match = scores >= options.threshold
     edges = candidates[match]
@@ -302,7 +300,7 @@ def group_stories(ids: list[str], counts: np.ndarray, postings: list[np.ndarray]
     cuts = np.flatnonzero(np.diff(label[members])) + 1
     groups = np.split(members, cuts) if len(members) else []
     work = list(_group_chunks(groups, DECIDE_CHUNK))
-    for chunk, decided in zip(work, reported(report, _mapped(engine, _Decisions(sets), work),
+    for chunk, decided in zip(work, reported(report, mapped(engine, _Decisions(sets), work),
                                              len(members), "deciding groups", " documents",
                                              step=DECIDE_CHUNK)):
         docs = np.concatenate(chunk)
@@ -323,9 +321,6 @@ def _group_chunks(groups: list[np.ndarray], size: int) -> Iterator[list[np.ndarr
     if chunk:
         yield chunk
 
-
-def _mapped(engine: Engine | None, task: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-    return engine.map(task, items) if engine is not None else map(task, items)
 
 
 class _Containments:
@@ -359,7 +354,8 @@ class _Decisions:
             decided.append(decide_group([values[offsets[k + m]:offsets[k + m + 1]]
                                          for m in range(len(group))]))
             k += len(group)
-        return tuple(np.concatenate(column) for column in zip(*decided))  # type: ignore
+        shared, keep, to_kept = (np.concatenate(column) for column in zip(*decided))
+        return shared, keep, to_kept
 
 
 def decide_group(shingles: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -101,6 +101,11 @@ def silent(total: int, desc: str, unit: str = "it") -> Iterator[Callable[[int], 
     yield lambda n: None
 
 
+def mapped(engine: Engine | None, task: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+    """``task`` over ``items`` on ``engine``, or in this process when there is none."""
+    return engine.map(task, items) if engine is not None else map(task, items)
+
+
 def reported(report: Reporter, items: Iterable[T], total: int, desc: str, unit: str = "it",
              step: int = 1) -> Iterator[T]:
     """Pass ``items`` through, each advancing ``report`` by ``step`` units (the last by what

@@ -32,16 +32,14 @@ pair, which ``min_shared`` absorbs.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 import numpy as np
 
-from ..engine.base import Engine
+from ..engine.base import Engine, mapped
 
-T = TypeVar("T")
-R = TypeVar("R")
 #: All-pairs linking counts at most this many pairs a posting, and this many in all, before
 #: the star cut-off is lowered (see the module).
 PAIR_BUDGET = 1.0
@@ -162,13 +160,13 @@ def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_
     parts = parts if parts is not None else MemoryParts()
     count = _CountChunk(packed, low, star_above, max_doc_frequency, series, merge_parts, parts)
     del packed  # the task holds it until it is done
-    for (start, stop), counted in zip(bounds, _mapped(engine, count, bounds)):
+    for (start, stop), counted in zip(bounds, mapped(engine, count, bounds)):
         stats.add_counts(counted)
         if progress is not None:
             progress(stop - start)
     del count
     pairs, totals = [], []
-    for keys, sums in _mapped(engine, _SumPart(parts, min_shared), range(merge_parts)):
+    for keys, sums in mapped(engine, _SumPart(parts, min_shared), range(merge_parts)):
         pairs.append(keys)
         totals.append(sums)
     unique = np.concatenate(pairs) if pairs else np.empty(0, np.uint64)
@@ -179,9 +177,6 @@ def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_
                            (unique & np.uint64(0xFFFFFFFF)).astype(np.int64)], axis=1)
     return pair_array, shared, stats
 
-
-def _mapped(engine: Engine | None, task: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-    return engine.map(task, items) if engine is not None else map(task, items)
 
 
 class _CountChunk:
