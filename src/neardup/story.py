@@ -73,8 +73,10 @@ OCR_CLASSES: tuple[tuple[str, str], ...] = (
     ("rn", "m"), ("cl", "d"), ("vv", "w"), ("0", "o"), ("1", "l"), ("i", "l"), ("|", "l"),
     ("5", "s"), ("c", "e"), ("u", "n"), ("b", "h"), ("f", "t"), ("a", "o"))
 _HYPHENATED = re.compile(r"(\w)-[ \t]*\r?\n[ \t]*(\w)")
+_LINE_END_HYPHEN = re.compile(r"-[ \t]*\r?\n")  # found fast: a literal comes first
 _INNER_VOWEL = re.compile(r"\B[aeiouy]")
 _UNSPACED_CHAR = re.compile(f"[{char_class_pattern(UNSPACED)}]")
+_FIRST_UNSPACED = chr(min(start for start, _ in UNSPACED))
 _SINGLE = str.maketrans({a: b for a, b in OCR_CLASSES if len(a) == 1})
 _PAIRS = tuple((a, b) for a, b in OCR_CLASSES if len(a) == 2)
 
@@ -82,7 +84,9 @@ _PAIRS = tuple((a, b) for a, b in OCR_CLASSES if len(a) == 2)
 def story_text(text: str) -> str:
     """The skeleton of ``text`` that the story rule compares (step 1 of the module's
     definition)."""
-    text = normalise(_HYPHENATED.sub(r"\1\2", text))
+    if _LINE_END_HYPHEN.search(text):  # most texts have none: skip the slower pattern
+        text = _HYPHENATED.sub(r"\1\2", text)
+    text = normalise(text)
     for pair, letter in _PAIRS:  # the pairs first: "rn" before its "n" becomes "u"
         text = text.replace(pair, letter)
     return _INNER_VOWEL.sub("", text.translate(_SINGLE))
@@ -130,6 +134,8 @@ def story_shingles(text: str) -> np.ndarray:
 def story_ngram(skeleton: str) -> int:
     """:data:`UNSPACED_NGRAM` for a text mostly written without spaces (more characters
     of those scripts than space-separated words), else :data:`STORY_NGRAM`."""
+    if not skeleton or max(skeleton) < _FIRST_UNSPACED:
+        return STORY_NGRAM  # no character of those scripts: no need to count them
     unspaced = len(_UNSPACED_CHAR.findall(skeleton))
     return UNSPACED_NGRAM if unspaced and unspaced > len(skeleton.split()) else STORY_NGRAM
 
