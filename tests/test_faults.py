@@ -34,10 +34,20 @@ from .conftest import SEED_A, SEEDS
 NEARDUP = [sys.executable, "-m", "neardup"]
 
 
+def _interrupts_as_a_terminal_gives_them() -> None:
+    # A job an interactive shell starts gets Ctrl-C's signals at their defaults. A test run
+    # started in the background of a script (`cmd &` without job control) inherits them
+    # ignored, and the command rightly keeps them so; undo that here, in the child.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
 def start(args: list[str], **kwargs: object) -> subprocess.Popen:
-    """The command in a process group of its own, as a shell starts a job."""
+    """The command in a process group of its own, as an interactive shell starts a job."""
     return subprocess.Popen([*NEARDUP, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True, **kwargs)  # type: ignore[call-overload]
+                            start_new_session=True,
+                            preexec_fn=_interrupts_as_a_terminal_gives_them,
+                            **kwargs)  # type: ignore[call-overload]
 
 
 def run(args: list[str], timeout: float = 120, prefix: tuple[str, ...] | list[str] = (),
