@@ -306,9 +306,9 @@ def group_stories(ids: list[str], counts: np.ndarray, postings: list[np.ndarray]
     cuts = np.flatnonzero(np.diff(label[members])) + 1
     groups = np.split(members, cuts) if len(members) else []
     work = list(_group_chunks(groups, DECIDE_CHUNK))
-    for chunk, decided in zip(work, reported(report, mapped(engine, _Decisions(sets), work),
-                                             len(members), "deciding groups", " documents",
-                                             step=DECIDE_CHUNK)):
+    decisions = reported(report, mapped(engine, _Decisions(sets), work), len(members),
+                         "deciding groups", " documents", step=DECIDE_CHUNK)
+    for decided, chunk in zip(decisions, work):  # the results first: run to their end
         docs = np.concatenate(chunk)
         shared[docs], keep[docs], to_kept[docs] = decided
     return StoryResult(ids, pairs, label, keep, shared, to_kept, len(candidates), stats)

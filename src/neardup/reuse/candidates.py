@@ -160,7 +160,9 @@ def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_
     parts = parts if parts is not None else MemoryParts()
     count = _CountChunk(packed, low, star_above, max_doc_frequency, series, merge_parts, parts)
     del packed  # the task holds it until it is done
-    for (start, stop), counted in zip(bounds, mapped(engine, count, bounds)):
+    # The results first: zip then runs the engine's map to its end (its workers stopped,
+    # not killed when it is dropped).
+    for counted, (start, stop) in zip(mapped(engine, count, bounds), bounds):
         stats.add_counts(counted)
         if progress is not None:
             progress(stop - start)
