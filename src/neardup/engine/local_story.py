@@ -22,14 +22,10 @@ from ..clean import Cleaner
 from ..dedup import compared_text
 from ..document import RawRecord, RecordBatch, Rejected
 from ..intake import Intake, concat, map_batches
+from ..reuse.candidates import ShingleBlocks
 from ..store import SpilledParts, SpillRef, SpillStore, SpillWriter
 from ..story import StoryOptions, StoryResult, group_stories, story_shingles
 from .base import Engine, Reporter, silent
-
-#: The shingles received are gathered into arrays of about this many bytes: an array that
-#: large is allocated apart from the heap, so freeing each as the shingle index is packed
-#: gives its memory back at once.
-SHINGLE_BLOCK = 64 << 20
 
 
 @dataclass
@@ -115,9 +111,7 @@ class StoryFinder:
         self._task = StoryTask(cleaner, store.writer())
         self._report = _checking(report, check_memory)
         self._check_memory = check_memory
-        self._blocks: list[np.ndarray] = []
-        self._recent: list[np.ndarray] = []
-        self._recent_bytes = 0
+        self._shingles = ShingleBlocks()
         self._counts: list[np.ndarray] = []
         self._refused: list[np.ndarray] = []
 
@@ -131,21 +125,16 @@ class StoryFinder:
             if rejected.any():  # a repeated id: its shingles must not link it to anything
                 shingles = shingles[np.repeat(~rejected, compared)]
                 compared = np.where(rejected, 0, compared)
-            self._recent.append(shingles)
-            self._recent_bytes += shingles.nbytes
-            if self._recent_bytes >= SHINGLE_BLOCK:
-                self._blocks.append(np.concatenate(self._recent))
-                self._recent, self._recent_bytes = [], 0
+            self._shingles.append(shingles)
             self._counts.append(compared)
             self._refused.append(rejected)
             self._check_memory("reading")
 
     def finish(self) -> StoryRun:
         """Candidates, verified pairs, groups and each group's kept copy."""
-        blocks, self._blocks = self._blocks + self._recent, []
-        self._recent, self._recent_bytes = [], 0
         rejected = concat(self._refused, bool)
-        result = group_stories(self.intake.ids, concat(self._counts, np.int64), blocks,
+        result = group_stories(self.intake.ids, concat(self._counts, np.int64),
+                               self._shingles.take(),
                                self._store.reader(), self.options,
                                parts=SpilledParts(self._store.directory), engine=self.engine,
                                report=self._report)

@@ -44,6 +44,9 @@ from ..engine.base import Engine, mapped
 #: the star cut-off is lowered (see the module).
 PAIR_BUDGET = 1.0
 MIN_BUDGET = 1 << 26
+#: Bytes of shingle hashes gathered into one array before the postings are packed
+#: (:class:`ShingleBlocks`).
+SHINGLE_BLOCK = 64 << 20
 
 
 class PairParts(Protocol):
@@ -104,6 +107,33 @@ class CandidateStats:
         self.skipped_shingles += other.skipped_shingles
         self.skipped_postings += other.skipped_postings
         self.star_shingles += other.star_shingles
+
+
+class ShingleBlocks:
+    """Documents' shingle hashes as they arrive, a batch at a time, gathered into arrays of
+    at least :data:`SHINGLE_BLOCK` bytes: the ``shingles`` parts
+    :func:`shared_shingle_pairs` packs and frees one by one. An array that large is
+    allocated apart from the heap, so freeing it gives the memory back at once (thousands
+    of batch-sized arrays would leave it held by the heap, and the sets and the packed
+    postings would stand in memory together)."""
+
+    def __init__(self) -> None:
+        self._blocks: list[np.ndarray] = []
+        self._recent: list[np.ndarray] = []
+        self._recent_bytes = 0
+
+    def append(self, shingles: np.ndarray) -> None:
+        self._recent.append(shingles)
+        self._recent_bytes += shingles.nbytes
+        if self._recent_bytes >= SHINGLE_BLOCK:
+            self._blocks.append(np.concatenate(self._recent))
+            self._recent, self._recent_bytes = [], 0
+
+    def take(self) -> list[np.ndarray]:
+        """Every array so far, in order; this holds none of them after."""
+        blocks = self._blocks + self._recent
+        self._blocks, self._recent, self._recent_bytes = [], [], 0
+        return blocks
 
 
 def shared_shingle_pairs(shingles: list[np.ndarray], counts: np.ndarray, *, min_shared: int,

@@ -36,12 +36,10 @@ from ..engine.base import (
 from ..intake import Intake, concat, map_batches
 from ..sketch import Sketcher, SketchParams, shingle_sequence
 from ..text import DEFAULT_NGRAM, tokens
-from .candidates import PairParts, shared_shingle_pairs
+from .candidates import PairParts, ShingleBlocks, shared_shingle_pairs
 from .groups import group_spans
 from .passages import may_share_passages, shared_passages
 from .provenance import Attribution, attributions, document_date
-
-SHINGLE_BLOCK = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -278,13 +276,7 @@ class ReuseFinder:
         self._texts = texts
         self._parts = parts
         self._task = IndexTask(options.ngram, self._texts.writer())
-        # Shingle sets in blocks of SHINGLE_BLOCK bytes: a block that large is allocated
-        # apart from the heap, so freeing it while the postings are packed gives the memory
-        # back at once (thousands of batch-sized arrays would leave it held by the heap, and
-        # the sets and the packed postings would stand in memory together).
-        self._shingles: list[np.ndarray] = []
-        self._recent: list[np.ndarray] = []
-        self._recent_bytes = 0
+        self._shingles = ShingleBlocks()
         self._counts: list[np.ndarray] = []
         self._ntokens: list[np.ndarray] = []
         self._dates: list[str | None] = []
@@ -300,11 +292,7 @@ class ReuseFinder:
             if rejected.any():  # their shingles must not link them to anything
                 counts = np.where(rejected, 0, counts)
                 indexed.shingles = indexed.shingles[np.repeat(~rejected, indexed.counts)]
-            self._recent.append(indexed.shingles)
-            self._recent_bytes += indexed.shingles.nbytes
-            if self._recent_bytes >= SHINGLE_BLOCK:
-                self._shingles.append(np.concatenate(self._recent))
-                self._recent, self._recent_bytes = [], 0
+            self._shingles.append(indexed.shingles)
             self._counts.append(counts)
             self._ntokens.append(indexed.ntokens)
             self._dates.extend(indexed.dates)
@@ -330,11 +318,9 @@ class ReuseFinder:
         ids = self.intake.ids
         ntokens = concat(self._ntokens, np.int64)
         counts = concat(self._counts, np.int64)
-        self._shingles += self._recent
-        self._recent, self._recent_bytes = [], 0
         with self.report(int(counts.sum()), "finding candidates", " postings") as advance:
             candidates, shared, capped = shared_shingle_pairs(
-                self._shingles, counts, min_shared=opts.min_shared,
+                self._shingles.take(), counts, min_shared=opts.min_shared,
                 star_above=opts.star_above, max_doc_frequency=opts.max_doc_frequency,
                 series=None if opts.same_series else _labels(self._series),
                 parts=self._parts, progress=advance, engine=self.engine)
