@@ -36,12 +36,19 @@ def jaccard_flat(values: np.ndarray, offsets: np.ndarray, first: np.ndarray,
                  second: np.ndarray) -> np.ndarray:
     """:func:`jaccard_many` of sets laid end to end: set ``i`` is
     ``values[offsets[i]:offsets[i + 1]]``."""
-    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
-    first = np.ascontiguousarray(first, dtype=np.int64)
-    second = np.ascontiguousarray(second, dtype=np.int64)
-    common = np.empty(len(first), dtype=np.int64)
-    intersection_sizes(np.ascontiguousarray(values, dtype=np.uint64), offsets, first, second,
-                       common)
+    common = intersections_flat(values, offsets, first, second)
     sizes = np.diff(offsets)
     union = sizes[first] + sizes[second] - common
     return np.divide(common, union, out=np.zeros(len(first)), where=union > 0)
+
+
+def intersections_flat(values: np.ndarray, offsets: np.ndarray, first: np.ndarray,
+                       second: np.ndarray) -> np.ndarray:
+    """``|set first[k] ∩ set second[k]|`` for every ``k``, in one compiled loop, of sets laid
+    end to end (set ``i`` is ``values[offsets[i]:offsets[i + 1]]``)."""
+    common = np.empty(len(first), dtype=np.int64)
+    intersection_sizes(np.ascontiguousarray(values, dtype=np.uint64),
+                       np.ascontiguousarray(offsets, dtype=np.int64),
+                       np.ascontiguousarray(first, dtype=np.int64),
+                       np.ascontiguousarray(second, dtype=np.int64), common)
+    return common

@@ -59,6 +59,7 @@ from .cluster import components
 from .document import Rejected
 from .engine.base import Engine, PayloadReader, Reporter, mapped, reported, silent
 from .reuse.candidates import CandidateStats, PairParts, shared_shingle_pairs
+from .similarity import intersections_flat
 from .text import UNSPACED, char_class_pattern, normalise
 
 #: Tokens per story shingle: three words; in text written without spaces, where each
@@ -330,7 +331,8 @@ def _group_chunks(groups: list[np.ndarray], size: int) -> Iterator[list[np.ndarr
 
 
 class _Containments:
-    """``C`` of each candidate pair of a chunk, read from ``sets``. Picklable."""
+    """``C`` of each candidate pair of a chunk (:func:`containment`, computed for the
+    whole chunk in one compiled loop), read from ``sets``. Picklable."""
 
     def __init__(self, sets: PayloadReader) -> None:
         self.sets = sets
@@ -338,10 +340,11 @@ class _Containments:
     def __call__(self, pairs: np.ndarray) -> np.ndarray:
         docs, at = np.unique(pairs, return_inverse=True)
         values, offsets = self.sets.many(docs)
-        at = at.reshape(-1, 2).tolist()
-        start, end = offsets[:-1].tolist(), offsets[1:].tolist()
-        return np.array([containment(values[start[i]:end[i]], values[start[j]:end[j]])
-                         for i, j in at], dtype=np.float64)
+        first, second = at.reshape(-1, 2).T
+        common = intersections_flat(values, offsets, first, second)
+        sizes = np.diff(offsets)
+        smaller = np.minimum(sizes[first], sizes[second])
+        return np.divide(common, smaller, out=np.zeros(len(common)), where=smaller > 0)
 
 
 class _Decisions:
